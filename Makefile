@@ -1,0 +1,51 @@
+# Thin entry points over the CMake presets. `make demo` and `make test` are the quick start.
+.PHONY: all deps build test demo asan tsan asan-test tsan-test bench bench-quick fuzz format clean
+
+JOBS ?= 2
+
+all: build
+
+deps:
+	@tools/install-deps.sh
+
+build/default/build.ninja: | deps
+	cmake --preset default
+
+build: deps build/default/build.ninja
+	cmake --build --preset default -j $(JOBS)
+
+test: build
+	ctest --preset default -j $(JOBS)
+
+demo: build
+	build/default/tools/zeroflow run examples/sensor-pipeline/dataflow.yml --stop-after 5
+
+asan: deps
+	cmake --preset asan
+	cmake --build --preset asan -j $(JOBS)
+
+asan-test: asan
+	ctest --preset asan -j $(JOBS)
+
+tsan: deps
+	cmake --preset tsan
+	cmake --build --preset tsan -j $(JOBS)
+
+tsan-test: tsan
+	ctest --preset tsan -j $(JOBS) -L shm
+
+bench: build
+	benchmarks/run.sh full
+
+bench-quick: build
+	benchmarks/run.sh quick
+
+fuzz:
+	@tools/install-deps.sh --fuzz
+	tools/fuzz.sh $(FUZZ_SECONDS)
+
+format:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf build
