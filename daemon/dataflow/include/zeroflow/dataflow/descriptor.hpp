@@ -1,0 +1,136 @@
+// The typed model of a dataflow descriptor (a dora-compatible YAML file) and its parser.
+// Shared by the daemon (to start dataflows) and the CLI (`zeroflow check`, `zeroflow graph`).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace zeroflow::dataflow {
+
+/// A position in a dataflow file, 1-based; line and column are 0 when there is no position
+/// (e.g. the file could not be read).
+struct Location {
+    std::string file; ///< the path as the caller gave it, for messages
+    int line = 0;
+    int column = 0;
+};
+
+enum class Severity { error, warning };
+
+/// One compiler-style message about a dataflow file.
+struct Diagnostic {
+    Severity severity = Severity::error;
+    Location where;
+    std::string message;
+
+    /// "file:line:col: error: message" (or "file: error: message" without a position).
+    std::string to_string() const;
+};
+
+/// The source of an input that is another node's output: "node/output".
+struct OutputRef {
+    std::string node;
+    std::string output;
+
+    std::string to_string() const { return node + "/" + output; }
+    friend bool operator==(const OutputRef&, const OutputRef&) = default;
+};
+
+/// A timer source produced by the daemon, e.g. "zeroflow/timer/millis/100".
+struct Timer {
+    std::chrono::nanoseconds period{0}; ///< always >= 1 µs
+    std::string spec;                   ///< the text as written in the file
+};
+
+inline constexpr std::uint32_t kDefaultQueueSize = 10;
+inline constexpr std::uint32_t kMaxQueueSize = 1024;
+/// The data path's fan-out limit: how many inputs one output may feed.
+inline constexpr std::size_t kMaxFanOut = 64;
+inline constexpr std::uint32_t kMaxBusyPollUs = 1'000'000;
+inline constexpr std::uint64_t kDefaultMaxMessageSize = 8ull << 20;
+inline constexpr std::uint64_t kMaxMessageSizeLimit = 4ull << 30;
+inline constexpr std::uint32_t kMinChunks = 2;
+inline constexpr std::uint32_t kMaxChunks = 65536;
+
+struct Input {
+    std::string id;
+    std::variant<OutputRef, Timer> source;
+    std::uint32_t queue_size = kDefaultQueueSize;
+    Location where; ///< the source value in the file
+
+    bool is_timer() const { return std::holds_alternative<Timer>(source); }
+};
+
+struct Node {
+    std::string id, name, description;
+    bool dynamic = false;             ///< `path: dynamic`: started by the user, not spawned
+    std::filesystem::path executable; ///< absolute, resolved; empty when dynamic
+    std::vector<std::string> args;    ///< already split (a string is split like a shell)
+    std::vector<std::pair<std::string, std::string>> env; ///< in file order
+    std::optional<std::string> build;                     ///< a shell command to build the node
+    std::vector<Input> inputs;                            ///< in file order
+    std::vector<std::string> outputs;                     ///< in file order, unique
+    std::vector<int> cpu_affinity;                        ///< empty = not pinned
+    std::optional<std::uint32_t> busy_poll_us;
+    Location where; ///< the node's first key
+
+    const Input* find_input(std::string_view input_id) const;
+    bool has_output(std::string_view output_id) const;
+};
+
+/// Shared-memory sizing of one output (zeroflow extension `shm:`).
+struct OutputShm {
+    std::uint64_t max_message_size = kDefaultMaxMessageSize;
+    std::optional<std::uint32_t> chunks; ///< per size class; empty = the runtime decides
+};
+
+/// A validated dataflow: every input refers to an existing output or is a valid timer.
+struct Descriptor {
+    std::filesystem::path file;           ///< absolute path of the YAML file
+    std::filesystem::path working_dir;    ///< its folder
+    std::vector<Node> nodes;              ///< in file order, ids unique
+    std::map<std::string, OutputShm> shm; ///< key "node/output"; outputs not listed use defaults
+
+    const Node* find_node(std::string_view id) const;
+    /// The shm settings of an output (the defaults when `shm:` does not list it).
+    OutputShm shm_for(const OutputRef& output) const;
+    /// Number of inputs fed by a timer.
+    std::size_t timer_count() const;
+    /// Number of inputs fed by another node's output.
+    std::size_t connection_count() const;
+};
+
+struct ParseResult {
+    std::optional<Descriptor> descriptor; ///< set iff there is no error
+    std::vector<Diagnostic> diagnostics;  ///< errors and warnings, in file order
+
+    bool ok() const { return descriptor.has_value(); }
+    std::size_t error_count() const;
+    std::size_t warning_count() const;
+    /// All diagnostics, one per line (each line ends with '\n').
+    std::string format() const;
+};
+
+/// Reads and validates a dataflow file. A missing or unreadable file gives one error
+/// diagnostic. Messages name the file as given; Descriptor::file is made absolute.
+ParseResult parse_file(const std::filesystem::path& file) noexcept;
+
+/// Validates YAML text as if it were the file `file_for_messages` (relative paths in the
+/// dataflow are resolved against its folder). Never throws, whatever the input.
+ParseResult parse_string(std::string_view yaml,
+                         const std::filesystem::path& file_for_messages) noexcept;
+
+/// Parses a size: an integer number of bytes, or an integer with a suffix B, KiB, MiB or GiB
+/// (spaces allowed before the suffix), e.g. "16MiB", "512 KiB". Empty on bad syntax or when
+/// the value does not fit 64 bits. No range check beyond that.
+std::optional<std::uint64_t> parse_size(std::string_view text) noexcept;
+
+} // namespace zeroflow::dataflow

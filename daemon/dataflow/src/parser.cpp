@@ -1,0 +1,790 @@
+// Turns YAML text into a validated Descriptor, collecting every problem as a Diagnostic.
+// yaml-cpp throws; everything is caught in parse_string, the one boundary.
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <cstdlib>
+#include <map>
+#include <new>
+#include <set>
+
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <zeroflow/dataflow/descriptor.hpp>
+
+#include "text.hpp"
+
+namespace zeroflow::dataflow {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::array kTopLevelKeys{"nodes", "communication", "_unstable_debug", "shm"};
+constexpr std::array kTopLevelUnsupported{"_unstable_deploy", "deploy"};
+constexpr std::array kNodeKeys{"id",      "name",         "description", "path",
+                               "args",    "env",          "build",       "inputs",
+                               "outputs", "cpu_affinity", "busy_poll_us"};
+constexpr std::array kNodeUnsupported{"operators",
+                                      "operator",
+                                      "custom",
+                                      "git",
+                                      "branch",
+                                      "tag",
+                                      "rev",
+                                      "send_stdout_as",
+                                      "send_logs_as",
+                                      "restart_policy",
+                                      "_unstable_deploy",
+                                      "deploy"};
+constexpr std::array kInputKeys{"source", "queue_size"};
+constexpr std::array kShmKeys{"max_message_size", "chunks"};
+
+template <std::size_t N>
+bool contains(const std::array<const char*, N>& keys, std::string_view key) {
+    return std::any_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; });
+}
+
+template <std::size_t N>
+std::vector<std::string> to_strings(const std::array<const char*, N>& keys) {
+    return {keys.begin(), keys.end()};
+}
+
+std::string quote(std::string_view text) {
+    return "'" + std::string(text) + "'";
+}
+
+bool is_executable_file(const fs::path& path) {
+    std::error_code ec;
+    return fs::is_regular_file(path, ec) && ::access(path.c_str(), X_OK) == 0;
+}
+
+int cpu_count() {
+    const long count = ::sysconf(_SC_NPROCESSORS_CONF);
+    return count > 0 && count < INT_MAX ? static_cast<int>(count) : 1;
+}
+
+// What the cross-node checks need to know beyond the model itself.
+struct NodeDraft {
+    Node node;
+    bool has_id = false;
+    YAML::Mark id_mark;
+    std::vector<YAML::Mark> output_marks; // parallel to node.outputs
+};
+
+struct ShmDraft {
+    std::string key;
+    YAML::Mark mark;
+    OutputShm settings;
+};
+
+class Parser {
+public:
+    Parser(std::string file_for_messages, fs::path working_dir)
+        : file_(std::move(file_for_messages)), working_dir_(std::move(working_dir)) {}
+
+    void parse(const std::string& yaml) {
+        const YAML::Node root = YAML::Load(yaml);
+        if (!root.IsDefined() || root.IsNull()) {
+            error_at(1, 1, "the dataflow file is empty: expected a map with a 'nodes' list");
+            return;
+        }
+        if (!root.IsMap()) {
+            error(root.Mark(), "expected a map with a 'nodes' list at the top level");
+            return;
+        }
+        bool has_nodes = false;
+        std::set<std::string> seen;
+        for (const auto& entry : root) {
+            const auto key = key_of(entry.first, seen);
+            if (!key) {
+                continue;
+            }
+            const YAML::Node& value = entry.second;
+            if (*key == "nodes") {
+                has_nodes = true;
+                parse_nodes(entry.first, value);
+            } else if (*key == "shm") {
+                parse_shm(value);
+            } else if (*key == "communication" || *key == "_unstable_debug") {
+                warning(entry.first.Mark(),
+                        "'" + *key +
+                            "' is accepted for dora compatibility but has no effect in "
+                            "zeroflow");
+            } else if (contains(kTopLevelUnsupported, *key)) {
+                error(entry.first.Mark(),
+                      "'" + *key + "' (multi-machine deployment) is not supported yet by zeroflow");
+            } else {
+                error(entry.first.Mark(),
+                      "unknown key " + quote(*key) + " at the top level" +
+                          detail::did_you_mean(*key, to_strings(kTopLevelKeys)));
+            }
+        }
+        if (!has_nodes) {
+            error(root.Mark(), "missing 'nodes': a dataflow needs a list of nodes");
+        }
+        check_graph();
+    }
+
+    std::vector<Diagnostic> take_diagnostics() {
+        std::stable_sort(diagnostics_.begin(), diagnostics_.end(),
+                         [](const Diagnostic& a, const Diagnostic& b) {
+                             return std::pair(a.where.line, a.where.column) <
+                                    std::pair(b.where.line, b.where.column);
+                         });
+        return std::move(diagnostics_);
+    }
+
+    bool has_errors() const {
+        return std::any_of(diagnostics_.begin(), diagnostics_.end(),
+                           [](const Diagnostic& d) { return d.severity == Severity::error; });
+    }
+
+    Descriptor take_descriptor(fs::path file) {
+        Descriptor descriptor;
+        descriptor.file = std::move(file);
+        descriptor.working_dir = working_dir_;
+        for (auto& draft : nodes_) {
+            descriptor.nodes.push_back(std::move(draft.node));
+        }
+        for (auto& shm : shm_) {
+            descriptor.shm.emplace(shm.key, shm.settings);
+        }
+        return descriptor;
+    }
+
+    void error(const YAML::Mark& mark, std::string message) {
+        report(Severity::error, mark, std::move(message));
+    }
+    void error_at(int line, int column, std::string message) {
+        diagnostics_.push_back({Severity::error, {file_, line, column}, std::move(message)});
+    }
+
+private:
+    Location location(const YAML::Mark& mark) const {
+        if (mark.is_null() || mark.line < 0 || mark.column < 0) {
+            return {file_, 0, 0};
+        }
+        return {file_, mark.line + 1, mark.column + 1};
+    }
+
+    void report(Severity severity, const YAML::Mark& mark, std::string message) {
+        diagnostics_.push_back({severity, location(mark), std::move(message)});
+    }
+    void warning(const YAML::Mark& mark, std::string message) {
+        report(Severity::warning, mark, std::move(message));
+    }
+
+    // The text of a map key; reports non-string and repeated keys.
+    std::optional<std::string> key_of(const YAML::Node& key, std::set<std::string>& seen) {
+        if (!key.IsScalar()) {
+            error(key.Mark(), "expected a string key");
+            return std::nullopt;
+        }
+        if (!seen.insert(key.Scalar()).second) {
+            error(key.Mark(), "duplicate key " + quote(key.Scalar()));
+            return std::nullopt;
+        }
+        return key.Scalar();
+    }
+
+    // The text of a scalar value; reports anything else as "<what> must be <expected>".
+    std::optional<std::string> scalar(const YAML::Node& value, std::string_view what,
+                                      std::string_view expected = "a string") {
+        if (!value.IsScalar()) {
+            error(value.Mark(), std::string(what) + " must be " + std::string(expected));
+            return std::nullopt;
+        }
+        return value.Scalar();
+    }
+
+    // An integer in [min, max]; reports bad syntax and range at the value.
+    std::optional<std::uint64_t> integer(const YAML::Node& value, std::string_view what,
+                                         std::uint64_t min, std::uint64_t max) {
+        const std::string range =
+            "an integer between " + std::to_string(min) + " and " + std::to_string(max);
+        const auto text = scalar(value, what, range);
+        if (!text) {
+            return std::nullopt;
+        }
+        const bool negative = text->starts_with('-') && detail::parse_unsigned(text->substr(1));
+        const auto number = detail::parse_unsigned(*text);
+        if (!number && !negative) {
+            error(value.Mark(), std::string(what) + " must be " + range + ", got " + quote(*text));
+            return std::nullopt;
+        }
+        if (negative || *number < min || *number > max) {
+            error(value.Mark(), std::string(what) + " must be between " + std::to_string(min) +
+                                    " and " + std::to_string(max) + " (got " + *text + ")");
+            return std::nullopt;
+        }
+        return number;
+    }
+
+    void parse_nodes(const YAML::Node& key, const YAML::Node& value) {
+        if (value.IsNull() || (value.IsSequence() && value.size() == 0)) {
+            error(value.IsNull() ? key.Mark() : value.Mark(),
+                  "'nodes' is empty: a dataflow needs at least one node");
+            return;
+        }
+        if (!value.IsSequence()) {
+            error(value.Mark(), "'nodes' must be a list of nodes");
+            return;
+        }
+        for (const auto& item : value) {
+            parse_node(item);
+        }
+    }
+
+    void parse_node(const YAML::Node& map) {
+        if (!map.IsMap()) {
+            error(map.Mark(), "expected a node: a map with at least 'id' and 'path'");
+            return;
+        }
+        NodeDraft draft;
+        draft.node.where = location(map.Mark());
+        std::set<std::string> seen;
+        bool has_path = false;
+        bool has_unsupported = false;
+        std::optional<YAML::Mark> args_mark;
+        std::optional<YAML::Mark> build_mark;
+        std::optional<std::pair<std::string, YAML::Mark>> path_value;
+
+        // The id first, so that later messages can name the node whatever the key order.
+        for (const auto& entry : map) {
+            if (entry.first.IsScalar() && entry.first.Scalar() == "id") {
+                if (const auto id = scalar(entry.second, "the node id")) {
+                    draft.has_id = true;
+                    draft.id_mark = entry.second.Mark();
+                    draft.node.id = *id;
+                    if (!detail::is_valid_id(*id)) {
+                        error(entry.second.Mark(), "invalid node id " + quote(*id) +
+                                                       ": use only letters, digits, '_' and '-'");
+                    }
+                }
+                break;
+            }
+        }
+        const std::string who = draft.has_id ? "node " + quote(draft.node.id) : "node";
+
+        for (const auto& entry : map) {
+            const auto key = key_of(entry.first, seen);
+            if (!key) {
+                continue;
+            }
+            const YAML::Node& value = entry.second;
+            const YAML::Mark key_mark = entry.first.Mark();
+            if (*key == "id") {
+                // handled above
+            } else if (*key == "name" || *key == "description") {
+                if (const auto text = scalar(value, "'" + *key + "' of " + who)) {
+                    (*key == "name" ? draft.node.name : draft.node.description) = *text;
+                }
+            } else if (*key == "path") {
+                has_path = true;
+                if (const auto text =
+                        scalar(value, "'path' of " + who, "a path to an executable or 'dynamic'")) {
+                    if (text->empty()) {
+                        error(value.Mark(), "'path' of " + who + " is empty");
+                    } else {
+                        path_value.emplace(*text, value.Mark());
+                    }
+                }
+            } else if (*key == "args") {
+                args_mark = key_mark;
+                parse_args(draft.node, value, who);
+            } else if (*key == "env") {
+                parse_env(draft.node, value, who);
+            } else if (*key == "build") {
+                build_mark = key_mark;
+                if (const auto text = scalar(value, "'build' of " + who, "a command string")) {
+                    draft.node.build = *text;
+                }
+            } else if (*key == "inputs") {
+                parse_inputs(draft.node, value, who);
+            } else if (*key == "outputs") {
+                parse_outputs(draft, value, who);
+            } else if (*key == "cpu_affinity") {
+                parse_cpu_affinity(draft.node, value, who);
+            } else if (*key == "busy_poll_us") {
+                if (const auto us = integer(value, "'busy_poll_us' of " + who, 0, kMaxBusyPollUs)) {
+                    draft.node.busy_poll_us = static_cast<std::uint32_t>(*us);
+                }
+            } else if (contains(kNodeUnsupported, *key)) {
+                has_unsupported = true;
+                error(key_mark, "node key " + quote(*key) + " is not supported yet by zeroflow");
+            } else {
+                error(key_mark, "unknown key " + quote(*key) + " in " + who +
+                                    detail::did_you_mean(*key, to_strings(kNodeKeys)));
+            }
+        }
+
+        if (!draft.has_id && !seen.contains("id")) {
+            error(map.Mark(), "node has no 'id'");
+        }
+        if (!has_path && !has_unsupported) {
+            error(map.Mark(), who + " has no 'path' (an executable, or 'dynamic')");
+        }
+        if (path_value) {
+            resolve_path(draft.node, path_value->first, path_value->second, who);
+        }
+        if (draft.node.dynamic) {
+            if (build_mark) {
+                warning(*build_mark, who + " is dynamic (started by the user): its 'build' "
+                                           "command is ignored");
+            }
+            if (args_mark) {
+                warning(*args_mark,
+                        who + " is dynamic (started by the user): its 'args' are ignored");
+            }
+        }
+        nodes_.push_back(std::move(draft));
+    }
+
+    void resolve_path(Node& node, const std::string& text, const YAML::Mark& mark,
+                      const std::string& who) {
+        if (text == "dynamic") {
+            node.dynamic = true;
+            return;
+        }
+        const fs::path written(text);
+        const fs::path local =
+            (written.is_absolute() ? written : working_dir_ / written).lexically_normal();
+        node.executable = local;
+        if (is_executable_file(local)) {
+            return;
+        }
+        if (text.find('/') == std::string::npos) {
+            // Like dora: a bare name not found beside the dataflow is looked up on PATH.
+            if (const char* path_env = std::getenv("PATH")) {
+                std::string_view dirs(path_env);
+                while (true) {
+                    const auto colon = dirs.find(':');
+                    const std::string_view dir = dirs.substr(0, colon);
+                    const fs::path candidate =
+                        (dir.empty() ? fs::current_path() : fs::path(dir)) / written;
+                    if (candidate.is_absolute() && is_executable_file(candidate)) {
+                        node.executable = candidate.lexically_normal();
+                        return;
+                    }
+                    if (colon == std::string_view::npos) {
+                        break;
+                    }
+                    dirs.remove_prefix(colon + 1);
+                }
+            }
+        }
+        std::error_code ec;
+        std::string problem =
+            fs::exists(local, ec)
+                ? "executable " + quote(text) + " of " + who + " is not an executable file (" +
+                      local.string() + ")"
+                : "executable " + quote(text) + " of " + who + " not found (" + local.string() +
+                      (text.find('/') == std::string::npos ? ", nor on PATH)" : ")");
+        if (node.build) {
+            warning(mark, problem + "; its 'build' command should create it");
+        } else {
+            error(mark, problem + "; build it first, or add a 'build' command");
+        }
+    }
+
+    void parse_args(Node& node, const YAML::Node& value, const std::string& who) {
+        if (value.IsScalar()) {
+            auto split = detail::split_shell_words(value.Scalar());
+            if (auto* words = std::get_if<std::vector<std::string>>(&split)) {
+                node.args = std::move(*words);
+            } else {
+                error(value.Mark(), "'args' of " + who + ": " + std::get<std::string>(split) +
+                                        " in " + quote(value.Scalar()));
+            }
+            return;
+        }
+        if (!value.IsSequence()) {
+            error(value.Mark(), "'args' of " + who + " must be a string or a list of strings");
+            return;
+        }
+        for (const auto& item : value) {
+            if (const auto text = scalar(item, "each of the 'args' of " + who)) {
+                node.args.push_back(*text);
+            }
+        }
+    }
+
+    void parse_env(Node& node, const YAML::Node& value, const std::string& who) {
+        if (value.IsNull()) {
+            return;
+        }
+        if (!value.IsMap()) {
+            error(value.Mark(), "'env' of " + who + " must be a map of variable names to values");
+            return;
+        }
+        std::set<std::string> seen;
+        for (const auto& entry : value) {
+            const auto name = key_of(entry.first, seen);
+            if (!name) {
+                continue;
+            }
+            if (name->empty() || name->find('=') != std::string::npos ||
+                name->find('\0') != std::string::npos) {
+                error(entry.first.Mark(), "invalid environment variable name " + quote(*name));
+                continue;
+            }
+            if (!entry.second.IsScalar()) {
+                error(entry.second.Mark(), "environment variable " + quote(*name) + " of " + who +
+                                               " must be a string, number or bool");
+                continue;
+            }
+            node.env.emplace_back(*name, entry.second.Scalar());
+        }
+    }
+
+    void parse_outputs(NodeDraft& draft, const YAML::Node& value, const std::string& who) {
+        if (value.IsNull()) {
+            return;
+        }
+        if (!value.IsSequence()) {
+            error(value.Mark(), "'outputs' of " + who + " must be a list of output ids");
+            return;
+        }
+        for (const auto& item : value) {
+            const auto id = scalar(item, "each output of " + who, "an output id");
+            if (!id) {
+                continue;
+            }
+            if (!detail::is_valid_id(*id)) {
+                error(item.Mark(), "invalid output id " + quote(*id) + " in " + who +
+                                       ": use only letters, digits, '_' and '-'");
+                continue;
+            }
+            if (draft.node.has_output(*id)) {
+                error(item.Mark(), "duplicate output " + quote(*id) + " in " + who);
+                continue;
+            }
+            draft.node.outputs.push_back(*id);
+            draft.output_marks.push_back(item.Mark());
+        }
+    }
+
+    void parse_inputs(Node& node, const YAML::Node& value, const std::string& who) {
+        if (value.IsNull()) {
+            return;
+        }
+        if (!value.IsMap()) {
+            error(value.Mark(), "'inputs' of " + who + " must be a map of input ids to sources");
+            return;
+        }
+        std::set<std::string> seen;
+        for (const auto& entry : value) {
+            const auto id = key_of(entry.first, seen);
+            if (!id) {
+                continue;
+            }
+            if (!detail::is_valid_id(*id)) {
+                error(entry.first.Mark(), "invalid input id " + quote(*id) + " in " + who +
+                                              ": use only letters, digits, '_' and '-'");
+                continue;
+            }
+            parse_input(node, *id, entry.second, who);
+        }
+    }
+
+    void parse_input(Node& node, const std::string& id, const YAML::Node& value,
+                     const std::string& who) {
+        const std::string what = "input " + quote(id) + " of " + who;
+        Input input;
+        input.id = id;
+        // Never assign to a bound YAML::Node: that overwrites the node in the tree.
+        std::optional<YAML::Node> source;
+        bool ok = true;
+        if (!value.IsMap()) {
+            source.emplace(value);
+        } else {
+            std::set<std::string> seen;
+            for (const auto& entry : value) {
+                const auto key = key_of(entry.first, seen);
+                if (!key) {
+                    continue;
+                }
+                if (*key == "source") {
+                    source.emplace(entry.second);
+                } else if (*key == "queue_size") {
+                    if (const auto size =
+                            integer(entry.second, "'queue_size' of " + what, 1, kMaxQueueSize)) {
+                        input.queue_size = static_cast<std::uint32_t>(*size);
+                    } else {
+                        ok = false;
+                    }
+                } else {
+                    error(entry.first.Mark(),
+                          "unknown key " + quote(*key) + " in " + what +
+                              detail::did_you_mean(*key, to_strings(kInputKeys)));
+                }
+            }
+            if (!source) {
+                error(value.Mark(), what + " has no 'source'");
+                return;
+            }
+        }
+        const auto text =
+            scalar(*source, what, "'node-id/output-id', a timer, or {source: ..., queue_size: N}");
+        if (!text) {
+            return;
+        }
+        input.where = location(source->Mark());
+        if (detail::looks_like_timer(*text)) {
+            auto timer = detail::parse_timer(*text);
+            if (auto* message = std::get_if<std::string>(&timer)) {
+                error(source->Mark(), *message + " (" + what + ")");
+                return;
+            }
+            input.source = std::get<Timer>(std::move(timer));
+        } else {
+            const auto slash = text->find('/');
+            const bool well_formed = slash != std::string::npos &&
+                                     detail::is_valid_id(text->substr(0, slash)) &&
+                                     detail::is_valid_id(text->substr(slash + 1));
+            if (!well_formed) {
+                error(source->Mark(), what + ": malformed source " + quote(*text) +
+                                          ": expected 'node-id/output-id' or a timer such as "
+                                          "'zeroflow/timer/millis/100'");
+                return;
+            }
+            input.source = OutputRef{text->substr(0, slash), text->substr(slash + 1)};
+        }
+        if (ok) {
+            node.inputs.push_back(std::move(input));
+        }
+    }
+
+    void parse_cpu_affinity(Node& node, const YAML::Node& value, const std::string& who) {
+        if (!value.IsSequence()) {
+            error(value.Mark(), "'cpu_affinity' of " + who + " must be a list of CPU indices");
+            return;
+        }
+        const int cpus = cpu_count();
+        for (const auto& item : value) {
+            const auto index = integer(item, "a CPU index in 'cpu_affinity' of " + who, 0, INT_MAX);
+            if (!index) {
+                continue;
+            }
+            const int cpu = static_cast<int>(*index);
+            if (std::find(node.cpu_affinity.begin(), node.cpu_affinity.end(), cpu) !=
+                node.cpu_affinity.end()) {
+                error(item.Mark(), "duplicate CPU index " + std::to_string(cpu) +
+                                       " in 'cpu_affinity' of " + who);
+                continue;
+            }
+            if (cpu >= cpus) {
+                warning(item.Mark(), "CPU index " + std::to_string(cpu) + " in 'cpu_affinity' of " +
+                                         who + " does not exist on this machine (it has " +
+                                         std::to_string(cpus) + " CPUs)");
+            }
+            node.cpu_affinity.push_back(cpu);
+        }
+    }
+
+    void parse_shm(const YAML::Node& value) {
+        if (value.IsNull()) {
+            return;
+        }
+        if (!value.IsMap()) {
+            error(value.Mark(), "'shm' must be a map of 'node-id/output-id' to settings");
+            return;
+        }
+        std::set<std::string> seen;
+        for (const auto& entry : value) {
+            const auto key = key_of(entry.first, seen);
+            if (!key) {
+                continue;
+            }
+            const auto slash = key->find('/');
+            if (slash == std::string::npos || !detail::is_valid_id(key->substr(0, slash)) ||
+                !detail::is_valid_id(key->substr(slash + 1))) {
+                error(entry.first.Mark(),
+                      "shm: expected an output as 'node-id/output-id', got " + quote(*key));
+                continue;
+            }
+            ShmDraft draft{*key, entry.first.Mark(), {}};
+            const std::string what = "shm settings of " + quote(*key);
+            const YAML::Node& settings = entry.second;
+            if (!settings.IsNull() && !settings.IsMap()) {
+                error(settings.Mark(), what + " must be a map with 'max_message_size' and/or "
+                                              "'chunks'");
+                continue;
+            }
+            std::set<std::string> seen_settings;
+            if (settings.IsMap()) {
+                for (const auto& setting : settings) {
+                    const auto name = key_of(setting.first, seen_settings);
+                    if (!name) {
+                        continue;
+                    }
+                    if (*name == "max_message_size") {
+                        parse_max_message_size(draft, setting.second, what);
+                    } else if (*name == "chunks") {
+                        if (const auto chunks = integer(setting.second, "'chunks' of " + what,
+                                                        kMinChunks, kMaxChunks)) {
+                            draft.settings.chunks = static_cast<std::uint32_t>(*chunks);
+                        }
+                    } else {
+                        error(setting.first.Mark(),
+                              "unknown key " + quote(*name) + " in " + what +
+                                  detail::did_you_mean(*name, to_strings(kShmKeys)));
+                    }
+                }
+            }
+            shm_.push_back(std::move(draft));
+        }
+    }
+
+    void parse_max_message_size(ShmDraft& draft, const YAML::Node& value, const std::string& what) {
+        const std::string expected = "a size like 8388608, '512 KiB' or '16MiB'";
+        const auto text = scalar(value, "'max_message_size' of " + what, expected);
+        if (!text) {
+            return;
+        }
+        const auto size = parse_size(*text);
+        if (!size) {
+            const bool negative = text->starts_with('-');
+            error(value.Mark(),
+                  "'max_message_size' of " + what +
+                      (negative ? " must be between 1 B and 4 GiB" : " must be " + expected) +
+                      ", got " + quote(*text));
+            return;
+        }
+        if (*size < 1 || *size > kMaxMessageSizeLimit) {
+            error(value.Mark(), "'max_message_size' of " + what +
+                                    " must be between 1 B and 4 GiB, got " + quote(*text));
+            return;
+        }
+        draft.settings.max_message_size = *size;
+    }
+
+    // Checks across nodes: unique ids, inputs that name existing outputs, fan-out, shm keys.
+    void check_graph() {
+        std::map<std::string, const NodeDraft*> by_id;
+        std::vector<std::string> node_ids;
+        std::vector<std::string> all_outputs;
+        for (const auto& draft : nodes_) {
+            if (!draft.has_id) {
+                continue;
+            }
+            const auto [it, inserted] = by_id.emplace(draft.node.id, &draft);
+            if (!inserted) {
+                error(draft.id_mark, "duplicate node id " + quote(draft.node.id) +
+                                         " (first defined at line " +
+                                         std::to_string(it->second->id_mark.line + 1) + ")");
+                continue;
+            }
+            node_ids.push_back(draft.node.id);
+            for (const auto& output : draft.node.outputs) {
+                all_outputs.push_back(draft.node.id + "/" + output);
+            }
+        }
+
+        std::map<std::string, std::size_t> fan_out;
+        for (const auto& draft : nodes_) {
+            const std::string who = "node " + quote(draft.node.id);
+            for (const auto& input : draft.node.inputs) {
+                const auto* ref = std::get_if<OutputRef>(&input.source);
+                if (ref == nullptr) {
+                    continue;
+                }
+                const std::string what = "input " + quote(input.id) + " of " + who;
+                const auto it = by_id.find(ref->node);
+                if (it == by_id.end()) {
+                    error_at(input.where, what + " refers to unknown node " + quote(ref->node) +
+                                              detail::did_you_mean(ref->node, node_ids));
+                    continue;
+                }
+                if (!it->second->node.has_output(ref->output)) {
+                    const std::string hint =
+                        it->second->node.outputs.empty()
+                            ? " (node " + quote(ref->node) + " has no outputs)"
+                            : detail::did_you_mean(ref->to_string(), all_outputs);
+                    error_at(input.where,
+                             what + " refers to unknown output " + quote(ref->to_string()) + hint);
+                    continue;
+                }
+                ++fan_out[ref->to_string()];
+            }
+        }
+
+        for (const auto& [id, draft] : by_id) {
+            for (std::size_t i = 0; i < draft->node.outputs.size(); ++i) {
+                const std::string output = id + "/" + draft->node.outputs[i];
+                const auto it = fan_out.find(output);
+                if (it != fan_out.end() && it->second > kMaxFanOut) {
+                    error(draft->output_marks[i],
+                          "output " + quote(output) + " feeds " + std::to_string(it->second) +
+                              " inputs; at most " + std::to_string(kMaxFanOut) +
+                              " are allowed (the data path's fan-out limit)");
+                }
+            }
+        }
+
+        for (const auto& shm : shm_) {
+            if (std::find(all_outputs.begin(), all_outputs.end(), shm.key) == all_outputs.end()) {
+                error(shm.mark, "shm: unknown output " + quote(shm.key) +
+                                    detail::did_you_mean(shm.key, all_outputs));
+            }
+        }
+    }
+
+    void error_at(const Location& where, std::string message) {
+        diagnostics_.push_back({Severity::error, where, std::move(message)});
+    }
+
+    std::string file_;
+    fs::path working_dir_;
+    std::vector<NodeDraft> nodes_;
+    std::vector<ShmDraft> shm_;
+    std::vector<Diagnostic> diagnostics_;
+};
+
+// Records a failure without letting a second exception escape a noexcept function.
+void fail(ParseResult& result, const char* message) noexcept {
+    result.descriptor.reset();
+    try {
+        result.diagnostics.push_back({Severity::error, {}, message});
+    } catch (...) { // out of memory again: the empty descriptor still says "failed"
+    }
+}
+
+} // namespace
+
+ParseResult parse_string(std::string_view yaml,
+                         const std::filesystem::path& file_for_messages) noexcept {
+    ParseResult result;
+    try {
+        const std::string name =
+            file_for_messages.empty() ? std::string("<dataflow>") : file_for_messages.string();
+        std::error_code ec;
+        fs::path absolute = file_for_messages.empty() ? fs::current_path(ec) / "dataflow.yml"
+                                                      : fs::absolute(file_for_messages, ec);
+        absolute = absolute.lexically_normal();
+        Parser parser(name, absolute.parent_path());
+        try {
+            parser.parse(std::string(yaml));
+        } catch (const YAML::Exception& e) {
+            if (e.mark.is_null()) {
+                parser.error_at(0, 0, "YAML error: " + e.msg);
+            } else {
+                parser.error(e.mark, "YAML syntax error: " + e.msg);
+            }
+        }
+        const bool failed = parser.has_errors();
+        if (!failed) {
+            result.descriptor = parser.take_descriptor(absolute);
+        }
+        result.diagnostics = parser.take_diagnostics();
+    } catch (const std::bad_alloc&) {
+        fail(result, "out of memory while parsing the dataflow");
+    } catch (...) {
+        fail(result, "internal error while parsing the dataflow");
+    }
+    return result;
+}
+
+} // namespace zeroflow::dataflow
