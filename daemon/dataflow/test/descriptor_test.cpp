@@ -1,1 +1,673 @@
+// Unit tests of the descriptor parser: every validation rule, accepted and rejected, with the
+// message and its 1-based position.
+#include <cstdlib>
+#include <string>
+
 #include <gtest/gtest.h>
+
+#include <zeroflow/dataflow/descriptor.hpp>
+
+#include "test_support.hpp"
+
+namespace zeroflow::dataflow {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::has_diagnostic;
+using testing::TempDir;
+
+class DescriptorTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_.executable("sender");
+        dir_.executable("receiver");
+    }
+
+    ParseResult parse(const std::string& yaml) const {
+        return parse_string(yaml, dir_.path() / "dataflow.yml");
+    }
+
+    TempDir dir_;
+};
+
+constexpr const char* kPair = R"(nodes:
+  - id: sender
+    path: sender
+    inputs:
+      tick: zeroflow/timer/millis/100
+    outputs:
+      - message
+  - id: receiver
+    path: ./receiver
+    inputs:
+      message: sender/message
+)";
+
+TEST_F(DescriptorTest, AcceptsAValidDataflowAndFillsTheModel) {
+    const auto sut = parse(kPair);
+
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    EXPECT_TRUE(sut.diagnostics.empty()) << sut.format();
+    const Descriptor& d = *sut.descriptor;
+    EXPECT_EQ(d.file, dir_.path() / "dataflow.yml");
+    EXPECT_EQ(d.working_dir, dir_.path());
+    ASSERT_EQ(d.nodes.size(), 2u);
+    EXPECT_EQ(d.nodes[0].id, "sender");
+    EXPECT_EQ(d.nodes[0].executable, dir_.path() / "sender");
+    EXPECT_EQ(d.nodes[1].executable, dir_.path() / "receiver");
+    EXPECT_FALSE(d.nodes[0].dynamic);
+    EXPECT_EQ(d.nodes[0].where.line, 2);
+    EXPECT_EQ(d.nodes[0].where.column, 5);
+    ASSERT_EQ(d.nodes[0].inputs.size(), 1u);
+    const Input& tick = d.nodes[0].inputs[0];
+    EXPECT_EQ(tick.id, "tick");
+    ASSERT_TRUE(tick.is_timer());
+    EXPECT_EQ(std::get<Timer>(tick.source).period, 100ms);
+    EXPECT_EQ(std::get<Timer>(tick.source).spec, "zeroflow/timer/millis/100");
+    EXPECT_EQ(tick.queue_size, 10u);
+    EXPECT_EQ(tick.where.line, 5);
+    EXPECT_EQ(tick.where.column, 13);
+    EXPECT_EQ(d.nodes[0].outputs, std::vector<std::string>{"message"});
+    const Input& message = d.nodes[1].inputs[0];
+    EXPECT_EQ(std::get<OutputRef>(message.source), (OutputRef{"sender", "message"}));
+    EXPECT_EQ(d.timer_count(), 1u);
+    EXPECT_EQ(d.connection_count(), 1u);
+    ASSERT_NE(d.find_node("receiver"), nullptr);
+    EXPECT_EQ(d.find_node("receiver")->id, "receiver");
+    EXPECT_EQ(d.find_node("nobody"), nullptr);
+    EXPECT_NE(d.nodes[1].find_input("message"), nullptr);
+    EXPECT_TRUE(d.shm.empty());
+    EXPECT_EQ(d.shm_for({"sender", "message"}).max_message_size, 8ull << 20);
+}
+
+TEST_F(DescriptorTest, AcceptsOptionalNodeKeys) {
+    const auto sut = parse(R"(nodes:
+  - id: sender
+    name: The sender
+    description: Sends things
+    path: sender
+    args: --rate 30 "two words" 'single quoted' back\ slash
+    env:
+      TEXT: hello
+      NUMBER: 1.50
+      FLAG: true
+    build: make sender
+    outputs: [message]
+    cpu_affinity: [0]
+    busy_poll_us: 1000000
+  - id: receiver
+    path: receiver
+    args: ["--verbose", "a b"]
+    busy_poll_us: 0
+    inputs:
+      message:
+        source: sender/message
+        queue_size: 1024
+)");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    const Node& sender = sut.descriptor->nodes[0];
+    EXPECT_EQ(sender.name, "The sender");
+    EXPECT_EQ(sender.description, "Sends things");
+    EXPECT_EQ(sender.args, (std::vector<std::string>{"--rate", "30", "two words", "single quoted",
+                                                     "back slash"}));
+    EXPECT_EQ(sender.env, (std::vector<std::pair<std::string, std::string>>{
+                              {"TEXT", "hello"}, {"NUMBER", "1.50"}, {"FLAG", "true"}}));
+    EXPECT_EQ(sender.build, "make sender");
+    EXPECT_EQ(sender.cpu_affinity, std::vector<int>{0});
+    EXPECT_EQ(sender.busy_poll_us, 1000000u);
+    const Node& receiver = sut.descriptor->nodes[1];
+    EXPECT_EQ(receiver.args, (std::vector<std::string>{"--verbose", "a b"}));
+    EXPECT_EQ(receiver.busy_poll_us, 0u);
+    EXPECT_EQ(receiver.inputs[0].queue_size, 1024u);
+    EXPECT_EQ(receiver.inputs[0].where.line, 21);
+    EXPECT_EQ(receiver.inputs[0].where.column, 17);
+}
+
+TEST_F(DescriptorTest, ReportsUnknownOutputWithSuggestionAndPosition) {
+    const auto sut = parse(R"(nodes:
+  - id: camera
+    path: sender
+    outputs:
+      - image
+  - id: filter
+    path: receiver
+    inputs:
+      image: camera/img
+)");
+    EXPECT_FALSE(sut.ok());
+    ASSERT_EQ(sut.diagnostics.size(), 1u) << sut.format();
+    EXPECT_EQ(sut.diagnostics[0].to_string(),
+              (dir_.path() / "dataflow.yml").string() +
+                  ":9:14: error: input 'image' of node 'filter' refers to unknown output "
+                  "'camera/img' (did you mean 'camera/image'?)");
+}
+
+TEST_F(DescriptorTest, ReportsUnknownSourceNodeWithSuggestion) {
+    const auto sut = parse(R"(nodes:
+  - id: camera
+    path: sender
+    outputs: [image]
+  - id: filter
+    path: receiver
+    inputs:
+      image: camra/image
+      other: nobody/image
+      third: camera/image
+)");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 8, 14,
+                               "input 'image' of node 'filter' refers to unknown node 'camra' "
+                               "(did you mean 'camera'?)"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 9, 14, "unknown node 'nobody'"));
+    EXPECT_EQ(sut.error_count(), 2u) << sut.format();
+}
+
+TEST_F(DescriptorTest, SaysWhenTheSourceNodeHasNoOutputs) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: sender
+  - id: b
+    path: receiver
+    inputs: {x: a/out}
+)");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 6, 17,
+                               "refers to unknown output 'a/out' (node 'a' has no outputs)"));
+}
+
+TEST_F(DescriptorTest, ReportsEveryErrorAtOnceInFileOrder) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: sender
+    inptus: {}
+    outputs: [x, x]
+  - id: a
+    path: receiver
+    inputs:
+      t: zeroflow/timer/millis/0
+      q: {source: a/x, queue_size: 0}
+  - id: c
+)");
+    EXPECT_FALSE(sut.ok());
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 4, 5,
+                               "unknown key 'inptus' in node 'a' (did you mean 'inputs'?)"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 5, 18, "duplicate output 'x' in node 'a'"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 6, 9,
+                               "duplicate node id 'a' (first defined at line 2)"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 9, 10, "period must be greater than zero"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 10, 36,
+                               "'queue_size' of input 'q' of node 'a' must be between 1 and 1024 "
+                               "(got 0)"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 11, 5, "node 'c' has no 'path'"));
+    EXPECT_EQ(sut.error_count(), 6u) << sut.format();
+    for (std::size_t i = 1; i < sut.diagnostics.size(); ++i) {
+        EXPECT_LE(sut.diagnostics[i - 1].where.line, sut.diagnostics[i].where.line);
+    }
+    const std::string text = sut.format();
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 6);
+}
+
+TEST_F(DescriptorTest, RejectsMalformedTopLevels) {
+    EXPECT_TRUE(has_diagnostic(parse(""), Severity::error, 1, 1, "the dataflow file is empty"));
+    EXPECT_TRUE(has_diagnostic(parse("- a\n- b\n"), Severity::error, 1, 1,
+                               "expected a map with a 'nodes' list"));
+    EXPECT_TRUE(has_diagnostic(parse("shm: {}\n"), Severity::error, 1, 1, "missing 'nodes'"));
+    EXPECT_TRUE(has_diagnostic(parse("nodes: []\n"), Severity::error, 1, 8, "'nodes' is empty"));
+    EXPECT_TRUE(has_diagnostic(parse("nodes:\n"), Severity::error, 1, 1, "'nodes' is empty"));
+    EXPECT_TRUE(has_diagnostic(parse("nodes: hello\n"), Severity::error, 1, 8,
+                               "'nodes' must be a list of nodes"));
+    EXPECT_TRUE(has_diagnostic(parse("nodes:\n  - just-a-string\n"), Severity::error, 2, 5,
+                               "expected a node"));
+}
+
+TEST_F(DescriptorTest, UnknownTopLevelKeyIsAnErrorWithSuggestion) {
+    const auto sut = parse(std::string(kPair) + "nodez: []\n");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 12, 1,
+                               "unknown key 'nodez' at the top level (did you mean 'nodes'?)"));
+}
+
+TEST_F(DescriptorTest, DoraOnlyTopLevelKeysWarnOrAreRejected) {
+    const auto accepted =
+        parse(std::string(kPair) + "communication:\n  zenoh: {}\n_unstable_debug:\n  x: 1\n");
+    ASSERT_TRUE(accepted.ok()) << accepted.format();
+    EXPECT_TRUE(has_diagnostic(accepted, Severity::warning, 12, 1,
+                               "'communication' is accepted for dora compatibility but has no "
+                               "effect"));
+    EXPECT_TRUE(has_diagnostic(accepted, Severity::warning, 14, 1, "'_unstable_debug'"));
+
+    const auto rejected = parse(std::string(kPair) + "_unstable_deploy:\n  machine: a\n");
+    EXPECT_TRUE(has_diagnostic(rejected, Severity::error, 12, 1,
+                               "'_unstable_deploy' (multi-machine deployment) is not supported "
+                               "yet"));
+    EXPECT_TRUE(has_diagnostic(parse(std::string(kPair) + "deploy: {}\n"), Severity::error, 12, 1,
+                               "not supported yet"));
+}
+
+TEST_F(DescriptorTest, UnsupportedNodeKeysAreClearErrors) {
+    for (const std::string key :
+         {"operators", "operator", "custom", "git", "branch", "tag", "rev", "send_stdout_as",
+          "send_logs_as", "restart_policy", "_unstable_deploy", "deploy"}) {
+        const auto sut = parse("nodes:\n  - id: a\n    path: sender\n    " + key + ": x\n");
+        EXPECT_TRUE(has_diagnostic(sut, Severity::error, 4, 5,
+                                   "node key '" + key + "' is not supported yet by zeroflow"));
+        EXPECT_EQ(sut.error_count(), 1u) << sut.format();
+    }
+    // An operator node has no path; only the unsupported key is reported.
+    const auto sut = parse("nodes:\n  - id: a\n    operators: []\n");
+    EXPECT_EQ(sut.error_count(), 1u) << sut.format();
+}
+
+TEST_F(DescriptorTest, NodeNeedsIdAndPath) {
+    const auto sut = parse("nodes:\n  - path: sender\n  - id: b\n");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 2, 5, "node has no 'id'"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 3, 5,
+                               "node 'b' has no 'path' (an executable, or 'dynamic')"));
+}
+
+TEST_F(DescriptorTest, ValidatesIds) {
+    const auto sut = parse(R"(nodes:
+  - id: "bad id"
+    path: sender
+    outputs: [ok_out-1, bad.out]
+  - id: good_id-2
+    path: receiver
+    inputs:
+      bad/input: zeroflow/timer/secs/1
+      x: just-text
+)");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 2, 9,
+                               "invalid node id 'bad id': use only letters, digits, '_' and '-'"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 4, 25, "invalid output id 'bad.out'"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 8, 7, "invalid input id 'bad/input'"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 9, 10,
+                               "input 'x' of node 'good_id-2': malformed source 'just-text'"));
+}
+
+TEST_F(DescriptorTest, RejectsDuplicateKeys) {
+    const auto sut = parse("nodes:\n  - id: a\n    path: sender\n    path: receiver\n");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 4, 5, "duplicate key 'path'"));
+}
+
+TEST_F(DescriptorTest, ParsesAllTimerForms) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: sender
+    inputs:
+      m: zeroflow/timer/millis/20
+      s: zeroflow/timer/secs/2
+      h: zeroflow/timer/hz/30
+      f: zeroflow/timer/hz/0.5
+      top: zeroflow/timer/hz/1000000
+      dm: dora/timer/millis/5
+      ds: dora/timer/secs/1
+      dh: dora/timer/hz/100
+)");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    const auto& inputs = sut.descriptor->nodes[0].inputs;
+    ASSERT_EQ(inputs.size(), 8u);
+    const auto period = [&](std::size_t i) { return std::get<Timer>(inputs[i].source).period; };
+    EXPECT_EQ(period(0), 20ms);
+    EXPECT_EQ(period(1), 2s);
+    EXPECT_EQ(period(2), 33'333'333ns);
+    EXPECT_EQ(period(3), 2s);
+    EXPECT_EQ(period(4), 1us);
+    EXPECT_EQ(period(5), 5ms);
+    EXPECT_EQ(period(6), 1s);
+    EXPECT_EQ(period(7), 10ms);
+    EXPECT_EQ(std::get<Timer>(inputs[5].source).spec, "dora/timer/millis/5");
+    EXPECT_EQ(sut.descriptor->timer_count(), 8u);
+    EXPECT_EQ(sut.descriptor->connection_count(), 0u);
+}
+
+TEST_F(DescriptorTest, RejectsBadTimers) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: sender
+    inputs:
+      a: zeroflow/timer/millis/0
+      b: zeroflow/timer/millis/-5
+      c: zeroflow/timer/hz/0
+      d: zeroflow/timer/hz/2000000
+      e: zeroflow/timer/minutes/5
+      f: zeroflow/timer/millis/abc
+      g: zeroflow/timer/millis
+      h: dora/timer/secs/1.5
+      i: zeroflow/timer/secs/99999999999999999
+      j: zeroflow/timer/hz/-3
+      k: zeroflow/other/thing
+)");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 5, 10,
+                               "invalid timer 'zeroflow/timer/millis/0': the period must be "
+                               "greater than zero (input 'a' of node 'a')"));
+    EXPECT_TRUE(
+        has_diagnostic(sut, Severity::error, 6, 10, "the period must be greater than zero"));
+    EXPECT_TRUE(
+        has_diagnostic(sut, Severity::error, 7, 10, "the frequency must be greater than zero"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 8, 10, "at least 1 µs"));
+    EXPECT_TRUE(
+        has_diagnostic(sut, Severity::error, 9, 10,
+                       "malformed timer 'zeroflow/timer/minutes/5': unknown unit 'minutes'"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 10, 10, "'abc' is not a whole number"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 11, 10,
+                               "malformed timer 'zeroflow/timer/millis': expected "
+                               "zeroflow/timer/millis/N"));
+    EXPECT_TRUE(
+        has_diagnostic(sut, Severity::error, 12, 10, "'1.5' is not a whole number of secs"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 13, 10, "the period is too long"));
+    EXPECT_TRUE(
+        has_diagnostic(sut, Severity::error, 14, 10, "the frequency must be greater than zero"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 15, 10, "malformed timer"));
+    EXPECT_EQ(sut.error_count(), 11u) << sut.format();
+}
+
+TEST_F(DescriptorTest, ValidatesLongFormInputs) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: sender
+    outputs: [o]
+    inputs:
+      ok: {source: a/o, queue_size: 1}
+      big: {source: a/o, queue_size: 1025}
+      text: {source: a/o, queue_size: many}
+      neg: {source: a/o, queue_size: -1}
+      nosource: {queue_size: 3}
+      typo: {source: a/o, queue_sise: 3}
+      list: [a/o]
+)");
+    EXPECT_TRUE(
+        has_diagnostic(sut, Severity::error, 7, 38, "must be between 1 and 1024 (got 1025)"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 8, 39,
+                               "must be an integer between 1 and 1024, got 'many'"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 9, 38, "must be between 1 and 1024 (got -1)"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 10, 17,
+                               "input 'nosource' of node 'a' has no 'source'"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 11, 27,
+                               "unknown key 'queue_sise' in input 'typo' of node 'a' (did you mean "
+                               "'queue_size'?)"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 12, 13, "input 'list' of node 'a' must be"));
+    EXPECT_EQ(sut.error_count(), 6u) << sut.format();
+}
+
+TEST_F(DescriptorTest, AllowsCycles) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: sender
+    inputs: {in: b/out}
+    outputs: [out]
+  - id: b
+    path: receiver
+    inputs: {in: a/out, self: b/out}
+    outputs: [out]
+)");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    EXPECT_EQ(sut.descriptor->connection_count(), 3u);
+}
+
+TEST_F(DescriptorTest, MissingExecutableIsAnErrorWithoutBuildAndAWarningWithIt) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: bin/not-there
+  - id: b
+    path: bin/not-there-either
+    build: make b
+)");
+    EXPECT_FALSE(sut.ok());
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 3, 11,
+                               "executable 'bin/not-there' of node 'a' not found (" +
+                                   (dir_.path() / "bin/not-there").string() +
+                                   "); build it first, or add a 'build' command"));
+    EXPECT_TRUE(
+        has_diagnostic(sut, Severity::warning, 5, 11, "its 'build' command should create it"));
+    EXPECT_EQ(sut.error_count(), 1u);
+
+    const auto built_later = parse("nodes:\n  - id: b\n    build: make b\n    path: later\n");
+    ASSERT_TRUE(built_later.ok()) << built_later.format();
+    EXPECT_EQ(built_later.warning_count(), 1u);
+    EXPECT_EQ(built_later.descriptor->nodes[0].executable, dir_.path() / "later");
+}
+
+TEST_F(DescriptorTest, FileThatIsNotExecutableIsReported) {
+    dir_.write("plain.txt", "not a program");
+    const auto sut = parse("nodes:\n  - id: a\n    path: plain.txt\n");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 3, 11, "is not an executable file"));
+}
+
+TEST_F(DescriptorTest, ResolvesRelativeAbsoluteAndPathExecutables) {
+    dir_.executable("sub/tool");
+    const auto sut = parse("nodes:\n  - id: a\n    path: sub/../sub/tool\n"
+                           "  - id: b\n    path: " +
+                           (dir_.path() / "sender").string() +
+                           "\n"
+                           "  - id: c\n    path: sh\n");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    EXPECT_EQ(sut.descriptor->nodes[0].executable, dir_.path() / "sub/tool");
+    EXPECT_EQ(sut.descriptor->nodes[1].executable, dir_.path() / "sender");
+    const auto& sh = sut.descriptor->nodes[2].executable;
+    EXPECT_TRUE(sh.is_absolute());
+    EXPECT_EQ(sh.filename(), "sh");
+    EXPECT_NE(sh.parent_path(), dir_.path());
+}
+
+TEST_F(DescriptorTest, BareNameBesideTheDataflowWinsOverPath) {
+    dir_.executable("true");
+    const auto sut = parse("nodes:\n  - id: a\n    path: 'true'\n");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    EXPECT_EQ(sut.descriptor->nodes[0].executable, dir_.path() / "true");
+}
+
+TEST_F(DescriptorTest, DynamicNodes) {
+    const auto sut = parse(R"(nodes:
+  - id: plain
+    path: dynamic
+  - id: odd
+    path: dynamic
+    build: make odd
+    args: --x
+)");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    EXPECT_TRUE(sut.descriptor->nodes[0].dynamic);
+    EXPECT_TRUE(sut.descriptor->nodes[0].executable.empty());
+    EXPECT_TRUE(has_diagnostic(sut, Severity::warning, 6, 5,
+                               "node 'odd' is dynamic (started by the user): its 'build' command "
+                               "is ignored"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::warning, 7, 5, "its 'args' are ignored"));
+    EXPECT_EQ(sut.warning_count(), 2u);
+}
+
+TEST_F(DescriptorTest, RejectsBadArgsAndEnv) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: sender
+    args: "--name 'unterminated"
+    env:
+      GOOD: 1
+      BAD: [1, 2]
+      NULLED:
+  - id: b
+    path: sender
+    args: {a: b}
+    env: [x]
+)");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 4, 11,
+                               "'args' of node 'a': unterminated single quote"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 7, 12,
+                               "environment variable 'BAD' of node 'a' must be a string, number or "
+                               "bool"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 11, 11,
+                               "'args' of node 'b' must be a string or a list of strings"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 12, 10, "'env' of node 'b' must be a map"));
+    EXPECT_EQ(sut.error_count(), 5u) << sut.format(); // NULLED too
+}
+
+TEST_F(DescriptorTest, ValidatesCpuAffinity) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: sender
+    cpu_affinity: [0, -1, 0, 100000, x]
+  - id: b
+    path: sender
+    cpu_affinity: 3
+)");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 4, 23, "must be between 0 and"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 4, 27,
+                               "duplicate CPU index 0 in 'cpu_affinity' of node 'a'"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::warning, 4, 30,
+                               "CPU index 100000 in 'cpu_affinity' of node 'a' does not exist on "
+                               "this machine"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 4, 38, "got 'x'"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 7, 19,
+                               "'cpu_affinity' of node 'b' must be a list of CPU indices"));
+    EXPECT_EQ(sut.error_count(), 4u) << sut.format();
+
+    const auto only_warning = parse("nodes:\n  - id: a\n    path: sender\n"
+                                    "    cpu_affinity: [0, 99999]\n");
+    ASSERT_TRUE(only_warning.ok()) << only_warning.format();
+    EXPECT_EQ(only_warning.descriptor->nodes[0].cpu_affinity, (std::vector<int>{0, 99999}));
+}
+
+TEST_F(DescriptorTest, ValidatesBusyPoll) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: sender
+    busy_poll_us: 1000001
+  - id: b
+    path: sender
+    busy_poll_us: -1
+  - id: c
+    path: sender
+    busy_poll_us: 1.5
+)");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 4, 19,
+                               "'busy_poll_us' of node 'a' must be between 0 and 1000000 (got "
+                               "1000001)"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 7, 19, "(got -1)"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 10, 19, "got '1.5'"));
+}
+
+TEST_F(DescriptorTest, AcceptsShmSettings) {
+    const auto sut = parse(std::string(kPair) + R"(shm:
+  sender/message:
+    max_message_size: 4MiB
+    chunks: 4
+)");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    const auto shm = sut.descriptor->shm_for({"sender", "message"});
+    EXPECT_EQ(shm.max_message_size, 4ull << 20);
+    EXPECT_EQ(shm.chunks, 4u);
+
+    for (const auto& [text, bytes] : std::vector<std::pair<std::string, std::uint64_t>>{
+             {"1", 1}, {"'512 KiB'", 512 << 10}, {"4GiB", 4ull << 30}, {"100B", 100}}) {
+        const auto r = parse(std::string(kPair) +
+                             "shm:\n  sender/message: {max_message_size: " + text + "}\n");
+        ASSERT_TRUE(r.ok()) << text << "\n" << r.format();
+        EXPECT_EQ(r.descriptor->shm.at("sender/message").max_message_size, bytes);
+        EXPECT_FALSE(r.descriptor->shm.at("sender/message").chunks);
+    }
+}
+
+TEST_F(DescriptorTest, RejectsBadShmSettings) {
+    const auto sut = parse(std::string(kPair) + R"(shm:
+  sender/mesage: {chunks: 2}
+  sender/message: {max_message_size: 0, chunks: 1}
+  receiver/x: {}
+  nonsense: {}
+  sender/message2: {max_message_size: 5GiB, chunks: 65537, chunk: 3}
+  sender/message3: {max_message_size: lots}
+)");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 13, 3,
+                               "shm: unknown output 'sender/mesage' (did you mean "
+                               "'sender/message'?)"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 14, 38,
+                               "'max_message_size' of shm settings of 'sender/message' must be "
+                               "between 1 B and 4 GiB, got '0'"));
+    EXPECT_TRUE(
+        has_diagnostic(sut, Severity::error, 14, 49, "must be between 2 and 65536 (got 1)"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 15, 3, "shm: unknown output 'receiver/x'"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 16, 3,
+                               "shm: expected an output as 'node-id/output-id', got 'nonsense'"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 17, 39, "got '5GiB'"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 17, 53, "(got 65537)"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 17, 60,
+                               "unknown key 'chunk' in shm settings of 'sender/message2' (did you "
+                               "mean 'chunks'?)"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 18, 39,
+                               "must be a size like 8388608, '512 KiB' or '16MiB', got 'lots'"));
+}
+
+TEST_F(DescriptorTest, FanOutIsLimitedTo64Inputs) {
+    const auto dataflow = [](int receivers) {
+        std::string yaml = "nodes:\n  - id: src\n    path: sender\n    outputs: [o]\n";
+        for (int i = 0; i < receivers; ++i) {
+            yaml +=
+                "  - id: r" + std::to_string(i) + "\n    path: receiver\n    inputs: {i: src/o}\n";
+        }
+        return yaml;
+    };
+    const auto at_limit = parse(dataflow(64));
+    EXPECT_TRUE(at_limit.ok()) << at_limit.format();
+    const auto over = parse(dataflow(65));
+    EXPECT_TRUE(has_diagnostic(over, Severity::error, 4, 15,
+                               "output 'src/o' feeds 65 inputs; at most 64 are allowed"));
+    EXPECT_EQ(over.error_count(), 1u);
+}
+
+TEST_F(DescriptorTest, YamlSyntaxErrorsHaveAPosition) {
+    const auto sut = parse("nodes:\n  - id: a\n    path: [unclosed\n");
+    ASSERT_EQ(sut.diagnostics.size(), 1u) << sut.format();
+    EXPECT_EQ(sut.diagnostics[0].severity, Severity::error);
+    EXPECT_NE(sut.diagnostics[0].message.find("YAML syntax error"), std::string::npos);
+    EXPECT_GT(sut.diagnostics[0].where.line, 0);
+    EXPECT_GT(sut.diagnostics[0].where.column, 0);
+    EXPECT_FALSE(sut.ok());
+}
+
+TEST_F(DescriptorTest, NeverThrowsOnHostileInput) {
+    const std::vector<std::string> inputs = {
+        std::string(5000, '['),
+        std::string(5000, '{'),
+        "nodes: &a [*a]",
+        "nodes: *missing",
+        std::string("\0\xff\xfe nodes: [", 12),
+        "nodes:\n  - id: a\n    path: sender\n    inputs: {? [x]: a/b}\n",
+        "? [complex]\n: key\n",
+        "--- a\n--- b\n",
+        "nodes:\n  - {id: a, path: sender, inputs: {x: {source: {nested: map}}}}\n",
+        "\t\tnodes:",
+    };
+    for (const auto& input : inputs) {
+        const auto sut = parse(input);
+        EXPECT_FALSE(sut.ok());
+        EXPECT_FALSE(sut.diagnostics.empty());
+    }
+}
+
+TEST_F(DescriptorTest, ParsesFilesAndReportsMissingOnes) {
+    const auto file = dir_.write("flows/dataflow.yml", "nodes:\n  - id: a\n    path: ../sender\n");
+    const auto sut = parse_file(file);
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    EXPECT_EQ(sut.descriptor->file, file);
+    EXPECT_EQ(sut.descriptor->working_dir, dir_.path() / "flows");
+    EXPECT_EQ(sut.descriptor->nodes[0].executable, dir_.path() / "sender");
+
+    const auto missing = parse_file(dir_.path() / "nope.yml");
+    ASSERT_EQ(missing.diagnostics.size(), 1u);
+    EXPECT_EQ(missing.diagnostics[0].to_string(),
+              (dir_.path() / "nope.yml").string() + ": error: no such dataflow file");
+    EXPECT_FALSE(missing.ok());
+
+    const auto folder = parse_file(dir_.path());
+    ASSERT_EQ(folder.diagnostics.size(), 1u);
+    EXPECT_NE(folder.diagnostics[0].message.find("is a directory"), std::string::npos);
+}
+
+TEST(DiagnosticTest, FormatsLikeACompiler) {
+    const Diagnostic sut{Severity::warning, {"x/dataflow.yml", 12, 15}, "something odd"};
+    EXPECT_EQ(sut.to_string(), "x/dataflow.yml:12:15: warning: something odd");
+    const Diagnostic no_position{Severity::error, {"x.yml", 0, 0}, "gone"};
+    EXPECT_EQ(no_position.to_string(), "x.yml: error: gone");
+    ParseResult result;
+    result.diagnostics = {sut, no_position};
+    EXPECT_EQ(result.format(),
+              "x/dataflow.yml:12:15: warning: something odd\nx.yml: error: gone\n");
+}
+
+} // namespace
+} // namespace zeroflow::dataflow
