@@ -1,0 +1,51 @@
+// What the daemon writes into a segment: stop requests, closing a dead sender's outputs,
+// marking a dead receiver's inputs so their senders reclaim its chunks, waking nodes.
+// Called by the daemon's supervisor thread only, on a segment it created and still holds.
+#pragma once
+
+#include <cstdint>
+
+#include <zeroflow/shm/segment.hpp>
+
+namespace zeroflow::shm {
+
+class Control {
+public:
+    explicit Control(const Segment& segment) noexcept : segment_(&segment) {}
+
+    /// Asks `node` to stop: its next poll returns Stop. Wakes it.
+    void request_stop(std::uint32_t node) const noexcept;
+
+    /// Closes every output `node` owns (it died or exited): receivers get InputClosed after
+    /// what was already queued. Idempotent.
+    void close_outputs_of(std::uint32_t node) const noexcept;
+
+    /// Closes one output (e.g. a timer during teardown). Idempotent.
+    void close_output(std::uint32_t output) const noexcept;
+
+    /// Marks every input of `node` dead: senders skip it and reclaim the chunks it held on
+    /// their next loan/send/maintain (the sender nodes are woken so they do it promptly).
+    void mark_receiver_dead(std::uint32_t node) const noexcept;
+
+    /// True when every live sender acknowledged the reclaim of `node`'s inputs.
+    bool receiver_reclaimed(std::uint32_t node) const noexcept;
+
+    /// Makes `node`'s inputs live again for a new process of that node (a dynamic node that
+    /// reconnects). Call only after receiver_reclaimed(node) or once its senders are gone.
+    void revive_receiver(std::uint32_t node) const noexcept;
+
+    /// Marks `node`'s inputs dead without a reclaim to wait for (nothing was sent to it yet):
+    /// used for dynamic nodes before they first connect.
+    void start_detached(std::uint32_t node) const noexcept;
+
+    /// Bumps `node`'s event counter and wakes it.
+    void wake(std::uint32_t node) const noexcept;
+
+    /// Free chunks the sender of `output` last published (statistics, not trusted).
+    std::uint32_t published_free_chunks(std::uint32_t output) const noexcept;
+
+private:
+    const Segment* segment_;
+};
+
+} // namespace zeroflow::shm

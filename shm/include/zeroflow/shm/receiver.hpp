@@ -1,0 +1,96 @@
+// The receiving side of one node: every input's submission ring, the return rings, the node's
+// event counter (one futex word for all inputs and the daemon's control events).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include <zeroflow/shm/segment.hpp>
+
+namespace zeroflow::shm {
+
+/// What a receiver hands out. For messages, `data` points into shared memory and stays valid
+/// until release(input, chunk) (or the segment is unmapped).
+struct Delivery {
+    enum class Kind : std::uint8_t { message, input_closed, stop };
+    Kind kind = Kind::message;
+    std::uint32_t input = 0; ///< index into inputs() of this node
+    std::uint32_t chunk = 0;
+    const std::byte* data = nullptr;
+    std::uint64_t size = 0;
+    std::uint64_t sequence = 0;
+    std::uint64_t timestamp_ns = 0;
+};
+
+/// Owns one node's receiving side. One thread at a time calls poll/wait/release; wake() may be
+/// called from any thread or process.
+class NodeReceiver {
+public:
+    static Result<NodeReceiver> attach(const Segment& segment, std::uint32_t node) noexcept;
+
+    /// Next event without blocking: Stop first, then the queued message with the earliest send
+    /// timestamp across inputs, then InputClosed for a closed input whose queue is empty.
+    std::optional<Delivery> poll() noexcept;
+
+    /// Like poll(), but waits up to `timeout` (negative: forever): busy-polls for `busy_poll`,
+    /// then sleeps on the futex. Returns nullopt on timeout, and may return nullopt early when
+    /// woken without an event (wake(), a daemon control change): callers loop.
+    std::optional<Delivery> wait(std::chrono::nanoseconds timeout,
+                                 std::chrono::nanoseconds busy_poll) noexcept;
+
+    /// Hands a delivered chunk back to its sender (through the input's return ring).
+    void release(std::uint32_t input, std::uint32_t chunk) noexcept;
+
+    /// Wakes a wait() in progress, e.g. when the daemon connection is lost.
+    void wake() noexcept;
+
+    /// Messages this input lost: evicted from a full queue before this node took them.
+    std::uint64_t dropped(std::uint32_t input) const noexcept;
+    /// Bad tokens seen (a peer scribbled): they are skipped and counted, never followed.
+    std::uint64_t errors() const noexcept { return errors_; }
+    std::uint32_t input_count() const noexcept {
+        return static_cast<std::uint32_t>(inputs_.size());
+    }
+    /// Connection index of an input (into Layout::connections).
+    std::uint32_t connection_of(std::uint32_t input) const noexcept {
+        return inputs_[input].connection;
+    }
+    bool input_open(std::uint32_t input) const noexcept { return !inputs_[input].closed_delivered; }
+
+private:
+    struct Input {
+        ConnectionBlock* block = nullptr;
+        std::atomic<std::uint64_t>* slots = nullptr;
+        std::atomic<std::uint32_t>* returns = nullptr;
+        OutputBlock* output = nullptr;
+        const OutputLayout* layout = nullptr;
+        std::uint64_t tail = 0;
+        std::uint64_t head_cache = 0;
+        std::uint64_t delivered = 0;
+        std::uint64_t skipped = 0;
+        std::uint64_t return_head = 0;
+        std::uint64_t return_tail_cache = 0;
+        std::uint32_t slot = 0;
+        std::uint32_t queue_size = 0;
+        std::uint32_t return_mask = 0;
+        std::uint32_t connection = 0;
+        bool closed_delivered = false;
+    };
+
+    NodeReceiver() = default;
+    bool available(Input& in) noexcept;
+    bool peek_timestamp(Input& in, std::uint64_t& timestamp) noexcept;
+    std::optional<Delivery> take(std::uint32_t index) noexcept;
+    const ChunkHeader* chunk_header(const Input& in, std::uint32_t chunk,
+                                    std::uint64_t& capacity) const noexcept;
+
+    const Segment* segment_ = nullptr;
+    NodeBlock* node_ = nullptr;
+    std::vector<Input> inputs_;
+    std::uint64_t errors_ = 0;
+    bool stop_delivered_ = false;
+};
+
+} // namespace zeroflow::shm

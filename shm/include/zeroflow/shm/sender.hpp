@@ -1,0 +1,95 @@
+// The sending side of one output: its chunk pools (free lists and holder masks live here, in the
+// sender's private memory), loans, and pushing chunks into every connected input's ring.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include <zeroflow/shm/segment.hpp>
+
+namespace zeroflow::shm {
+
+/// A chunk lent to the caller: write up to `capacity` bytes at `data`, then send or discard it.
+struct Loan {
+    std::uint32_t chunk = 0;
+    std::byte* data = nullptr;
+    std::uint64_t capacity = 0;
+};
+
+/// Owns one output's pools. One thread at a time (the node's sending thread, or the daemon's
+/// timer thread for timer outputs). Never blocks: a full input queue evicts its oldest message.
+class OutputSender {
+public:
+    /// Attaches to `output` of a segment the caller keeps open while this object lives.
+    static Result<OutputSender> attach(const Segment& segment, std::uint32_t output) noexcept;
+
+    /// Lends a chunk for a message of `bytes` (the smallest class that takes it, a larger one if
+    /// that class is exhausted). Errors: message_too_large, pool_exhausted, no_space, closed.
+    Result<Loan> loan(std::uint64_t bytes) noexcept;
+
+    /// Sends `size` bytes of a loan to every live input; the loan is consumed in all cases.
+    /// `timestamp_ns` is CLOCK_MONOTONIC; 0 means now.
+    Result<void> send(const Loan& loan, std::uint64_t size,
+                      std::uint64_t timestamp_ns = 0) noexcept;
+
+    /// Returns a loan unsent.
+    void discard(const Loan& loan) noexcept;
+
+    /// Marks the output closed (receivers get InputClosed after what is queued) and wakes them.
+    void close() noexcept;
+
+    /// Takes back returned chunks and reclaims the chunks of inputs the daemon marked dead.
+    /// loan() and send() call it; an idle sender may call it to acknowledge a dead input sooner.
+    void maintain() noexcept;
+
+    std::uint32_t free_chunks() const noexcept { return free_count_; }
+    std::uint32_t total_chunks() const noexcept;
+    std::uint64_t max_message_size() const noexcept;
+    std::uint64_t messages_sent() const noexcept { return sequence_; }
+    std::uint64_t errors() const noexcept { return errors_; }
+    const std::string& name() const noexcept;
+
+private:
+    struct Connection {
+        ConnectionBlock* block = nullptr;
+        std::atomic<std::uint64_t>* slots = nullptr;
+        std::atomic<std::uint32_t>* returns = nullptr;
+        NodeBlock* receiver = nullptr;
+        std::uint64_t bit = 0;
+        std::uint64_t position = 0;
+        std::uint64_t return_tail = 0;
+        std::uint32_t queue_size = 0;
+        std::uint32_t slot = 0;
+        std::uint32_t return_mask = 0;
+        std::uint32_t state_seen = 0;
+        bool live = true;
+    };
+    enum Flags : std::uint8_t { kLoaned = 1, kReserved = 2 };
+
+    OutputSender() = default;
+    std::byte* chunk_address(std::uint32_t chunk) const noexcept;
+    std::size_t class_of(std::uint32_t chunk) const noexcept;
+    void take_back(std::uint32_t chunk_plus_one, std::uint64_t bit) noexcept;
+    void free_chunk(std::uint32_t chunk) noexcept;
+    void drain_returns(Connection& c) noexcept;
+    void reclaim(Connection& c) noexcept;
+
+    const Segment* segment_ = nullptr;
+    const OutputLayout* layout_ = nullptr;
+    OutputBlock* block_ = nullptr;
+    std::uint32_t index_ = 0;
+    std::vector<Connection> connections_;
+    std::vector<std::uint64_t> holders_;           ///< per chunk: mask of connections holding it
+    std::vector<std::uint8_t> flags_;              ///< per chunk: Flags
+    std::vector<std::vector<std::uint32_t>> free_; ///< per class: LIFO stack of chunk ids
+    std::uint32_t free_count_ = 0;
+    std::uint64_t sequence_ = 0;
+    std::uint64_t errors_ = 0;
+    bool closed_ = false;
+};
+
+/// CLOCK_MONOTONIC in nanoseconds.
+std::uint64_t monotonic_ns() noexcept;
+
+} // namespace zeroflow::shm

@@ -1,0 +1,126 @@
+// Daemon-side writes into a segment (see control.hpp for who calls what).
+#include <zeroflow/shm/control.hpp>
+#include <zeroflow/shm/futex.hpp>
+
+namespace zeroflow::shm {
+
+void Control::wake(std::uint32_t node) const noexcept {
+    const auto& layout = segment_->layout();
+    if (node >= layout.node_blocks.size()) {
+        return;
+    }
+    auto& block = segment_->at<NodeBlock>(layout.node_blocks[node]);
+    block.events.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake_all(block.events);
+}
+
+void Control::request_stop(std::uint32_t node) const noexcept {
+    const auto& layout = segment_->layout();
+    if (node >= layout.node_blocks.size()) {
+        return;
+    }
+    segment_->at<NodeBlock>(layout.node_blocks[node]).stop.store(1, std::memory_order_release);
+    wake(node);
+}
+
+void Control::close_output(std::uint32_t output) const noexcept {
+    const auto& layout = segment_->layout();
+    if (output >= layout.outputs.size()) {
+        return;
+    }
+    const auto& ol = layout.outputs[output];
+    segment_->at<OutputBlock>(ol.block_offset).closed.store(1, std::memory_order_release);
+    for (auto c : ol.connections) {
+        wake(layout.connections[c].receiver);
+    }
+}
+
+void Control::close_outputs_of(std::uint32_t node) const noexcept {
+    const auto& layout = segment_->layout();
+    for (std::uint32_t o = 0; o < layout.outputs.size(); ++o) {
+        if (layout.outputs[o].owner == node) {
+            close_output(o);
+        }
+    }
+}
+
+void Control::mark_receiver_dead(std::uint32_t node) const noexcept {
+    const auto& layout = segment_->layout();
+    for (const auto& cl : layout.connections) {
+        if (cl.receiver != node) {
+            continue;
+        }
+        auto& block = segment_->at<ConnectionBlock>(cl.block_offset);
+        const auto state = block.state.load(std::memory_order_relaxed);
+        if ((state & kConnectionDead) != 0) {
+            continue;
+        }
+        block.state.store(((state >> 1) + 1) << 1 | kConnectionDead, std::memory_order_release);
+        const auto owner = layout.outputs[cl.output].owner;
+        if (owner != kDaemonOwner) {
+            wake(owner);
+            auto& owner_block = segment_->at<NodeBlock>(layout.node_blocks[owner]);
+            owner_block.control.fetch_add(1, std::memory_order_release);
+        }
+    }
+}
+
+bool Control::receiver_reclaimed(std::uint32_t node) const noexcept {
+    const auto& layout = segment_->layout();
+    for (const auto& cl : layout.connections) {
+        if (cl.receiver != node) {
+            continue;
+        }
+        const auto& block = segment_->at<ConnectionBlock>(cl.block_offset);
+        const auto state = block.state.load(std::memory_order_acquire);
+        const bool sender_closed = segment_->at<OutputBlock>(layout.outputs[cl.output].block_offset)
+                                       .closed.load(std::memory_order_acquire) != 0;
+        if ((state & kConnectionDead) != 0 && !sender_closed &&
+            block.acked.load(std::memory_order_acquire) != state) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void Control::revive_receiver(std::uint32_t node) const noexcept {
+    const auto& layout = segment_->layout();
+    for (const auto& cl : layout.connections) {
+        if (cl.receiver != node) {
+            continue;
+        }
+        auto& block = segment_->at<ConnectionBlock>(cl.block_offset);
+        const auto state = block.state.load(std::memory_order_relaxed);
+        if ((state & kConnectionDead) == 0) {
+            continue;
+        }
+        block.state.store(((state >> 1) + 1) << 1, std::memory_order_release);
+        const auto owner = layout.outputs[cl.output].owner;
+        if (owner != kDaemonOwner) {
+            wake(owner);
+        }
+    }
+}
+
+void Control::start_detached(std::uint32_t node) const noexcept {
+    const auto& layout = segment_->layout();
+    for (const auto& cl : layout.connections) {
+        if (cl.receiver != node) {
+            continue;
+        }
+        auto& block = segment_->at<ConnectionBlock>(cl.block_offset);
+        block.state.store(kConnectionDead, std::memory_order_relaxed);
+        block.acked.store(kConnectionDead, std::memory_order_release);
+    }
+}
+
+std::uint32_t Control::published_free_chunks(std::uint32_t output) const noexcept {
+    const auto& layout = segment_->layout();
+    if (output >= layout.outputs.size()) {
+        return 0;
+    }
+    return segment_->at<OutputBlock>(layout.outputs[output].block_offset)
+        .free_chunks.load(std::memory_order_relaxed);
+}
+
+} // namespace zeroflow::shm

@@ -1,0 +1,280 @@
+// Receiver side of a node: takes tokens out of submission rings (one exchange each), orders
+// inputs by send time, returns chunks, sleeps on the node's futex word.
+#include <limits>
+
+#include <zeroflow/shm/futex.hpp>
+#include <zeroflow/shm/receiver.hpp>
+#include <zeroflow/shm/sender.hpp>
+
+namespace zeroflow::shm {
+namespace {
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield" ::: "memory");
+#endif
+}
+
+constexpr std::uint64_t kMaxSaneGap = 1ULL << 39;
+
+} // namespace
+
+Result<NodeReceiver> NodeReceiver::attach(const Segment& segment, std::uint32_t node) noexcept {
+    const auto& layout = segment.layout();
+    if (node >= layout.node_blocks.size()) {
+        return std::unexpected(Error{ErrorCode::invalid_argument,
+                                     "no node " + std::to_string(node) + " in the segment"});
+    }
+    try {
+        NodeReceiver sut;
+        sut.segment_ = &segment;
+        sut.node_ = &segment.at<NodeBlock>(layout.node_blocks[node]);
+        for (std::size_t c = 0; c < layout.connections.size(); ++c) {
+            const auto& cl = layout.connections[c];
+            if (cl.receiver != node) {
+                continue;
+            }
+            Input in;
+            in.block = &segment.at<ConnectionBlock>(cl.block_offset);
+            in.slots = &segment.at<std::atomic<std::uint64_t>>(cl.submit_slots);
+            in.returns = &segment.at<std::atomic<std::uint32_t>>(cl.return_slots);
+            in.layout = &layout.outputs[cl.output];
+            in.output = &segment.at<OutputBlock>(in.layout->block_offset);
+            in.queue_size = cl.queue_size;
+            in.return_mask = cl.return_capacity - 1;
+            in.connection = static_cast<std::uint32_t>(c);
+            // A (re)attaching receiver starts at the sender's published position.
+            in.tail = in.block->submit_head.load(std::memory_order_acquire);
+            in.head_cache = in.tail;
+            in.slot = static_cast<std::uint32_t>(in.tail % in.queue_size);
+            in.return_head = in.block->return_head.load(std::memory_order_acquire);
+            in.return_tail_cache = in.block->return_tail.load(std::memory_order_acquire);
+            sut.inputs_.push_back(in);
+        }
+        return sut;
+    } catch (const std::bad_alloc&) {
+        return std::unexpected(Error{ErrorCode::system, "out of memory attaching a receiver"});
+    }
+}
+
+bool NodeReceiver::available(Input& in) noexcept {
+    if (in.tail < in.head_cache) {
+        return true;
+    }
+    const auto head = in.block->submit_head.load(std::memory_order_acquire);
+    if (head <= in.tail) {
+        return false; // empty (or a head that went backwards: nothing to take)
+    }
+    in.head_cache = head;
+    if (head - in.tail > in.queue_size) {
+        // The sender lapped us: the oldest entries were evicted. Skip to the oldest that can
+        // still be there; the gap counts as dropped.
+        const auto gap = head - in.queue_size - in.tail;
+        in.skipped += gap;
+        in.tail = head - in.queue_size;
+        in.slot = static_cast<std::uint32_t>(in.tail % in.queue_size);
+    }
+    return true;
+}
+
+const ChunkHeader* NodeReceiver::chunk_header(const Input& in, std::uint32_t chunk,
+                                              std::uint64_t& capacity) const noexcept {
+    if (chunk >= in.layout->total_chunks) {
+        return nullptr;
+    }
+    const auto& classes = in.layout->classes;
+    std::size_t k = classes.size() - 1;
+    while (k > 0 && chunk < classes[k].first_chunk) {
+        --k;
+    }
+    capacity = classes[k].capacity;
+    return reinterpret_cast<const ChunkHeader*>(segment_->base() + classes[k].offset +
+                                                std::uint64_t{chunk - classes[k].first_chunk} *
+                                                    classes[k].stride);
+}
+
+bool NodeReceiver::peek_timestamp(Input& in, std::uint64_t& timestamp) noexcept {
+    const auto token = in.slots[in.slot].load(std::memory_order_acquire);
+    std::uint64_t capacity = 0;
+    const auto* header =
+        chunk_header(in, static_cast<std::uint32_t>((token & kChunkMask) - 1), capacity);
+    // A bad token sorts first so that take() clears it out of the way.
+    timestamp = header != nullptr ? header->timestamp_ns : 0;
+    return true;
+}
+
+std::optional<Delivery> NodeReceiver::take(std::uint32_t index) noexcept {
+    auto& in = inputs_[index];
+    // Bounded: each round consumes one slot; a ring holds at most queue_size entries.
+    for (std::uint32_t round = 0; round <= in.queue_size; ++round) {
+        if (!available(in)) {
+            return std::nullopt;
+        }
+        const auto token = in.slots[in.slot].exchange(0, std::memory_order_acq_rel);
+        const auto advance = [&in] {
+            ++in.tail;
+            in.slot = in.slot + 1 == in.queue_size ? 0 : in.slot + 1;
+        };
+        if (token == 0) {
+            ++errors_; // published but empty: only a scribbling peer does that
+            advance();
+            continue;
+        }
+        const auto chunk_plus_one = static_cast<std::uint32_t>(token & kChunkMask);
+        const auto gap = ((token >> kChunkBits) - in.tail) & kPositionMask;
+        if (gap != 0) {
+            if (gap % in.queue_size != 0 || gap > kMaxSaneGap) {
+                ++errors_;
+                if (chunk_plus_one != 0) {
+                    release(index, chunk_plus_one - 1); // hand it back; the sender checks it
+                }
+                advance();
+                continue;
+            }
+            // The sender overwrote this slot since we read its head: we hold a newer message.
+            in.skipped += gap;
+            in.tail += gap;
+        }
+        advance();
+        std::uint64_t capacity = 0;
+        const auto* header = chunk_header(in, chunk_plus_one - 1, capacity);
+        if (header == nullptr) {
+            ++errors_;
+            continue;
+        }
+        const auto size = header->payload_size;
+        if (size > capacity) {
+            ++errors_;
+            release(index, chunk_plus_one - 1);
+            continue;
+        }
+        ++in.delivered;
+        Delivery d;
+        d.kind = Delivery::Kind::message;
+        d.input = index;
+        d.chunk = chunk_plus_one - 1;
+        d.data = reinterpret_cast<const std::byte*>(header) + sizeof(ChunkHeader);
+        d.size = size;
+        d.sequence = header->sequence;
+        d.timestamp_ns = header->timestamp_ns;
+        return d;
+    }
+    return std::nullopt;
+}
+
+std::optional<Delivery> NodeReceiver::poll() noexcept {
+    if (!stop_delivered_ && node_->stop.load(std::memory_order_acquire) != 0) {
+        stop_delivered_ = true;
+        Delivery d;
+        d.kind = Delivery::Kind::stop;
+        return d;
+    }
+    const auto count = static_cast<std::uint32_t>(inputs_.size());
+    for (std::uint32_t attempt = 0; attempt < 4; ++attempt) {
+        std::uint32_t best = count;
+        std::uint64_t best_time = std::numeric_limits<std::uint64_t>::max();
+        std::uint32_t ready = 0;
+        for (std::uint32_t i = 0; i < count; ++i) {
+            auto& in = inputs_[i];
+            if (in.closed_delivered || !available(in)) {
+                continue;
+            }
+            ++ready;
+            if (count == 1) {
+                best = i;
+                break;
+            }
+            std::uint64_t t = 0;
+            if (peek_timestamp(in, t) && t < best_time) {
+                best_time = t;
+                best = i;
+            }
+        }
+        if (ready == 0) {
+            break;
+        }
+        if (auto d = take(best)) {
+            return d;
+        }
+    }
+    for (std::uint32_t i = 0; i < count; ++i) {
+        auto& in = inputs_[i];
+        if (in.closed_delivered) {
+            continue;
+        }
+        // Closed is read before the ring: what the sender queued before closing is seen first.
+        if (in.output->closed.load(std::memory_order_acquire) != 0 && !available(in)) {
+            in.closed_delivered = true;
+            in.block->dropped.store(in.skipped, std::memory_order_relaxed);
+            Delivery d;
+            d.kind = Delivery::Kind::input_closed;
+            d.input = i;
+            return d;
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<Delivery> NodeReceiver::wait(std::chrono::nanoseconds timeout,
+                                           std::chrono::nanoseconds busy_poll) noexcept {
+    const auto start = monotonic_ns();
+    const auto limit = timeout.count() < 0 ? std::numeric_limits<std::uint64_t>::max()
+                                           : start + static_cast<std::uint64_t>(timeout.count());
+    const auto spin_until =
+        start + static_cast<std::uint64_t>(std::max<std::int64_t>(0, busy_poll.count()));
+    for (;;) {
+        const auto seen = node_->events.load(std::memory_order_acquire);
+        if (auto d = poll()) {
+            return d;
+        }
+        const auto now = monotonic_ns();
+        if (now >= limit) {
+            return std::nullopt;
+        }
+        if (now < spin_until) {
+            cpu_relax();
+            continue;
+        }
+        node_->sleeping.store(1, std::memory_order_seq_cst);
+        const auto remaining =
+            timeout.count() < 0 ? std::chrono::nanoseconds(-1)
+                                : std::chrono::nanoseconds(static_cast<std::int64_t>(limit - now));
+        futex_wait(node_->events, seen, remaining);
+        node_->sleeping.store(0, std::memory_order_relaxed);
+        if (auto d = poll()) {
+            return d;
+        }
+        return std::nullopt;
+    }
+}
+
+void NodeReceiver::release(std::uint32_t input, std::uint32_t chunk) noexcept {
+    if (input >= inputs_.size()) {
+        return;
+    }
+    auto& in = inputs_[input];
+    if (in.return_head - in.return_tail_cache > in.return_mask) {
+        in.return_tail_cache = in.block->return_tail.load(std::memory_order_acquire);
+        if (in.return_head - in.return_tail_cache > in.return_mask) {
+            // Full: the sender is gone or broken. The chunk stays held until the segment goes.
+            ++errors_;
+            return;
+        }
+    }
+    in.returns[in.return_head & in.return_mask].store(chunk + 1, std::memory_order_relaxed);
+    ++in.return_head;
+    in.block->return_head.store(in.return_head, std::memory_order_release);
+}
+
+void NodeReceiver::wake() noexcept {
+    node_->events.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake_all(node_->events);
+}
+
+std::uint64_t NodeReceiver::dropped(std::uint32_t input) const noexcept {
+    return input < inputs_.size() ? inputs_[input].skipped : 0;
+}
+
+} // namespace zeroflow::shm

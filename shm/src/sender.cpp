@@ -1,0 +1,322 @@
+// Sender side of an output: pools, loans, pushes with eviction, returns and reclaim.
+#include <ctime>
+
+#include <zeroflow/shm/futex.hpp>
+#include <zeroflow/shm/sender.hpp>
+
+namespace zeroflow::shm {
+
+std::uint64_t monotonic_ns() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+           static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+namespace {
+
+/// Bumps a receiver's event counter and wakes it if it sleeps. The seq_cst pair (fetch_add
+/// here, the sleeping store before futex_wait there) makes a lost wake-up impossible.
+inline void notify(NodeBlock& node) noexcept {
+    node.events.fetch_add(1, std::memory_order_seq_cst);
+    if (node.sleeping.load(std::memory_order_seq_cst) != 0) {
+        futex_wake_all(node.events);
+    }
+}
+
+} // namespace
+
+Result<OutputSender> OutputSender::attach(const Segment& segment, std::uint32_t output) noexcept {
+    const auto& layout = segment.layout();
+    if (output >= layout.outputs.size()) {
+        return std::unexpected(Error{ErrorCode::invalid_argument,
+                                     "no output " + std::to_string(output) + " in the segment"});
+    }
+    try {
+        OutputSender sut;
+        sut.segment_ = &segment;
+        sut.layout_ = &layout.outputs[output];
+        sut.index_ = output;
+        sut.block_ = &segment.at<OutputBlock>(sut.layout_->block_offset);
+        for (auto c : sut.layout_->connections) {
+            const auto& cl = layout.connections[c];
+            Connection conn;
+            conn.block = &segment.at<ConnectionBlock>(cl.block_offset);
+            conn.slots = &segment.at<std::atomic<std::uint64_t>>(cl.submit_slots);
+            conn.returns = &segment.at<std::atomic<std::uint32_t>>(cl.return_slots);
+            conn.receiver = &segment.at<NodeBlock>(layout.node_blocks[cl.receiver]);
+            conn.bit = 1ULL << cl.index_in_output;
+            conn.queue_size = cl.queue_size;
+            conn.return_mask = cl.return_capacity - 1;
+            // Resume where the published indices are (a re-attaching sender continues them).
+            conn.position = conn.block->submit_head.load(std::memory_order_acquire);
+            conn.slot = static_cast<std::uint32_t>(conn.position % conn.queue_size);
+            conn.return_tail = conn.block->return_tail.load(std::memory_order_acquire);
+            conn.state_seen = conn.block->state.load(std::memory_order_acquire);
+            conn.live = (conn.state_seen & kConnectionDead) == 0;
+            sut.connections_.push_back(conn);
+        }
+        const auto total = sut.layout_->total_chunks;
+        sut.holders_.assign(total, 0);
+        sut.flags_.assign(total, 0);
+        sut.free_.resize(sut.layout_->classes.size());
+        for (std::size_t k = 0; k < sut.layout_->classes.size(); ++k) {
+            const auto& cls = sut.layout_->classes[k];
+            auto& stack = sut.free_[k];
+            stack.reserve(cls.count);
+            // Push in reverse so that the lowest chunk is lent first: a LIFO free list keeps
+            // reusing the same few (warm, already reserved) chunks.
+            for (std::uint32_t i = cls.count; i-- > 0;) {
+                stack.push_back(cls.first_chunk + i);
+            }
+        }
+        sut.free_count_ = total;
+        sut.closed_ = sut.block_->closed.load(std::memory_order_acquire) != 0;
+        return sut;
+    } catch (const std::bad_alloc&) {
+        return std::unexpected(Error{ErrorCode::system, "out of memory attaching a sender"});
+    }
+}
+
+std::uint32_t OutputSender::total_chunks() const noexcept {
+    return layout_->total_chunks;
+}
+std::uint64_t OutputSender::max_message_size() const noexcept {
+    return layout_->max_message_size;
+}
+const std::string& OutputSender::name() const noexcept {
+    return layout_->name;
+}
+
+std::size_t OutputSender::class_of(std::uint32_t chunk) const noexcept {
+    const auto& classes = layout_->classes;
+    std::size_t k = classes.size() - 1;
+    while (k > 0 && chunk < classes[k].first_chunk) {
+        --k;
+    }
+    return k;
+}
+
+std::byte* OutputSender::chunk_address(std::uint32_t chunk) const noexcept {
+    const auto& cls = layout_->classes[class_of(chunk)];
+    return segment_->base() + cls.offset + std::uint64_t{chunk - cls.first_chunk} * cls.stride;
+}
+
+void OutputSender::free_chunk(std::uint32_t chunk) noexcept {
+    free_[class_of(chunk)].push_back(chunk); // capacity reserved at attach: cannot throw
+    ++free_count_;
+}
+
+void OutputSender::take_back(std::uint32_t chunk_plus_one, std::uint64_t bit) noexcept {
+    // Values come from shared memory: check them against our own bookkeeping before use.
+    const std::uint32_t chunk = chunk_plus_one - 1;
+    if (chunk_plus_one == 0 || chunk >= layout_->total_chunks || (holders_[chunk] & bit) == 0) {
+        ++errors_;
+        return;
+    }
+    holders_[chunk] &= ~bit;
+    if (holders_[chunk] == 0 && (flags_[chunk] & kLoaned) == 0) {
+        free_chunk(chunk);
+    }
+}
+
+void OutputSender::drain_returns(Connection& c) noexcept {
+    const auto head = c.block->return_head.load(std::memory_order_acquire);
+    if (head == c.return_tail) {
+        return;
+    }
+    auto count = head - c.return_tail;
+    if (count > std::uint64_t{c.return_mask} + 1) {
+        // A receiver that publishes more than the ring holds is broken or scribbling: skip to
+        // its head; what it really returned stays held until reclaim or segment destruction.
+        ++errors_;
+        c.return_tail = head;
+        c.block->return_tail.store(head, std::memory_order_release);
+        return;
+    }
+    for (; count > 0; --count, ++c.return_tail) {
+        const auto value = c.returns[c.return_tail & c.return_mask].load(std::memory_order_relaxed);
+        take_back(value, c.bit);
+    }
+    c.block->return_tail.store(c.return_tail, std::memory_order_release);
+}
+
+void OutputSender::reclaim(Connection& c) noexcept {
+    // The receiver is gone for good (the daemon says so): it writes nothing any more, so the
+    // slots and the return ring are ours alone. Every chunk it still held comes back.
+    for (std::uint32_t s = 0; s < c.queue_size; ++s) {
+        const auto token = c.slots[s].exchange(0, std::memory_order_acq_rel);
+        if (token != 0) {
+            take_back(static_cast<std::uint32_t>(token & kChunkMask), c.bit);
+        }
+    }
+    drain_returns(c);
+    for (std::uint32_t chunk = 0; chunk < layout_->total_chunks; ++chunk) {
+        if ((holders_[chunk] & c.bit) != 0) {
+            take_back(chunk + 1, c.bit);
+        }
+    }
+}
+
+void OutputSender::maintain() noexcept {
+    for (auto& c : connections_) {
+        const auto state = c.block->state.load(std::memory_order_acquire);
+        if (state != c.state_seen) {
+            c.state_seen = state;
+            if ((state & kConnectionDead) != 0) {
+                if (c.live) {
+                    reclaim(c);
+                }
+                c.live = false;
+                c.block->acked.store(state, std::memory_order_release);
+            } else {
+                c.live = true; // revived for a new receiver, which starts at our head
+            }
+        }
+        if (c.live) {
+            drain_returns(c);
+        }
+    }
+    block_->free_chunks.store(free_count_, std::memory_order_relaxed);
+}
+
+Result<Loan> OutputSender::loan(std::uint64_t bytes) noexcept {
+    if (closed_) {
+        return std::unexpected(
+            Error{ErrorCode::closed, "output '" + layout_->name + "' is closed"});
+    }
+    if (bytes > layout_->max_message_size) {
+        return std::unexpected(Error{ErrorCode::message_too_large,
+                                     "message of " + std::to_string(bytes) +
+                                         " bytes is larger than output '" + layout_->name +
+                                         "' takes (" + std::to_string(layout_->max_message_size) +
+                                         " bytes); raise it with `shm: {" + layout_->name +
+                                         ": {max_message_size: ...}}` "
+                                         "in the dataflow"});
+    }
+    maintain();
+    const auto& classes = layout_->classes;
+    std::size_t k = 0;
+    while (classes[k].capacity < bytes) {
+        ++k;
+    }
+    for (; k < classes.size(); ++k) {
+        auto& stack = free_[k];
+        if (stack.empty()) {
+            continue;
+        }
+        const auto chunk = stack.back();
+        stack.pop_back();
+        --free_count_;
+        if ((flags_[chunk] & kReserved) == 0) {
+            // First use of this chunk: reserve its pages now so a full /dev/shm is an error
+            // here and never a SIGBUS on write.
+            const auto& cls = classes[k];
+            auto reserved = segment_->reserve(
+                cls.offset + std::uint64_t{chunk - cls.first_chunk} * cls.stride, cls.stride);
+            if (!reserved) {
+                stack.push_back(chunk);
+                ++free_count_;
+                return std::unexpected(reserved.error());
+            }
+            flags_[chunk] |= kReserved;
+        }
+        flags_[chunk] |= kLoaned;
+        return Loan{chunk, chunk_address(chunk) + sizeof(ChunkHeader), classes[k].capacity};
+    }
+    return std::unexpected(
+        Error{ErrorCode::pool_exhausted,
+              "every chunk of output '" + layout_->name + "' that takes " + std::to_string(bytes) +
+                  " bytes is in flight; receivers hold them or queues are full. Release events "
+                  "sooner, or raise `chunks` for this output in the dataflow's shm: section"});
+}
+
+void OutputSender::discard(const Loan& loan) noexcept {
+    if (loan.chunk < layout_->total_chunks && (flags_[loan.chunk] & kLoaned) != 0) {
+        flags_[loan.chunk] &= static_cast<std::uint8_t>(~kLoaned);
+        if (holders_[loan.chunk] == 0) {
+            free_chunk(loan.chunk);
+        }
+    }
+}
+
+Result<void> OutputSender::send(const Loan& loan, std::uint64_t size,
+                                std::uint64_t timestamp_ns) noexcept {
+    const auto chunk = loan.chunk;
+    if (chunk >= layout_->total_chunks || (flags_[chunk] & kLoaned) == 0) {
+        return std::unexpected(Error{ErrorCode::invalid_argument,
+                                     "this sample was not lent by output '" + layout_->name + "'"});
+    }
+    if (closed_) {
+        discard(loan);
+        return std::unexpected(
+            Error{ErrorCode::closed, "output '" + layout_->name + "' is closed"});
+    }
+    const auto& cls = layout_->classes[class_of(chunk)];
+    if (size > cls.capacity) {
+        discard(loan);
+        return std::unexpected(Error{ErrorCode::invalid_argument,
+                                     "size " + std::to_string(size) + " exceeds the loan's " +
+                                         std::to_string(cls.capacity) + " bytes"});
+    }
+    auto& header = *reinterpret_cast<ChunkHeader*>(chunk_address(chunk));
+    header.payload_size = size;
+    header.sequence = ++sequence_;
+    header.timestamp_ns = timestamp_ns != 0 ? timestamp_ns : monotonic_ns();
+    header.output = index_;
+    header.metadata_size = 0;
+
+    // Pick up state changes (dead inputs) before deciding who gets this chunk.
+    for (auto& c : connections_) {
+        if (c.block->state.load(std::memory_order_acquire) != c.state_seen) {
+            maintain();
+            break;
+        }
+    }
+    std::uint64_t mask = 0;
+    for (const auto& c : connections_) {
+        if (c.live) {
+            mask |= c.bit;
+        }
+    }
+    flags_[chunk] &= static_cast<std::uint8_t>(~kLoaned);
+    holders_[chunk] = mask;
+    if (mask == 0) {
+        free_chunk(chunk);
+        return {};
+    }
+    for (auto& c : connections_) {
+        if (!c.live) {
+            continue;
+        }
+        const auto token = ((c.position & kPositionMask) << kChunkBits) | (chunk + 1);
+        // One exchange hands the slot over: what comes back was never taken by the receiver,
+        // so it is evicted (the receiver counts the gap as a drop) and returns to us.
+        const auto old = c.slots[c.slot].exchange(token, std::memory_order_acq_rel);
+        ++c.position;
+        c.slot = c.slot + 1 == c.queue_size ? 0 : c.slot + 1;
+        c.block->submit_head.store(c.position, std::memory_order_release);
+        if (old != 0) {
+            take_back(static_cast<std::uint32_t>(old & kChunkMask), c.bit);
+        }
+    }
+    for (auto& c : connections_) {
+        if (c.live) {
+            notify(*c.receiver);
+        }
+    }
+    return {};
+}
+
+void OutputSender::close() noexcept {
+    if (closed_) {
+        return;
+    }
+    closed_ = true;
+    block_->closed.store(1, std::memory_order_release);
+    for (auto& c : connections_) {
+        notify(*c.receiver);
+    }
+}
+
+} // namespace zeroflow::shm
