@@ -1,0 +1,95 @@
+// The JSON-lines writer's output, parsed back and checked field by field.
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <zeroflow/bench/report.hpp>
+
+namespace zeroflow::bench {
+namespace {
+
+TEST(Report, HeaderLineHasHostFields) {
+    std::ostringstream out;
+    JsonlWriter sut(out);
+    sut.header(HostInfo{"Some CPU @ 2.0GHz", 2, "6.1.0", "2024-01-02T03:04:05Z"});
+    const auto text = out.str();
+    ASSERT_EQ(text.back(), '\n');
+    EXPECT_EQ(text.find('\n'), text.size() - 1) << "exactly one line";
+    const auto j = nlohmann::json::parse(text);
+    EXPECT_EQ(j.at("type"), "header");
+    EXPECT_EQ(j.at("cpu"), "Some CPU @ 2.0GHz");
+    EXPECT_EQ(j.at("cores"), 2);
+    EXPECT_EQ(j.at("kernel"), "6.1.0");
+    EXPECT_EQ(j.at("time"), "2024-01-02T03:04:05Z");
+    EXPECT_EQ(j.size(), 5U);
+}
+
+TEST(Report, RealHostInfoIsFilled) {
+    const auto host = read_host_info();
+    EXPECT_FALSE(host.cpu.empty());
+    EXPECT_GE(host.cores, 1U);
+    EXPECT_FALSE(host.kernel.empty());
+    ASSERT_EQ(host.time.size(), 20U);
+    EXPECT_EQ(host.time.back(), 'Z');
+}
+
+TEST(Report, LatencyPointHasExactlyTheFields) {
+    PointResult point;
+    point.system = "raw";
+    point.mode = "busy";
+    point.touch = "full";
+    point.pattern = "pingpong";
+    point.size = 4096;
+    point.latency = Percentiles{1500, 2000, 3000, 4000, 5000, 10000};
+    point.samples = 10000;
+    std::ostringstream out;
+    JsonlWriter sut(out);
+    sut.point(point);
+    const auto j = nlohmann::json::parse(out.str());
+    EXPECT_EQ(j.at("system"), "raw");
+    EXPECT_EQ(j.at("mode"), "busy");
+    EXPECT_EQ(j.at("touch"), "full");
+    EXPECT_EQ(j.at("pattern"), "pingpong");
+    EXPECT_EQ(j.at("size"), 4096);
+    EXPECT_DOUBLE_EQ(j.at("p50_us").get<double>(), 1.5);
+    EXPECT_DOUBLE_EQ(j.at("p90_us").get<double>(), 2.0);
+    EXPECT_DOUBLE_EQ(j.at("p99_us").get<double>(), 3.0);
+    EXPECT_DOUBLE_EQ(j.at("p999_us").get<double>(), 4.0);
+    EXPECT_DOUBLE_EQ(j.at("max_us").get<double>(), 5.0);
+    EXPECT_EQ(j.at("samples"), 10000);
+    EXPECT_TRUE(j.at("msgs_per_s").is_null());
+    EXPECT_FALSE(j.contains("note"));
+    EXPECT_EQ(j.size(), 12U);
+}
+
+TEST(Report, ThroughputPointHasNullLatenciesAndANote) {
+    PointResult point;
+    point.system = "tcp";
+    point.mode = "blocking";
+    point.touch = "transport";
+    point.pattern = "throughput";
+    point.size = 8;
+    point.msgs_per_s = 123456.5;
+    point.samples = 123456;
+    point.note = "one sender";
+    const auto j = nlohmann::json::parse(point_line(point));
+    for (const char* key : {"p50_us", "p90_us", "p99_us", "p999_us", "max_us"}) {
+        EXPECT_TRUE(j.at(key).is_null()) << key;
+    }
+    EXPECT_DOUBLE_EQ(j.at("msgs_per_s").get<double>(), 123456.5);
+    EXPECT_EQ(j.at("note"), "one sender");
+    EXPECT_EQ(j.size(), 13U);
+}
+
+TEST(Report, StringsAreEscaped) {
+    PointResult point;
+    point.system = "a\"b";
+    point.note = "line\nbreak";
+    const auto line = point_line(point);
+    EXPECT_EQ(line.find('\n'), std::string::npos);
+    EXPECT_EQ(nlohmann::json::parse(line).at("system"), "a\"b");
+}
+
+} // namespace
+} // namespace zeroflow::bench
