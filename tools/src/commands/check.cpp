@@ -1,0 +1,45 @@
+// `zeroflow check`: validates a dataflow file and prints a summary or every diagnostic.
+#include <algorithm>
+#include <string>
+
+#include <zeroflow/dataflow/descriptor.hpp>
+
+#include "commands/commands.hpp"
+
+namespace zeroflow::cli {
+
+namespace {
+
+std::string count(std::size_t n, const std::string& noun) {
+    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+} // namespace
+
+int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err) {
+    const auto result = dataflow::parse_file(options.file);
+    err << result.format();
+    if (!result.ok()) {
+        const std::size_t errors = result.error_count();
+        err << options.file.string() << ": " << count(errors, "error")
+            << ", not a valid dataflow\n";
+        return kExitFailure;
+    }
+    const auto& descriptor = *result.descriptor;
+    const auto dynamic = static_cast<std::size_t>(
+        std::count_if(descriptor.nodes.begin(), descriptor.nodes.end(),
+                      [](const dataflow::Node& node) { return node.dynamic; }));
+    out << options.file.string() << ": ok — " << count(descriptor.nodes.size(), "node");
+    if (dynamic > 0) {
+        out << " (" << dynamic << " dynamic)";
+    }
+    out << ", " << count(descriptor.connection_count(), "connection") << ", "
+        << count(descriptor.timer_count(), "timer");
+    if (const std::size_t warnings = result.warning_count(); warnings > 0) {
+        out << ", " << count(warnings, "warning");
+    }
+    out << '\n';
+    return kExitOk;
+}
+
+} // namespace zeroflow::cli
