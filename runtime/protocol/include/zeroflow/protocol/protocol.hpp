@@ -1,0 +1,8 @@
+// Umbrella header of zeroflow::protocol, the control protocol shared by runtime, daemon and CLI.
+#pragma once
+
+#include <zeroflow/protocol/common.hpp>
+#include <zeroflow/protocol/frame.hpp>
+#include <zeroflow/protocol/message.hpp>
+#include <zeroflow/protocol/runtime_dir.hpp>
+#include <zeroflow/protocol/socket.hpp>
