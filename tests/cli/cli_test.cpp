@@ -1,0 +1,232 @@
+// Runs the built `zeroflow` binary on the dataflows in tests/cli/data and checks exit codes
+// and output, as a user at a shell would see them.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kBinary = ZEROFLOW_CLI_BINARY;
+const fs::path kData = ZEROFLOW_CLI_DATA_DIR;
+const fs::path kSource = ZEROFLOW_SOURCE_DIR;
+
+std::string quoted(const std::string& text) {
+    std::string out = "'";
+    for (char c : text) {
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return out + "'";
+}
+
+std::string read(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+struct RunResult {
+    int status = -1;
+    std::string out;
+    std::string err;
+};
+
+class CliTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string pattern = (fs::temp_directory_path() / "zeroflow-cli-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+        dir_ = pattern;
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+
+    // Runs `zeroflow ARGS` through the shell; `env` is prepended (e.g. "PATH=/x").
+    RunResult zeroflow(const std::string& args, const std::string& env = "") const {
+        const fs::path out = dir_ / "stdout";
+        const fs::path err = dir_ / "stderr";
+        const std::string command = env + " " + quoted(kBinary.string()) + " " + args + " >" +
+                                    quoted(out.string()) + " 2>" + quoted(err.string());
+        const int raw = std::system(command.c_str());
+        RunResult run;
+        run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+        run.out = read(out);
+        run.err = read(err);
+        return run;
+    }
+
+    static std::string data(const std::string& name) { return quoted((kData / name).string()); }
+
+    fs::path dir_;
+};
+
+TEST_F(CliTest, VersionPrintsTheProjectVersion) {
+    const auto sut = zeroflow("--version");
+    EXPECT_EQ(sut.status, 0);
+    EXPECT_EQ(sut.out, "zeroflow 0.1.0\n");
+}
+
+TEST_F(CliTest, HelpExitsZeroOnEveryCommand) {
+    for (const std::string args : {"--help", "check --help", "graph --help", "graph -h"}) {
+        const auto sut = zeroflow(args);
+        EXPECT_EQ(sut.status, 0) << args;
+        EXPECT_NE(sut.out.find("Usage:"), std::string::npos) << args << "\n" << sut.out;
+    }
+    EXPECT_NE(zeroflow("graph --help").out.find("--format"), std::string::npos);
+}
+
+TEST_F(CliTest, UsageErrorsExitWithTwo) {
+    for (const std::string& args : std::vector<std::string>{
+             "", "check", "check a.yml b.yml", "check --bogus " + data("ok.yml"), "nonsense",
+             "graph " + data("ok.yml") + " --format svg"}) {
+        const auto sut = zeroflow(args);
+        EXPECT_EQ(sut.status, 2) << args << "\n" << sut.err;
+        EXPECT_FALSE(sut.err.empty()) << args;
+    }
+}
+
+TEST_F(CliTest, CheckAcceptsAValidDataflow) {
+    const auto sut = zeroflow("check " + data("ok.yml"));
+    EXPECT_EQ(sut.status, 0) << sut.err;
+    EXPECT_EQ(sut.out,
+              (kData / "ok.yml").string() + ": ok — 3 nodes (1 dynamic), 3 connections, 1 timer\n");
+    EXPECT_EQ(sut.err, "");
+}
+
+TEST_F(CliTest, CheckPrintsWarningsButSucceeds) {
+    const auto sut = zeroflow("check " + data("warnings.yml"));
+    EXPECT_EQ(sut.status, 0) << sut.err;
+    EXPECT_NE(sut.out.find(": ok — 1 node, 0 connections, 0 timers, 2 warnings"), std::string::npos)
+        << sut.out;
+    const std::string file = (kData / "warnings.yml").string();
+    EXPECT_NE(sut.err.find(file + ":2:1: warning: 'communication'"), std::string::npos) << sut.err;
+    EXPECT_NE(sut.err.find(file + ":7:23: warning: CPU index 100000"), std::string::npos)
+        << sut.err;
+}
+
+TEST_F(CliTest, CheckReportsEveryErrorWithItsPosition) {
+    const auto sut = zeroflow("check " + data("errors.yml"));
+    EXPECT_EQ(sut.status, 1);
+    EXPECT_EQ(sut.out, "");
+    const std::string file = (kData / "errors.yml").string();
+    for (const std::string line : {
+             ":6:5: error: unknown key 'inptus' in node 'camera' (did you mean 'inputs'?)\n",
+             ":10:14: error: input 'image' of node 'filter' refers to unknown output "
+             "'camera/img' (did you mean 'camera/image'?)\n",
+             ":11:13: error: invalid timer 'zeroflow/timer/millis/0': the period must be greater "
+             "than zero",
+             ":12:9: error: duplicate node id 'camera' (first defined at line 3)\n",
+             ":13:11: error: executable 'does/not/exist' of node 'camera' not found",
+         }) {
+        EXPECT_NE(sut.err.find(file + line), std::string::npos) << line << "\n" << sut.err;
+    }
+    EXPECT_NE(sut.err.find(file + ": 5 errors, not a valid dataflow"), std::string::npos)
+        << sut.err;
+}
+
+TEST_F(CliTest, CheckReportsSyntaxErrorsAndMissingFiles) {
+    const auto syntax = zeroflow("check " + data("syntax.yml"));
+    EXPECT_EQ(syntax.status, 1);
+    EXPECT_NE(syntax.err.find((kData / "syntax.yml").string() + ":"), std::string::npos);
+    EXPECT_NE(syntax.err.find(": error: YAML syntax error"), std::string::npos) << syntax.err;
+
+    const auto missing = zeroflow("check " + data("not-there.yml"));
+    EXPECT_EQ(missing.status, 1);
+    EXPECT_NE(missing.err.find("not-there.yml: error: no such dataflow file"), std::string::npos)
+        << missing.err;
+}
+
+TEST_F(CliTest, CheckAcceptsTheExamples) {
+    for (const std::string example :
+         {"examples/sensor-pipeline/dataflow.yml", "examples/hello/dataflow.yml"}) {
+        const auto sut = zeroflow("check " + quoted((kSource / example).string()));
+        EXPECT_EQ(sut.status, 0) << example << "\n" << sut.err;
+        EXPECT_NE(sut.out.find(": ok — "), std::string::npos) << sut.out;
+        EXPECT_EQ(sut.err.find("error"), std::string::npos) << sut.err;
+    }
+}
+
+TEST_F(CliTest, GraphPrintsMermaidByDefault) {
+    const auto sut = zeroflow("graph " + data("ok.yml"));
+    EXPECT_EQ(sut.status, 0) << sut.err;
+    EXPECT_TRUE(sut.out.starts_with("flowchart TB\n")) << sut.out;
+    for (const std::string line :
+         {"    n0[\"camera\"]\n", "    n2([\"viewer (dynamic)\"])\n",
+          "    t0((\"zeroflow/timer/hz/30\"))\n", "    t0 -- \"tick\" --> n0\n",
+          "    n0 -- \"image → image\" --> n1\n", "    n1 -- \"summary → summary\" --> n2\n"}) {
+        EXPECT_NE(sut.out.find(line), std::string::npos) << line << "\n" << sut.out;
+    }
+}
+
+TEST_F(CliTest, GraphPrintsDot) {
+    const auto sut = zeroflow("graph --format dot " + data("ok.yml"));
+    EXPECT_EQ(sut.status, 0) << sut.err;
+    EXPECT_TRUE(sut.out.starts_with("digraph dataflow {\n")) << sut.out;
+    EXPECT_NE(sut.out.find("n0 -> n1 [label=\"image -> image\"];"), std::string::npos) << sut.out;
+    EXPECT_NE(sut.out.find("(dynamic)"), std::string::npos);
+}
+
+TEST_F(CliTest, GraphWritesTextFiles) {
+    const auto dot =
+        zeroflow("graph " + data("ok.yml") + " --output " + quoted((dir_ / "graph.dot").string()));
+    EXPECT_EQ(dot.status, 0) << dot.err;
+    EXPECT_EQ(dot.out, "");
+    EXPECT_EQ(read(dir_ / "graph.dot"), zeroflow("graph -f dot " + data("ok.yml")).out);
+
+    const auto mmd =
+        zeroflow("graph " + data("ok.yml") + " -o " + quoted((dir_ / "graph.mmd").string()));
+    EXPECT_EQ(mmd.status, 0) << mmd.err;
+    EXPECT_TRUE(read(dir_ / "graph.mmd").starts_with("flowchart TB\n"));
+
+    const auto conflict = zeroflow("graph " + data("ok.yml") + " --format mermaid -o " +
+                                   quoted((dir_ / "x.dot").string()));
+    EXPECT_EQ(conflict.status, 2);
+    EXPECT_NE(conflict.err.find("does not match"), std::string::npos) << conflict.err;
+
+    const auto unwritable = zeroflow("graph " + data("ok.yml") + " -o " +
+                                     quoted((dir_ / "no/such/dir/x.dot").string()));
+    EXPECT_EQ(unwritable.status, 1);
+    EXPECT_NE(unwritable.err.find("cannot write"), std::string::npos) << unwritable.err;
+}
+
+TEST_F(CliTest, GraphRendersSvgWithGraphviz) {
+    if (std::system("command -v dot >/dev/null 2>&1") != 0) {
+        GTEST_SKIP() << "Graphviz 'dot' is not installed";
+    }
+    const fs::path svg = dir_ / "graph.svg";
+    const auto sut = zeroflow("graph " + data("ok.yml") + " --output " + quoted(svg.string()));
+    EXPECT_EQ(sut.status, 0) << sut.err;
+    const std::string text = read(svg);
+    EXPECT_TRUE(text.starts_with("<?xml") || text.find("<svg") != std::string::npos) << text;
+    EXPECT_NE(text.find("camera"), std::string::npos);
+}
+
+TEST_F(CliTest, GraphSaysHowToInstallGraphvizWhenItIsMissing) {
+    // A PATH with `sh` (the dataflow needs it) but no `dot`.
+    fs::create_directory(dir_ / "bin");
+    fs::create_symlink("/bin/sh", dir_ / "bin" / "sh");
+    const auto sut =
+        zeroflow("graph " + data("ok.yml") + " -o " + quoted((dir_ / "graph.png").string()),
+                 "PATH=" + quoted((dir_ / "bin").string()));
+    EXPECT_EQ(sut.status, 1);
+    EXPECT_NE(sut.err.find("apt-get install graphviz"), std::string::npos) << sut.err;
+    EXPECT_FALSE(fs::exists(dir_ / "graph.png"));
+}
+
+TEST_F(CliTest, GraphOfAnInvalidDataflowFails) {
+    const auto sut = zeroflow("graph " + data("errors.yml"));
+    EXPECT_EQ(sut.status, 1);
+    EXPECT_EQ(sut.out, "");
+    EXPECT_NE(sut.err.find(": error: "), std::string::npos);
+}
+
+} // namespace
