@@ -180,10 +180,19 @@ void OutputSender::maintain() noexcept {
     block_->free_chunks.store(free_count_, std::memory_order_relaxed);
 }
 
+bool OutputSender::closed() noexcept {
+    // The daemon closes every output when the dataflow finishes: sends after that are errors.
+    if (!closed_ && block_->closed.load(std::memory_order_relaxed) != 0) {
+        closed_ = true;
+    }
+    return closed_;
+}
+
 Result<Loan> OutputSender::loan(std::uint64_t bytes) noexcept {
-    if (closed_) {
+    if (closed()) {
         return std::unexpected(
-            Error{ErrorCode::closed, "output '" + layout_->name + "' is closed"});
+            Error{ErrorCode::closed, "output '" + layout_->name +
+                                         "' is closed (the dataflow finished or was stopped)"});
     }
     if (bytes > layout_->max_message_size) {
         return std::unexpected(Error{ErrorCode::message_too_large,
@@ -247,10 +256,11 @@ Result<void> OutputSender::send(const Loan& loan, std::uint64_t size,
         return std::unexpected(Error{ErrorCode::invalid_argument,
                                      "this sample was not lent by output '" + layout_->name + "'"});
     }
-    if (closed_) {
+    if (closed()) {
         discard(loan);
         return std::unexpected(
-            Error{ErrorCode::closed, "output '" + layout_->name + "' is closed"});
+            Error{ErrorCode::closed, "output '" + layout_->name +
+                                         "' is closed (the dataflow finished or was stopped)"});
     }
     const auto& cls = layout_->classes[class_of(chunk)];
     if (size > cls.capacity) {

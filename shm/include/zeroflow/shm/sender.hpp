@@ -39,6 +39,9 @@ public:
     /// Marks the output closed (receivers get InputClosed after what is queued) and wakes them.
     void close() noexcept;
 
+    /// True once this sender or the daemon closed the output.
+    bool closed() noexcept;
+
     /// Takes back returned chunks and reclaims the chunks of inputs the daemon marked dead.
     /// loan() and send() call it; an idle sender may call it to acknowledge a dead input sooner.
     void maintain() noexcept;
