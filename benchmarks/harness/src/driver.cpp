@@ -67,11 +67,13 @@ void fit_budget(const PointSpec& point, double per_iteration_ns, std::uint64_t& 
     if (new_samples == samples && new_warmup == warmup) {
         return;
     }
-    note = "samples reduced from " + std::to_string(samples) + " to " +
-           std::to_string(new_samples) + ", warm-up from " + std::to_string(warmup) + " to " +
-           std::to_string(new_warmup) + " to fit the " +
-           std::to_string(static_cast<int>(point.budget_s)) + " s point budget";
-    warmup = std::max(new_warmup, std::uint64_t{10}); // the probe iterations already ran
+    const std::uint64_t kept_warmup = std::max<std::uint64_t>(new_warmup, 12); // probe ran
+    note = (new_samples != samples ? "samples reduced from " + std::to_string(samples) + " to " +
+                                         std::to_string(new_samples) + ", "
+                                   : std::string{}) +
+           "warm-up reduced from " + std::to_string(warmup) + " to " + std::to_string(kept_warmup) +
+           " to fit the " + std::to_string(static_cast<long>(point.budget_s)) + " s point budget";
+    warmup = kept_warmup;
     samples = new_samples;
 }
 
