@@ -65,7 +65,17 @@ bool NodeReceiver::available(Input& in) noexcept {
     }
     const auto head = in.block->submit_head.load(std::memory_order_acquire);
     if (head <= in.tail) {
-        return false; // empty (or a head that went backwards: nothing to take)
+        // Empty. The sender publishes a position only after the exchange that filled it, so a
+        // token we took can put our tail at most one past the published head. Further behind
+        // means a scribbled head or token moved us: resynchronise on the head (the sender
+        // rewrites it on every send) instead of waiting forever for it to catch up.
+        if (in.tail - head > 1) {
+            ++errors_;
+            in.tail = head;
+            in.head_cache = head;
+            in.slot = static_cast<std::uint32_t>(head % in.queue_size);
+        }
+        return false;
     }
     in.head_cache = head;
     if (head - in.tail > in.queue_size) {

@@ -123,6 +123,12 @@ void OutputSender::take_back(std::uint32_t chunk_plus_one, std::uint64_t bit) no
 void OutputSender::drain_returns(Connection& c) noexcept {
     const auto head = c.block->return_head.load(std::memory_order_acquire);
     if (head == c.return_tail) {
+        // Nothing returned. Repair a scribbled tail (a line we own, so the load is a cache hit):
+        // a receiver that believes its return ring full would otherwise never return again.
+        if (c.block->return_tail.load(std::memory_order_relaxed) != c.return_tail) {
+            ++errors_;
+            c.block->return_tail.store(c.return_tail, std::memory_order_release);
+        }
         return;
     }
     auto count = head - c.return_tail;
@@ -177,7 +183,10 @@ void OutputSender::maintain() noexcept {
             drain_returns(c);
         }
     }
+    // Statistics for the daemon (same cache line; written here, not on every send).
     block_->free_chunks.store(free_count_, std::memory_order_relaxed);
+    block_->sent.store(sequence_, std::memory_order_relaxed);
+    block_->errors.store(errors_, std::memory_order_relaxed);
 }
 
 bool OutputSender::closed() noexcept {
