@@ -1,0 +1,350 @@
+// bench_report: turns results.jsonl into results.md (a markdown table per pattern) and gnuplot
+// data + scripts, then runs gnuplot for latency_p50.svg, latency_p99.svg and, when the data
+// has them, fanout.svg and chain.svg. `--check FILE` validates a results file (bench_smoke).
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const std::vector<std::string> kPointFields = {"system",  "mode",   "touch",   "pattern",
+                                               "size",    "p50_us", "p90_us",  "p99_us",
+                                               "p999_us", "max_us", "samples", "msgs_per_s"};
+
+struct Results {
+    json header;
+    std::vector<json> points;
+};
+
+/// Reads every line; returns false (with a message) on a line that is not a JSON object.
+bool load(const std::string& path, Results& out, std::string& error) {
+    std::ifstream in(path);
+    if (!in) {
+        error = "cannot open " + path;
+        return false;
+    }
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) {
+            continue;
+        }
+        json j = json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) {
+            error = path + ":" + std::to_string(number) + ": not a JSON object: " + line;
+            return false;
+        }
+        if (j.value("type", "") == "header") {
+            if (out.header.is_null()) {
+                out.header = j;
+            }
+            continue;
+        }
+        for (const auto& field : kPointFields) {
+            if (!j.contains(field)) {
+                error = path + ":" + std::to_string(number) + ": missing field '" + field + "'";
+                return false;
+            }
+        }
+        out.points.push_back(std::move(j));
+    }
+    return true;
+}
+
+bool is_latency(const json& p) {
+    return p["p50_us"].is_number();
+}
+
+int check(const std::string& path) {
+    Results results;
+    std::string error;
+    if (!load(path, results, error)) {
+        std::fprintf(stderr, "check failed: %s\n", error.c_str());
+        return 1;
+    }
+    if (results.points.empty()) {
+        std::fprintf(stderr, "check failed: %s has no points\n", path.c_str());
+        return 1;
+    }
+    for (const auto& p : results.points) {
+        if (is_latency(p) && !(p["p50_us"].get<double>() > 0.0)) {
+            std::fprintf(stderr, "check failed: p50 not > 0 in %s\n", p.dump().c_str());
+            return 1;
+        }
+        if (!is_latency(p) && !(p["msgs_per_s"].is_number() && p["msgs_per_s"].get<double>() > 0)) {
+            std::fprintf(stderr, "check failed: no latency and no msgs_per_s in %s\n",
+                         p.dump().c_str());
+            return 1;
+        }
+    }
+    std::printf("ok: %zu points in %s\n", results.points.size(), path.c_str());
+    return 0;
+}
+
+std::string human_size(std::uint64_t size) {
+    if (size >= (1U << 20) && size % (1U << 20) == 0) {
+        return std::to_string(size >> 20) + " MiB";
+    }
+    if (size >= 1024 && size % 1024 == 0) {
+        return std::to_string(size >> 10) + " KiB";
+    }
+    return std::to_string(size) + " B";
+}
+
+std::string fmt(double value, int precision = 3) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.*g", precision, value);
+    return buffer;
+}
+
+std::string us(const json& v) {
+    return v.is_number() ? fmt(v.get<double>(), 4) : "–";
+}
+
+/// Pattern order in the report: pingpong, oneway, throughput, then the rest sorted.
+int pattern_rank(const std::string& pattern) {
+    if (pattern == "pingpong") {
+        return 0;
+    }
+    if (pattern == "oneway") {
+        return 1;
+    }
+    if (pattern == "throughput") {
+        return 2;
+    }
+    return 3;
+}
+
+void write_markdown(const Results& r, const fs::path& file) {
+    std::ofstream out(file);
+    out << "# zeroflow benchmark results\n\n";
+    if (!r.header.is_null()) {
+        out << "Host: " << r.header.value("cpu", "?") << ", " << r.header.value("cores", 0)
+            << " cores, kernel " << r.header.value("kernel", "?") << ", run "
+            << r.header.value("time", "?") << ".\n\n";
+    }
+    out << "Latencies are one-way, in µs: pingpong = round trip / 2; oneway = receive time − "
+           "send timestamp (CLOCK_MONOTONIC). See docs/benchmarks.md.\n";
+
+    std::map<std::tuple<int, std::string>, std::vector<const json*>> by_pattern;
+    for (const auto& p : r.points) {
+        const auto pattern = p["pattern"].get<std::string>();
+        by_pattern[{pattern_rank(pattern), pattern}].push_back(&p);
+    }
+    for (auto& [key, points] : by_pattern) {
+        const auto& pattern = std::get<1>(key);
+        std::stable_sort(points.begin(), points.end(), [](const json* a, const json* b) {
+            return std::make_tuple(
+                       (*a)["touch"].get<std::string>(), (*a)["size"].get<std::uint64_t>(),
+                       (*a)["mode"].get<std::string>(), (*a)["system"].get<std::string>()) <
+                   std::make_tuple(
+                       (*b)["touch"].get<std::string>(), (*b)["size"].get<std::uint64_t>(),
+                       (*b)["mode"].get<std::string>(), (*b)["system"].get<std::string>());
+        });
+        out << "\n## " << pattern << "\n\n";
+        const bool throughput = !is_latency(*points.front());
+        if (throughput) {
+            out << "| touch | size | mode | system | msgs/s | messages | note |\n"
+                   "|---|---|---|---|---:|---:|---|\n";
+        } else {
+            out << "| touch | size | mode | system | p50 | p90 | p99 | p99.9 | max | samples | "
+                   "note |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|---|\n";
+        }
+        for (const json* p : points) {
+            out << "| " << (*p)["touch"].get<std::string>() << " | "
+                << human_size((*p)["size"].get<std::uint64_t>()) << " | "
+                << (*p)["mode"].get<std::string>() << " | " << (*p)["system"].get<std::string>()
+                << " | ";
+            if (is_latency(*p)) {
+                out << us((*p)["p50_us"]) << " | " << us((*p)["p90_us"]) << " | "
+                    << us((*p)["p99_us"]) << " | " << us((*p)["p999_us"]) << " | "
+                    << us((*p)["max_us"]) << " | ";
+            } else {
+                out << ((*p)["msgs_per_s"].is_number() ? fmt((*p)["msgs_per_s"].get<double>(), 4)
+                                                       : "–")
+                    << " | ";
+            }
+            out << (*p)["samples"].get<std::uint64_t>() << " | " << p->value("note", "") << " |\n";
+        }
+    }
+}
+
+std::string safe(std::string s) {
+    for (char& c : s) {
+        if (!std::isalnum(static_cast<unsigned char>(c))) {
+            c = '_';
+        }
+    }
+    return s;
+}
+
+struct Series {
+    std::string title;
+    fs::path data;
+};
+
+/// Writes one data file per series: "x y" lines sorted by x.
+Series write_series(const fs::path& dir, const std::string& name, const std::string& title,
+                    std::vector<std::pair<double, double>> xy) {
+    std::sort(xy.begin(), xy.end());
+    const fs::path file = dir / (safe(name) + ".dat");
+    std::ofstream out(file);
+    for (const auto& [x, y] : xy) {
+        out << x << ' ' << y << '\n';
+    }
+    return {title, file};
+}
+
+struct Panel {
+    std::string title;
+    std::vector<Series> series;
+};
+
+void write_plot(const fs::path& script, const fs::path& svg, const std::string& title,
+                const std::string& xlabel, bool logx, const std::vector<Panel>& panels) {
+    std::ofstream gp(script);
+    const std::size_t cols = panels.size() > 1 ? 2 : 1;
+    const std::size_t rows = (panels.size() + cols - 1) / cols;
+    gp << "set terminal svg size " << 640 * cols << "," << 460 * rows
+       << " dynamic enhanced font 'sans,11'\n"
+       << "set output '" << svg.string() << "'\n"
+       << "set multiplot layout " << rows << "," << cols << " title '" << title << "'\n"
+       << (logx ? "set logscale xy\n" : "set logscale y\n") << "set xlabel '" << xlabel
+       << "'\nset ylabel 'latency (µs)'\nset grid\nset key top left font ',8'\n";
+    for (const auto& panel : panels) {
+        gp << "set title '" << panel.title << "'\nplot ";
+        for (std::size_t i = 0; i < panel.series.size(); ++i) {
+            gp << (i ? ", \\\n     " : "") << "'" << panel.series[i].data.string()
+               << "' using 1:2 with linespoints title '" << panel.series[i].title << "'";
+        }
+        gp << "\n";
+    }
+    gp << "unset multiplot\n";
+}
+
+bool run_gnuplot(const fs::path& script) {
+    const std::string command = "gnuplot '" + script.string() + "'";
+    if (std::system(command.c_str()) != 0) {
+        std::fprintf(stderr, "warning: gnuplot failed on %s\n", script.c_str());
+        return false;
+    }
+    return true;
+}
+
+void latency_plots(const Results& r, const fs::path& outdir, const fs::path& plotdir,
+                   bool gnuplot) {
+    for (const std::string metric : {"p50", "p99"}) {
+        std::vector<Panel> panels;
+        for (const std::string pattern : {"pingpong", "oneway"}) {
+            for (const std::string touch : {"transport", "full"}) {
+                std::map<std::string, std::vector<std::pair<double, double>>> lines;
+                for (const auto& p : r.points) {
+                    if (p["pattern"] != pattern || p["touch"] != touch || !is_latency(p)) {
+                        continue;
+                    }
+                    const auto key =
+                        p["system"].get<std::string>() + " " + p["mode"].get<std::string>();
+                    lines[key].emplace_back(p["size"].get<double>(),
+                                            p[metric + "_us"].get<double>());
+                }
+                if (lines.empty()) {
+                    continue;
+                }
+                Panel panel{pattern + ", " + touch + " touch", {}};
+                for (auto& [key, xy] : lines) {
+                    panel.series.push_back(
+                        write_series(plotdir, metric + "_" + pattern + "_" + touch + "_" + key, key,
+                                     std::move(xy)));
+                }
+                panels.push_back(std::move(panel));
+            }
+        }
+        if (panels.empty()) {
+            continue;
+        }
+        const fs::path script = plotdir / ("latency_" + metric + ".gp");
+        write_plot(script, outdir / ("latency_" + metric + ".svg"),
+                   "one-way latency " + metric + " vs message size", "message size (bytes)", true,
+                   panels);
+        if (gnuplot) {
+            run_gnuplot(script);
+        }
+    }
+}
+
+/// fanout-N / chain-K points (system zeroflow): latency vs N, one line per mode x touch x
+/// size x percentile.
+void scaling_plot(const Results& r, const fs::path& outdir, const fs::path& plotdir,
+                  const std::string& prefix, const std::string& xlabel, bool gnuplot) {
+    std::map<std::string, std::vector<std::pair<double, double>>> lines;
+    for (const auto& p : r.points) {
+        const auto pattern = p["pattern"].get<std::string>();
+        if (pattern.rfind(prefix + "-", 0) != 0 || !is_latency(p)) {
+            continue;
+        }
+        const double n = std::atof(pattern.c_str() + prefix.size() + 1);
+        const auto base = p["system"].get<std::string>() + " " + p["mode"].get<std::string>() +
+                          " " + p["touch"].get<std::string>() + " " +
+                          human_size(p["size"].get<std::uint64_t>());
+        lines[base + " p50"].emplace_back(n, p["p50_us"].get<double>());
+        lines[base + " p99"].emplace_back(n, p["p99_us"].get<double>());
+    }
+    if (lines.empty()) {
+        return;
+    }
+    Panel panel{prefix, {}};
+    for (auto& [key, xy] : lines) {
+        panel.series.push_back(write_series(plotdir, prefix + "_" + key, key, std::move(xy)));
+    }
+    const fs::path script = plotdir / (prefix + ".gp");
+    write_plot(script, outdir / (prefix + ".svg"), prefix + " latency", xlabel, false, {panel});
+    if (gnuplot) {
+        run_gnuplot(script);
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc == 3 && std::string(argv[1]) == "--check") {
+        return check(argv[2]);
+    }
+    if (argc < 3 || argc > 4 || (argc == 4 && std::string(argv[3]) != "--no-plots")) {
+        std::fprintf(stderr, "usage: bench_report RESULTS.jsonl OUTDIR [--no-plots]\n"
+                             "       bench_report --check RESULTS.jsonl\n");
+        return 2;
+    }
+    Results results;
+    std::string error;
+    if (!load(argv[1], results, error)) {
+        std::fprintf(stderr, "error: %s\n", error.c_str());
+        return 1;
+    }
+    const fs::path outdir = argv[2];
+    const fs::path plotdir = outdir / "plot";
+    fs::create_directories(plotdir);
+    bool gnuplot = argc == 3;
+    if (gnuplot && std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        std::fprintf(stderr, "warning: gnuplot not found; writing data and scripts only\n");
+        gnuplot = false;
+    }
+    write_markdown(results, outdir / "results.md");
+    latency_plots(results, outdir, plotdir, gnuplot);
+    scaling_plot(results, outdir, plotdir, "fanout", "receivers (N)", gnuplot);
+    scaling_plot(results, outdir, plotdir, "chain", "chain length (K)", gnuplot);
+    std::printf("wrote %s\n", (outdir / "results.md").c_str());
+    return 0;
+}
