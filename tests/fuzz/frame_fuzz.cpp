@@ -2,15 +2,15 @@
 // Checks, beyond "no crash, no UB, no exception": feeding the stream whole or in small pieces
 // gives the same frames and errors, and every decoded frame and every error reply re-encodes
 // into a frame that decodes again to the same JSON text.
-#include <zeroflow/protocol/frame.hpp>
-#include <zeroflow/protocol/message.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <string>
 #include <vector>
+
+#include <zeroflow/protocol/frame.hpp>
+#include <zeroflow/protocol/message.hpp>
 
 namespace zp = zeroflow::protocol;
 

@@ -7,7 +7,7 @@
 namespace zeroflow::protocol {
 namespace {
 
-constexpr std::size_t kCompactThreshold = 64u * 1024u;
+constexpr std::size_t kCompactThreshold = std::size_t{64} * 1024;
 
 std::uint32_t read_length(const char* p) noexcept {
     const auto byte = [p](std::size_t i) {

@@ -84,10 +84,11 @@ std::expected<T, ProtocolError> require_field(const Json& req, std::string_view 
     if (!result) {
         return std::unexpected(std::move(result.error()));
     }
-    if (!*result) {
+    if (!result->has_value()) {
         return bad_request("missing field " + quoted(field) + " (" + std::string(expected) + ")");
     }
-    return std::move(**result);
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): checked above, through expected
+    return std::move(result->value());
 }
 
 std::optional<std::string> as_string(const Json& v) {

@@ -13,7 +13,7 @@
 namespace zeroflow::protocol {
 namespace {
 
-std::unexpected<ProtocolError> io_failure(const std::filesystem::path& dir, std::string what,
+std::unexpected<ProtocolError> io_failure(const std::filesystem::path& dir, const std::string& what,
                                           int err) {
     return std::unexpected(ProtocolError{
         ErrorCode::io_error,

@@ -22,11 +22,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
+
 std::unexpected<ProtocolError> failure(ErrorCode code, std::string message) {
     return std::unexpected(ProtocolError{code, std::move(message)});
 }
 
-std::unexpected<ProtocolError> sys_failure(std::string what, int err) {
+std::unexpected<ProtocolError> sys_failure(const std::string& what, int err) {
     return failure(ErrorCode::io_error, what + ": " + std::system_category().message(err));
 }
 
@@ -252,15 +254,16 @@ std::expected<Json, ProtocolError> Client::receive(std::chrono::milliseconds tim
         return std::unexpected(std::move(usable.error()));
     }
     const auto deadline = deadline_after(timeout);
-    std::array<char, 64 * 1024> buffer{};
+    std::array<char, kReadChunk> buffer{};
     while (true) {
         auto frame = decoder_.next();
         if (!frame) {
             abandoned_ = frame.error();
             return std::unexpected(std::move(frame.error()));
         }
-        if (*frame) {
-            return std::move(**frame);
+        if (frame->has_value()) {
+            // NOLINTNEXTLINE(bugprone-unchecked-optional-access): checked just above
+            return std::move(frame->value());
         }
         auto ready = wait_for(fd_, POLLIN, deadline);
         if (!ready) {

@@ -28,7 +28,7 @@ using Json = nlohmann::json;
 
 /// Errors of the protocol layer itself (framing, transport, field access). Errors of requests
 /// (`no_such_dataflow`, ...) belong to the daemon and travel as plain strings in replies.
-enum class ErrorCode {
+enum class ErrorCode : std::uint8_t {
     frame_too_large,   ///< length prefix above the receiver's limit
     bad_frame,         ///< body is not valid UTF-8, not JSON, not an object, or nested too deep
     bad_request,       ///< a well-formed frame whose fields are missing or of the wrong type
