@@ -1,0 +1,49 @@
+// zeroflowd as a library: the control server, the supervisor of dataflows and nodes, spawning,
+// timers. `zeroflowd` and `zeroflow run` (which embeds one) both use this.
+#pragma once
+
+#include <zeroflow/protocol/common.hpp>
+
+#include <chrono>
+#include <expected>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace zeroflow::daemon {
+
+struct Options {
+    std::filesystem::path runtime_dir;                 ///< socket, lock, leftovers live here
+    std::size_t max_frame = protocol::kDefaultMaxFrameSize;
+    std::chrono::milliseconds shutdown_grace{2000};    ///< for dataflows still running at exit
+    std::size_t max_connections = 1024;
+};
+
+/// A running daemon. create() takes the runtime directory's lock, removes what a dead daemon
+/// left there and binds the socket: the only failures that stop a daemon (besides its own
+/// broken invariants). Everything a request does wrong is answered, never fatal.
+class Daemon {
+public:
+    static std::expected<std::unique_ptr<Daemon>, std::string> create(const Options& options);
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    /// Serves until a `destroy` request or request_shutdown(); stops every dataflow first.
+    /// Returns the process exit status to use (0).
+    int run();
+
+    /// Asks run() to stop dataflows and return. Thread-safe and async-signal-safe.
+    void request_shutdown() noexcept;
+
+    const std::filesystem::path& socket_path() const noexcept;
+
+    struct Impl;
+
+private:
+    explicit Daemon(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace zeroflow::daemon

@@ -1,0 +1,153 @@
+// posix_spawn of node processes and process-group signalling.
+#include "process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <deque>
+#include <sched.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace zeroflow::daemon {
+
+std::expected<Spawned, std::string> spawn_node(const SpawnRequest& request) {
+    const auto& node = *request.node;
+    std::vector<std::string> argv_storage;
+    argv_storage.push_back(node.executable.string());
+    argv_storage.insert(argv_storage.end(), node.args.begin(), node.args.end());
+
+    // Environment: the daemon's, then the node's `env:`, then ours (ours win).
+    std::vector<std::string> env_storage;
+    auto set_env = [&env_storage](const std::string& key, const std::string& value) {
+        const auto prefix = key + "=";
+        for (auto& entry : env_storage) {
+            if (entry.starts_with(prefix)) {
+                entry = prefix + value;
+                return;
+            }
+        }
+        env_storage.push_back(prefix + value);
+    };
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        env_storage.emplace_back(*e);
+    }
+    for (const auto& [key, value] : node.env) {
+        set_env(key, value);
+    }
+    for (const auto& [key, value] : request.extra_env) {
+        set_env(key, value);
+    }
+    std::vector<char*> argv;
+    for (auto& a : argv_storage) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env_storage) {
+        envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, request.log_file.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    posix_spawn_file_actions_addchdir_np(&actions, request.working_dir.c_str());
+    sigset_t none;
+    sigemptyset(&none);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGCHLD);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                        POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) {
+        return std::unexpected("cannot start node '" + node.id + "' (" + argv_storage[0] +
+                               "): " + std::strerror(rc));
+    }
+    if (!node.cpu_affinity.empty()) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        for (int cpu : node.cpu_affinity) {
+            if (cpu >= 0 && cpu < CPU_SETSIZE) {
+                CPU_SET(static_cast<std::size_t>(cpu), &set);
+            }
+        }
+        ::sched_setaffinity(pid, sizeof(set), &set); // best effort: a warning at check time
+    }
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) {
+        const int err = errno;
+        signal_group(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        return std::unexpected(std::string("pidfd_open: ") + std::strerror(err) +
+                               " (zeroflow needs Linux 5.3 or newer)");
+    }
+    ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+    return Spawned{pid, pidfd};
+}
+
+void signal_group(pid_t pid, int signal) noexcept {
+    if (pid > 0) {
+        ::kill(-pid, signal);
+    }
+}
+
+std::string tail_lines(const std::filesystem::path& file, std::size_t lines) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        return {};
+    }
+    // Logs can be large: read only the last 64 KiB.
+    in.seekg(0, std::ios::end);
+    const auto size = static_cast<std::streamoff>(in.tellg());
+    const std::streamoff start = size > 65536 ? size - 65536 : 0;
+    in.seekg(start);
+    std::deque<std::string> kept;
+    std::string line;
+    while (std::getline(in, line)) {
+        kept.push_back(line);
+        if (kept.size() > lines) {
+            kept.pop_front();
+        }
+    }
+    std::string out;
+    for (const auto& l : kept) {
+        out += (out.empty() ? "" : "\n") + l;
+    }
+    return out;
+}
+
+std::string describe_status(int wait_status) {
+    if (WIFEXITED(wait_status)) {
+        return "exited with status " + std::to_string(WEXITSTATUS(wait_status));
+    }
+    if (WIFSIGNALED(wait_status)) {
+        const int sig = WTERMSIG(wait_status);
+        const char* name = ::strsignal(sig);
+        return "was killed by signal " + std::to_string(sig) + " (" + (name ? name : "?") + ")";
+    }
+    return "ended with wait status " + std::to_string(wait_status);
+}
+
+} // namespace zeroflow::daemon

@@ -1,0 +1,920 @@
+// Request handlers, node lifecycle and dataflow teardown. Every handler first resolves what the
+// request names (a value or a typed error), then acts; exceptions become `internal` replies.
+#include "supervisor.hpp"
+
+#include "process.hpp"
+
+#include <zeroflow/runtime/wire.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <fstream>
+#include <sys/epoll.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace zeroflow::daemon {
+namespace {
+
+constexpr std::size_t kKeepFinished = 32;
+constexpr std::chrono::milliseconds kTermToKill{2000};
+constexpr std::size_t kStderrLines = 10;
+
+std::shared_ptr<spdlog::logger> log() {
+    auto logger = spdlog::get("daemon");
+    return logger ? logger : spdlog::default_logger();
+}
+
+RequestError bad_request(const protocol::ProtocolError& e) {
+    return {std::string(protocol::to_string(e.code)), e.message};
+}
+
+const char* status_name(DataflowStatus s) {
+    switch (s) {
+    case DataflowStatus::starting:
+        return "starting";
+    case DataflowStatus::running:
+        return "running";
+    case DataflowStatus::stopping:
+        return "stopping";
+    case DataflowStatus::finished:
+        return "finished";
+    case DataflowStatus::failed:
+        return "failed";
+    }
+    return "unknown";
+}
+
+const char* node_status_name(const NodeState& n) {
+    switch (n.status) {
+    case NodeStatus::pending:
+        return "starting";
+    case NodeStatus::running:
+        return "running";
+    case NodeStatus::exited:
+        return "exited";
+    case NodeStatus::waiting_dynamic:
+        return "not connected";
+    case NodeStatus::connected:
+        return "connected";
+    }
+    return "unknown";
+}
+
+bool is_live(const DataflowState& df) {
+    return df.status == DataflowStatus::starting || df.status == DataflowStatus::running ||
+           df.status == DataflowStatus::stopping;
+}
+
+bool node_ok(const NodeState& n) {
+    return n.dynamic || (n.wait_status && WIFEXITED(*n.wait_status) && WEXITSTATUS(*n.wait_status) == 0);
+}
+
+/// The layout spec of a descriptor: node outputs first, then one output per distinct timer.
+shm::LayoutSpec build_spec(const dataflow::Descriptor& d, const wire::Uuid& uuid,
+                           std::uint64_t generation, std::vector<TimerOutput>& timers) {
+    shm::LayoutSpec spec;
+    spec.uuid = uuid;
+    spec.generation = generation;
+    spec.node_count = static_cast<std::uint32_t>(d.nodes.size());
+    std::map<std::string, std::uint32_t> output_index;
+    for (std::uint32_t n = 0; n < d.nodes.size(); ++n) {
+        for (const auto& out : d.nodes[n].outputs) {
+            const dataflow::OutputRef ref{d.nodes[n].id, out};
+            const auto cfg = d.shm_for(ref);
+            output_index[ref.to_string()] = static_cast<std::uint32_t>(spec.outputs.size());
+            spec.outputs.push_back(
+                shm::OutputSpec{n, ref.to_string(), cfg.max_message_size, cfg.chunks.value_or(0)});
+        }
+    }
+    for (std::uint32_t n = 0; n < d.nodes.size(); ++n) {
+        for (const auto& in : d.nodes[n].inputs) {
+            std::uint32_t out = 0;
+            if (const auto* timer = std::get_if<dataflow::Timer>(&in.source)) {
+                const auto key = "timer:" + std::to_string(timer->period.count());
+                auto it = output_index.find(key);
+                if (it == output_index.end()) {
+                    it = output_index.emplace(key, static_cast<std::uint32_t>(spec.outputs.size())).first;
+                    timers.push_back(TimerOutput{it->second, timer->period});
+                    spec.outputs.push_back(shm::OutputSpec{shm::kDaemonOwner, timer->spec, 64, 0});
+                }
+                out = it->second;
+            } else {
+                out = output_index.at(std::get<dataflow::OutputRef>(in.source).to_string());
+            }
+            spec.connections.push_back(shm::ConnectionSpec{out, n, in.queue_size, in.id});
+        }
+    }
+    return spec;
+}
+
+void write_marker(const std::filesystem::path& dir, const std::string& name, bool present) {
+    std::error_code ec;
+    const auto markers = dir / "segments";
+    if (present) {
+        std::filesystem::create_directories(markers, ec);
+        std::ofstream(markers / name).put('\n');
+    } else {
+        std::filesystem::remove(markers / name, ec);
+    }
+}
+
+} // namespace
+
+Supervisor::Supervisor(Loop& loop, Replier& replier, const Options& options)
+    : loop_(loop), replier_(replier), options_(options) {}
+
+Supervisor::~Supervisor() {
+    // Last resort (run() normally stops everything first): leave nothing behind.
+    for (auto& [uuid, df] : dataflows_) {
+        for (auto& n : df->nodes) {
+            if (n.pidfd >= 0) {
+                signal_group(n.pid, SIGKILL);
+                ::waitpid(n.pid, nullptr, 0);
+                loop_.unwatch(n.pidfd);
+                ::close(n.pidfd);
+                n.pidfd = -1;
+            }
+        }
+        df->timers.reset();
+        if (df->segment) {
+            write_marker(options_.runtime_dir, df->segment->name(), false);
+            df->segment.reset();
+        }
+    }
+}
+
+void Supervisor::handle(ConnId conn, const Json& request) noexcept {
+    try {
+        auto op = protocol::get_op(request);
+        if (!op) {
+            replier_.reply(conn, protocol::error_reply(op.error()));
+            return;
+        }
+        static const std::map<std::string, Handler, std::less<>> kHandlers = {
+            {"start", &Supervisor::handle_start},
+            {"register", &Supervisor::handle_register},
+            {"connect_dynamic", &Supervisor::handle_connect_dynamic},
+            {"stop", &Supervisor::handle_stop},
+            {"wait", &Supervisor::handle_wait},
+            {"list", &Supervisor::handle_list},
+            {"logs", &Supervisor::handle_logs},
+            {"destroy", &Supervisor::handle_destroy},
+            {"ping", &Supervisor::handle_ping},
+        };
+        const auto it = kHandlers.find(*op);
+        if (it == kHandlers.end()) {
+            replier_.reply(conn, protocol::error_reply(
+                                     "unknown_op", "unknown request '" + *op +
+                                                       "'; this daemon speaks protocol version " +
+                                                       std::to_string(protocol::kProtocolVersion)));
+            return;
+        }
+        auto outcome = (this->*(it->second))(conn, request);
+        if (!outcome) {
+            log()->debug("request '{}' refused: {}: {}", *op, outcome.error().kind,
+                         outcome.error().message);
+            replier_.reply(conn, protocol::error_reply(outcome.error().kind, outcome.error().message));
+        } else if (*outcome) {
+            replier_.reply(conn, protocol::ok_reply(std::move(**outcome)));
+        }
+    } catch (const std::exception& e) {
+        ++internal_errors_;
+        log()->error("internal error handling a request: {} (request: {})", e.what(),
+                     request.dump(-1, ' ', false, Json::error_handler_t::replace).substr(0, 200));
+        replier_.reply(conn, protocol::error_reply("internal", std::string("internal error: ") + e.what()));
+    } catch (...) {
+        ++internal_errors_;
+        log()->error("internal error handling a request (unknown exception)");
+        replier_.reply(conn, protocol::error_reply("internal", "internal error"));
+    }
+}
+
+// ---- lookups -------------------------------------------------------------------------------
+
+Outcome<DataflowState*> Supervisor::find_dataflow(const std::string& key, bool running_only) {
+    DataflowState* by_name = nullptr;
+    int named = 0;
+    for (auto& [uuid, df] : dataflows_) {
+        if (running_only && !is_live(*df)) {
+            continue;
+        }
+        if (uuid == key) {
+            return df.get();
+        }
+        if (!df->name.empty() && df->name == key) {
+            // Among finished ones a name may repeat: prefer a live one, else the latest.
+            if (by_name == nullptr || is_live(*df) || !is_live(*by_name)) {
+                by_name = df.get();
+            }
+            ++named;
+        }
+    }
+    if (by_name != nullptr) {
+        return by_name;
+    }
+    return std::unexpected(RequestError{"no_such_dataflow", "no running dataflow with ID or name '" + key + "'"});
+}
+
+Outcome<DataflowState*> Supervisor::find_only_running() {
+    std::vector<DataflowState*> live;
+    for (auto& [uuid, df] : dataflows_) {
+        if (is_live(*df)) {
+            live.push_back(df.get());
+        }
+    }
+    if (live.empty()) {
+        return std::unexpected(RequestError{"no_such_dataflow", "no running dataflow"});
+    }
+    if (live.size() > 1) {
+        std::string names;
+        for (const auto* df : live) {
+            names += "\n  " + df->uuid + (df->name.empty() ? "" : " (" + df->name + ")");
+        }
+        return std::unexpected(RequestError{
+            "ambiguous_dataflow", "several dataflows are running; name one of them:" + names});
+    }
+    return live.front();
+}
+
+Outcome<NodeState*> Supervisor::find_node(DataflowState& df, const std::string& node_id) {
+    for (auto& n : df.nodes) {
+        if (n.id == node_id) {
+            return &n;
+        }
+    }
+    return std::unexpected(RequestError{
+        "no_such_node", "dataflow " + df.uuid + " has no node '" + node_id + "'"});
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& req) {
+    if (shutting_down_) {
+        return std::unexpected(RequestError{"shutting_down", "the daemon is shutting down"});
+    }
+    auto path = protocol::get_string(req, "path");
+    auto name = protocol::get_optional_string(req, "name");
+    auto timeout = protocol::get_optional_number(req, "start_timeout_s");
+    if (!path) {
+        return std::unexpected(bad_request(path.error()));
+    }
+    if (!name) {
+        return std::unexpected(bad_request(name.error()));
+    }
+    if (!timeout) {
+        return std::unexpected(bad_request(timeout.error()));
+    }
+    if (*timeout && (**timeout <= 0 || **timeout > 86400)) {
+        return std::unexpected(RequestError{"bad_request", "start_timeout_s must be in (0, 86400]"});
+    }
+    if (*name) {
+        if ((*name)->empty() || (*name)->size() > 128) {
+            return std::unexpected(RequestError{"bad_request", "a dataflow name must be 1..128 characters"});
+        }
+        for (const auto& [uuid, df] : dataflows_) {
+            if (is_live(*df) && df->name == **name) {
+                return std::unexpected(RequestError{
+                    "name_taken", "a running dataflow is already named '" + **name + "' (" + uuid + ")"});
+            }
+        }
+    }
+    auto parsed = dataflow::parse_file(*path);
+    if (!parsed.ok()) {
+        auto text = parsed.format();
+        while (!text.empty() && text.back() == '\n') {
+            text.pop_back();
+        }
+        return std::unexpected(RequestError{"bad_dataflow", text});
+    }
+    auto df = std::make_unique<DataflowState>();
+    const auto uuid = wire::random_uuid();
+    df->uuid = wire::to_string(uuid);
+    df->name = name->value_or("");
+    df->generation = next_generation_++;
+    df->descriptor = std::move(*parsed.descriptor);
+    df->spec = build_spec(df->descriptor, uuid, df->generation, df->timer_outputs);
+    df->started_at = Clock::now();
+    df->start_deadline =
+        df->started_at + std::chrono::milliseconds(static_cast<std::int64_t>(timeout->value_or(60.0) * 1000));
+    auto segment = shm::Segment::create(df->spec);
+    if (!segment) {
+        return std::unexpected(RequestError{"shared_memory", segment.error().message});
+    }
+    df->segment = std::make_unique<shm::Segment>(std::move(*segment));
+    write_marker(options_.runtime_dir, df->segment->name(), true);
+    df->node_setup_template = wire::to_json(df->spec);
+    const shm::Control control(*df->segment);
+
+    const auto out_dir = df->descriptor.working_dir / "out" / df->uuid;
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec) {
+        write_marker(options_.runtime_dir, df->segment->name(), false);
+        return std::unexpected(RequestError{
+            "io_error", "cannot create the log folder " + out_dir.string() + ": " + ec.message()});
+    }
+    const auto uuid_key = df->uuid;
+    auto* state = df.get();
+    dataflows_.emplace(uuid_key, std::move(df));
+    for (std::uint32_t i = 0; i < state->descriptor.nodes.size(); ++i) {
+        const auto& node = state->descriptor.nodes[i];
+        NodeState ns;
+        ns.id = node.id;
+        ns.index = i;
+        ns.dynamic = node.dynamic;
+        ns.log_file = out_dir / ("log_" + node.id + ".txt");
+        state->nodes.push_back(ns);
+    }
+    for (auto& ns : state->nodes) {
+        if (ns.dynamic) {
+            ns.status = NodeStatus::waiting_dynamic;
+            control.start_detached(ns.index);
+            continue;
+        }
+        SpawnRequest spawn;
+        spawn.node = &state->descriptor.nodes[ns.index];
+        spawn.working_dir = state->descriptor.working_dir;
+        spawn.log_file = ns.log_file;
+        spawn.extra_env = {{"ZEROFLOW_DATAFLOW_ID", state->uuid},
+                           {"ZEROFLOW_NODE_ID", ns.id},
+                           {"ZEROFLOW_RUNTIME_DIR", options_.runtime_dir.string()}};
+        auto spawned = spawn_node(spawn);
+        if (!spawned) {
+            state->start_waiters.push_back(conn);
+            fail_start(*state, spawned.error());
+            return std::optional<Json>{};
+        }
+        ns.pid = spawned->pid;
+        ns.pidfd = spawned->pidfd;
+        ns.status = NodeStatus::pending;
+        const std::uint32_t index = ns.index;
+        loop_.watch(ns.pidfd, EPOLLIN, [this, uuid_key, index](std::uint32_t) {
+            on_node_exit(uuid_key, index);
+        });
+    }
+    log()->info("dataflow {} ({}) starting: {} nodes", state->uuid, state->descriptor.file.string(),
+                state->nodes.size());
+    state->start_waiters.push_back(conn);
+    if (std::none_of(state->nodes.begin(), state->nodes.end(),
+                     [](const NodeState& n) { return !n.dynamic; })) {
+        barrier_reached(*state); // only dynamic nodes: nothing to wait for
+    }
+    return std::optional<Json>{};
+}
+
+Json Supervisor::node_setup(const DataflowState& df, const NodeState& node) const {
+    Json inputs = Json::array();
+    for (std::uint32_t c = 0; c < df.spec.connections.size(); ++c) {
+        const auto& cs = df.spec.connections[c];
+        if (cs.receiver == node.index) {
+            inputs.push_back({{"id", cs.input}, {"connection", c}});
+        }
+    }
+    Json outputs = Json::array();
+    const auto& dn = df.descriptor.nodes[node.index];
+    for (std::uint32_t o = 0; o < df.spec.outputs.size(); ++o) {
+        if (df.spec.outputs[o].owner == node.index) {
+            const auto& full = df.spec.outputs[o].name;
+            outputs.push_back({{"id", full.substr(dn.id.size() + 1)}, {"output", o}});
+        }
+    }
+    return {{"dataflow_id", df.uuid},
+            {"dataflow_name", df.name},
+            {"node_id", node.id},
+            {"node_index", node.index},
+            {"segment", df.node_setup_template},
+            {"inputs", inputs},
+            {"outputs", outputs},
+            {"busy_poll_us", dn.busy_poll_us.value_or(0)}};
+}
+
+void Supervisor::barrier_reached(DataflowState& df) {
+    df.status = DataflowStatus::running;
+    df.start_deadline.reset();
+    for (auto& n : df.nodes) {
+        if (!n.dynamic && n.conn) {
+            n.status = NodeStatus::running;
+            replier_.reply(*n.conn, protocol::ok_reply(node_setup(df, n)));
+        }
+    }
+    if (!df.timer_outputs.empty()) {
+        df.timers = std::make_unique<TimerThread>(*df.segment, df.timer_outputs);
+    }
+    for (auto conn : df.start_waiters) {
+        replier_.reply(conn, protocol::ok_reply({{"uuid", df.uuid}, {"name", df.name}}));
+    }
+    df.start_waiters.clear();
+    log()->info("dataflow {} running", df.uuid);
+}
+
+void Supervisor::fail_start(DataflowState& df, const std::string& why) {
+    log()->warn("dataflow {} failed to start: {}", df.uuid, why);
+    df.failure = why;
+    for (auto conn : df.start_waiters) {
+        replier_.reply(conn, protocol::error_reply("start_failed", why));
+    }
+    df.start_waiters.clear();
+    for (auto& n : df.nodes) {
+        if (n.conn) {
+            replier_.reply(*n.conn, protocol::error_reply("start_failed", "the dataflow failed to start: " + why));
+        }
+    }
+    begin_stop(df, std::chrono::milliseconds(0));
+    df.status = DataflowStatus::failed;
+    maybe_finish(df);
+}
+
+// ---- register / connect_dynamic --------------------------------------------------------------
+
+Outcome<std::optional<Json>> Supervisor::handle_register(ConnId conn, const Json& req) {
+    if (auto v = protocol::check_protocol_version(req); !v) {
+        return std::unexpected(bad_request(v.error()));
+    }
+    auto uuid = protocol::get_string(req, "dataflow_id");
+    auto node_id = protocol::get_string(req, "node_id");
+    if (!uuid || !node_id) {
+        return std::unexpected(bad_request(!uuid ? uuid.error() : node_id.error()));
+    }
+    if (node_conns_.contains(conn)) {
+        return std::unexpected(RequestError{"bad_request", "this connection is already a node"});
+    }
+    auto df = find_dataflow(*uuid, true);
+    if (!df) {
+        return std::unexpected(df.error());
+    }
+    auto node = find_node(**df, *node_id);
+    if (!node) {
+        return std::unexpected(node.error());
+    }
+    auto& n = **node;
+    if (n.dynamic) {
+        return std::unexpected(RequestError{
+            "node_is_dynamic", "node '" + n.id + "' is dynamic: connect it with Node::connect_dynamic"});
+    }
+    if (n.conn || n.status != NodeStatus::pending || (*df)->status != DataflowStatus::starting) {
+        return std::unexpected(RequestError{"node_already_connected",
+                                            "node '" + n.id + "' of dataflow " + (*df)->uuid +
+                                                " is already registered"});
+    }
+    n.conn = conn;
+    node_conns_[conn] = {(*df)->uuid, n.index};
+    const bool all = std::all_of((*df)->nodes.begin(), (*df)->nodes.end(),
+                                 [](const NodeState& s) { return s.dynamic || s.conn.has_value(); });
+    if (all) {
+        barrier_reached(**df);
+    }
+    return std::optional<Json>{}; // answered at the barrier
+}
+
+Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, const Json& req) {
+    if (auto v = protocol::check_protocol_version(req); !v) {
+        return std::unexpected(bad_request(v.error()));
+    }
+    auto node_id = protocol::get_string(req, "node_id");
+    auto key = protocol::get_optional_string(req, "dataflow");
+    if (!node_id || !key) {
+        return std::unexpected(bad_request(!node_id ? node_id.error() : key.error()));
+    }
+    if (node_conns_.contains(conn)) {
+        return std::unexpected(RequestError{"bad_request", "this connection is already a node"});
+    }
+    DataflowState* target = nullptr;
+    if (*key && !(*key)->empty()) {
+        auto df = find_dataflow(**key, true);
+        if (!df) {
+            return std::unexpected(df.error());
+        }
+        target = *df;
+    } else {
+        std::vector<DataflowState*> dynamic_matches;
+        DataflowState* static_match = nullptr;
+        for (auto& [uuid, df] : dataflows_) {
+            if (!is_live(*df)) {
+                continue;
+            }
+            for (const auto& n : df->nodes) {
+                if (n.id == *node_id) {
+                    (n.dynamic ? dynamic_matches.push_back(df.get()) : void(static_match = df.get()));
+                }
+            }
+        }
+        if (dynamic_matches.size() > 1) {
+            std::string list;
+            for (const auto* df : dynamic_matches) {
+                list += "\n  " + df->uuid + (df->name.empty() ? "" : " (" + df->name + ")");
+            }
+            return std::unexpected(RequestError{
+                "ambiguous_node", "several running dataflows have a dynamic node '" + *node_id +
+                                      "'; pick one with ZEROFLOW_DATAFLOW=<uuid or name>:" + list});
+        }
+        if (dynamic_matches.empty()) {
+            if (static_match != nullptr) {
+                target = static_match;
+            } else {
+                return std::unexpected(RequestError{
+                    "no_such_node", "no running dataflow has a node '" + *node_id + "'"});
+            }
+        } else {
+            target = dynamic_matches.front();
+        }
+    }
+    auto node = find_node(*target, *node_id);
+    if (!node) {
+        return std::unexpected(node.error());
+    }
+    auto& n = **node;
+    if (!n.dynamic) {
+        return std::unexpected(RequestError{
+            "node_not_dynamic", "node '" + n.id + "' of dataflow " + target->uuid +
+                                    " is not dynamic: the daemon starts it (path: " +
+                                    target->descriptor.nodes[n.index].executable.string() + ")"});
+    }
+    if (n.conn) {
+        return std::unexpected(RequestError{"node_already_connected",
+                                            "dynamic node '" + n.id + "' of dataflow " +
+                                                target->uuid + " is already connected"});
+    }
+    if (target->status != DataflowStatus::running && target->status != DataflowStatus::starting) {
+        return std::unexpected(RequestError{"dataflow_stopping", "dataflow " + target->uuid + " is stopping"});
+    }
+    const shm::Control control(*target->segment);
+    if (!control.receiver_reclaimed(n.index)) {
+        return std::unexpected(RequestError{
+            "busy", "the previous connection of node '" + n.id +
+                        "' is still being cleaned up by its senders; try again in a moment"});
+    }
+    control.revive_receiver(n.index);
+    n.conn = conn;
+    n.status = NodeStatus::connected;
+    node_conns_[conn] = {target->uuid, n.index};
+    log()->info("dynamic node {} of dataflow {} connected", n.id, target->uuid);
+    return std::optional<Json>{node_setup(*target, n)};
+}
+
+void Supervisor::on_disconnect(ConnId conn) noexcept {
+    const auto it = node_conns_.find(conn);
+    if (it == node_conns_.end()) {
+        return;
+    }
+    const auto [uuid, index] = it->second;
+    node_conns_.erase(it);
+    const auto df_it = dataflows_.find(uuid);
+    if (df_it == dataflows_.end()) {
+        return;
+    }
+    auto& df = *df_it->second;
+    auto& n = df.nodes[index];
+    if (n.conn != conn) {
+        return;
+    }
+    n.conn.reset();
+    if (n.dynamic && df.segment) {
+        n.status = NodeStatus::waiting_dynamic;
+        // Its inputs are dead until it reconnects: senders reclaim what it held.
+        shm::Control(*df.segment).mark_receiver_dead(index);
+        log()->info("dynamic node {} of dataflow {} disconnected", n.id, uuid);
+    }
+}
+
+// ---- process exits ---------------------------------------------------------------------------
+
+void Supervisor::on_node_exit(const std::string& uuid, std::uint32_t index) noexcept {
+    const auto it = dataflows_.find(uuid);
+    if (it == dataflows_.end()) {
+        return;
+    }
+    auto& df = *it->second;
+    auto& n = df.nodes[index];
+    if (n.pidfd < 0) {
+        return;
+    }
+    int status = 0;
+    const pid_t r = ::waitpid(n.pid, &status, WNOHANG);
+    if (r == 0) {
+        return; // not yet (spurious readiness)
+    }
+    loop_.unwatch(n.pidfd);
+    ::close(n.pidfd);
+    n.pidfd = -1;
+    n.wait_status = r == n.pid ? status : 0;
+    n.status = NodeStatus::exited;
+    signal_group(n.pid, SIGKILL); // whatever the node started dies with it: no orphans
+    n.last_stderr = tail_lines(n.log_file, kStderrLines);
+    if (n.conn) {
+        node_conns_.erase(*n.conn);
+        n.conn.reset();
+    }
+    log()->info("node {} of dataflow {} {}", n.id, uuid, describe_status(*n.wait_status));
+    if (df.segment) {
+        const shm::Control control(*df.segment);
+        control.close_outputs_of(index);    // downstream: InputClosed after what is queued
+        control.mark_receiver_dead(index);  // upstream: reclaim the chunks it held
+    }
+    if (df.status == DataflowStatus::starting) {
+        std::string why = "node '" + n.id + "' " + describe_status(*n.wait_status) +
+                          " before the dataflow started";
+        if (!n.last_stderr.empty()) {
+            why += "; its last output:\n" + n.last_stderr;
+        }
+        fail_start(df, why);
+        return;
+    }
+    maybe_finish(df);
+}
+
+void Supervisor::maybe_finish(DataflowState& df) {
+    if (!is_live(df) && df.status != DataflowStatus::failed) {
+        return;
+    }
+    const bool all_exited = std::all_of(df.nodes.begin(), df.nodes.end(), [](const NodeState& n) {
+        return n.dynamic || n.status == NodeStatus::exited || n.pid < 0;
+    });
+    const bool has_spawned =
+        std::any_of(df.nodes.begin(), df.nodes.end(), [](const NodeState& n) { return !n.dynamic; });
+    // A dataflow of only dynamic nodes runs until stopped.
+    if (all_exited && (has_spawned || df.status == DataflowStatus::stopping ||
+                       df.status == DataflowStatus::failed)) {
+        finish(df);
+    }
+}
+
+void Supervisor::finish(DataflowState& df) {
+    df.timers.reset();
+    if (df.segment) {
+        const shm::Control control(*df.segment);
+        for (std::uint32_t o = 0; o < df.spec.outputs.size(); ++o) {
+            control.close_output(o); // later sends of attached dynamic nodes are errors
+        }
+        for (auto& n : df.nodes) {
+            if (n.dynamic) {
+                control.request_stop(n.index);
+            }
+        }
+    }
+    for (auto& n : df.nodes) {
+        if (n.conn) {
+            node_conns_.erase(*n.conn);
+            replier_.close_connection(*n.conn);
+            n.conn.reset();
+        }
+    }
+    if (df.segment) {
+        write_marker(options_.runtime_dir, df.segment->name(), false);
+        df.segment.reset(); // unlinks it; nodes still mapping it keep their view
+    }
+    df.uptime_at_end = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - df.started_at);
+    if (df.status != DataflowStatus::failed) {
+        df.status = DataflowStatus::finished;
+    }
+    const auto result = describe(df);
+    for (auto conn : df.finish_waiters) {
+        replier_.reply(conn, protocol::ok_reply(result));
+    }
+    df.finish_waiters.clear();
+    log()->info("dataflow {} {}", df.uuid, status_name(df.status));
+    finished_order_.push_back(df.uuid);
+    forget_old_dataflows();
+    if (shutting_down_ && active_count() == 0) {
+        for (auto conn : shutdown_waiters_) {
+            replier_.reply(conn, protocol::ok_reply());
+        }
+        shutdown_waiters_.clear();
+    }
+}
+
+void Supervisor::forget_old_dataflows() {
+    while (finished_order_.size() > kKeepFinished) {
+        dataflows_.erase(finished_order_.front());
+        finished_order_.pop_front();
+    }
+}
+
+// ---- stop / wait / destroy -------------------------------------------------------------------
+
+void Supervisor::begin_stop(DataflowState& df, std::chrono::milliseconds grace) {
+    if (df.status == DataflowStatus::running || df.status == DataflowStatus::starting) {
+        df.status = DataflowStatus::stopping;
+    }
+    df.start_deadline.reset();
+    df.timers.reset();
+    if (df.segment) {
+        const shm::Control control(*df.segment);
+        for (const auto& n : df.nodes) {
+            control.request_stop(n.index);
+        }
+    }
+    const auto term = Clock::now() + grace;
+    if (!df.term_at || term < *df.term_at) {
+        df.term_at = term;
+        df.kill_at = term + kTermToKill;
+    }
+}
+
+Outcome<std::optional<Json>> Supervisor::handle_stop(ConnId conn, const Json& req) {
+    auto key = protocol::get_optional_string(req, "dataflow");
+    auto grace = protocol::get_optional_number(req, "grace_s");
+    if (!key || !grace) {
+        return std::unexpected(bad_request(!key ? key.error() : grace.error()));
+    }
+    if (*grace && (**grace < 0 || **grace > 3600)) {
+        return std::unexpected(RequestError{"bad_request", "grace_s must be in [0, 3600]"});
+    }
+    auto df = *key ? find_dataflow(**key, true) : find_only_running();
+    if (!df) {
+        return std::unexpected(df.error());
+    }
+    (*df)->finish_waiters.push_back(conn);
+    begin_stop(**df, std::chrono::milliseconds(static_cast<std::int64_t>(grace->value_or(10.0) * 1000)));
+    maybe_finish(**df);
+    return std::optional<Json>{};
+}
+
+Outcome<std::optional<Json>> Supervisor::handle_wait(ConnId conn, const Json& req) {
+    auto key = protocol::get_string(req, "dataflow");
+    if (!key) {
+        return std::unexpected(bad_request(key.error()));
+    }
+    auto df = find_dataflow(*key, false);
+    if (!df) {
+        return std::unexpected(df.error());
+    }
+    if (!is_live(**df)) {
+        return std::optional<Json>{describe(**df)};
+    }
+    (*df)->finish_waiters.push_back(conn);
+    return std::optional<Json>{};
+}
+
+Outcome<std::optional<Json>> Supervisor::handle_destroy(ConnId conn, const Json& req) {
+    auto grace = protocol::get_optional_number(req, "grace_s");
+    if (!grace) {
+        return std::unexpected(bad_request(grace.error()));
+    }
+    shutdown(conn, std::chrono::milliseconds(static_cast<std::int64_t>(grace->value_or(10.0) * 1000)));
+    return std::optional<Json>{};
+}
+
+void Supervisor::shutdown(std::optional<ConnId> conn, std::chrono::milliseconds grace) noexcept {
+    shutting_down_ = true;
+    if (conn) {
+        shutdown_waiters_.push_back(*conn);
+    }
+    std::vector<DataflowState*> live;
+    for (auto& [uuid, df] : dataflows_) {
+        if (is_live(*df)) {
+            live.push_back(df.get());
+        }
+    }
+    for (auto* df : live) {
+        begin_stop(*df, grace);
+        maybe_finish(*df);
+    }
+    if (active_count() == 0) {
+        for (auto c : shutdown_waiters_) {
+            replier_.reply(c, protocol::ok_reply());
+        }
+        shutdown_waiters_.clear();
+    }
+}
+
+std::size_t Supervisor::active_count() const noexcept {
+    return static_cast<std::size_t>(std::count_if(dataflows_.begin(), dataflows_.end(),
+                                                  [](const auto& kv) { return is_live(*kv.second); }));
+}
+
+// ---- list / logs / ping ----------------------------------------------------------------------
+
+Json Supervisor::describe(const DataflowState& df) const {
+    Json nodes = Json::array();
+    std::size_t running = 0;
+    std::size_t spawned = 0;
+    std::vector<std::string> failed;
+    for (const auto& n : df.nodes) {
+        Json j{{"id", n.id}, {"status", node_status_name(n)}, {"dynamic", n.dynamic}};
+        if (!n.dynamic) {
+            ++spawned;
+            if (n.status == NodeStatus::running || n.status == NodeStatus::pending) {
+                ++running;
+            }
+        }
+        if (n.pid > 0) {
+            j["pid"] = n.pid;
+        }
+        if (n.wait_status) {
+            const int s = *n.wait_status;
+            if (WIFEXITED(s)) {
+                j["exit_code"] = WEXITSTATUS(s);
+            } else if (WIFSIGNALED(s)) {
+                j["signal"] = WTERMSIG(s);
+            }
+            j["result"] = describe_status(s);
+            j["last_stderr"] = n.last_stderr;
+            if (!node_ok(n)) {
+                failed.push_back(n.id);
+            }
+        }
+        nodes.push_back(std::move(j));
+    }
+    const auto uptime = is_live(df) ? std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - df.started_at)
+                                    : df.uptime_at_end;
+    Json j{{"uuid", df.uuid},
+           {"name", df.name},
+           {"status", status_name(df.status)},
+           {"path", df.descriptor.file.string()},
+           {"nodes_running", running},
+           {"nodes_total", spawned},
+           {"uptime_s", uptime.count()},
+           {"nodes", nodes},
+           {"failed_nodes", failed},
+           {"success", df.status == DataflowStatus::finished && failed.empty()}};
+    if (!df.failure.empty()) {
+        j["failure"] = df.failure;
+    }
+    return j;
+}
+
+Outcome<std::optional<Json>> Supervisor::handle_list(ConnId, const Json&) {
+    Json list = Json::array();
+    for (const auto& [uuid, df] : dataflows_) {
+        list.push_back(describe(*df));
+    }
+    return std::optional<Json>{Json{{"dataflows", list}}};
+}
+
+Outcome<std::optional<Json>> Supervisor::handle_logs(ConnId, const Json& req) {
+    auto key = protocol::get_string(req, "dataflow");
+    auto node_id = protocol::get_string(req, "node");
+    if (!key || !node_id) {
+        return std::unexpected(bad_request(!key ? key.error() : node_id.error()));
+    }
+    auto df = find_dataflow(*key, false);
+    if (!df) {
+        return std::unexpected(df.error());
+    }
+    auto node = find_node(**df, *node_id);
+    if (!node) {
+        return std::unexpected(node.error());
+    }
+    return std::optional<Json>{Json{{"path", (*node)->log_file.string()},
+                                    {"running", is_live(**df)},
+                                    {"dynamic", (*node)->dynamic}}};
+}
+
+Outcome<std::optional<Json>> Supervisor::handle_ping(ConnId, const Json&) {
+    return std::optional<Json>{Json{{"pid", ::getpid()},
+                                    {"protocol_version", protocol::kProtocolVersion},
+                                    {"runtime_dir", options_.runtime_dir.string()},
+                                    {"internal_errors", internal_errors_}}};
+}
+
+// ---- deadlines -------------------------------------------------------------------------------
+
+std::chrono::milliseconds Supervisor::tick() noexcept {
+    const auto now = Clock::now();
+    auto next = now + std::chrono::milliseconds(500);
+    std::vector<DataflowState*> live;
+    for (auto& [uuid, df] : dataflows_) {
+        if (is_live(*df) || df->status == DataflowStatus::failed) {
+            live.push_back(df.get());
+        }
+    }
+    for (auto* df : live) {
+        if (df->start_deadline && now >= *df->start_deadline && df->status == DataflowStatus::starting) {
+            std::string missing;
+            for (const auto& n : df->nodes) {
+                if (!n.dynamic && !n.conn) {
+                    missing += (missing.empty() ? "" : ", ") + n.id;
+                }
+            }
+            fail_start(*df, "nodes did not register within the start timeout: " + missing +
+                                " (do they call zeroflow::Node::from_env()? see their logs in " +
+                                (df->descriptor.working_dir / "out" / df->uuid).string() + ")");
+            continue;
+        }
+        for (auto& n : df->nodes) {
+            if (n.pidfd < 0) {
+                continue;
+            }
+            if (df->kill_at && now >= *df->kill_at) {
+                signal_group(n.pid, SIGKILL);
+            } else if (df->term_at && now >= *df->term_at && !n.signalled_term) {
+                n.signalled_term = true;
+                log()->info("node {} of dataflow {} ignored Stop: SIGTERM", n.id, df->uuid);
+                signal_group(n.pid, SIGTERM);
+            }
+        }
+        for (const auto& t : {df->start_deadline, df->term_at, df->kill_at}) {
+            if (t && *t > now) {
+                next = std::min(next, *t);
+            }
+        }
+        if (df->kill_at && now >= *df->kill_at) {
+            next = std::min(next, now + std::chrono::milliseconds(100));
+        }
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(next - now) + std::chrono::milliseconds(1);
+}
+
+} // namespace zeroflow::daemon

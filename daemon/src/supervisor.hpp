@@ -1,0 +1,144 @@
+// The supervisor owns the registry of dataflows and nodes. Every request is resolved through
+// lookups that return a value or a typed error before any shared state is touched; every
+// failure becomes that request's reply. Runs on the daemon's one supervisor thread.
+#pragma once
+
+#include "loop.hpp"
+#include "timers.hpp"
+
+#include <zeroflow/daemon/daemon.hpp>
+#include <zeroflow/dataflow/descriptor.hpp>
+#include <zeroflow/protocol/protocol.hpp>
+#include <zeroflow/shm/control.hpp>
+#include <zeroflow/shm/segment.hpp>
+
+#include <chrono>
+#include <deque>
+#include <expected>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace zeroflow::daemon {
+
+using ConnId = std::uint64_t;
+using Json = protocol::Json;
+using Clock = std::chrono::steady_clock;
+
+/// How the supervisor answers: implemented by the server.
+class Replier {
+public:
+    virtual ~Replier() = default;
+    virtual void reply(ConnId conn, const Json& message) = 0;
+    virtual void close_connection(ConnId conn) = 0;
+};
+
+/// A typed request error: the reply's error kind and message.
+struct RequestError {
+    std::string kind;
+    std::string message;
+};
+
+template <typename T>
+using Outcome = std::expected<T, RequestError>;
+
+enum class NodeStatus : std::uint8_t { pending, running, exited, waiting_dynamic, connected };
+enum class DataflowStatus : std::uint8_t { starting, running, stopping, finished, failed };
+
+struct NodeState {
+    std::string id;
+    std::uint32_t index = 0;
+    bool dynamic = false;
+    NodeStatus status = NodeStatus::pending;
+    pid_t pid = -1;
+    int pidfd = -1;
+    std::optional<ConnId> conn;      ///< registered connection
+    std::optional<int> wait_status;  ///< once exited
+    std::string last_stderr;         ///< once exited
+    std::filesystem::path log_file;
+    bool signalled_term = false;
+};
+
+struct DataflowState {
+    std::string uuid;
+    std::string name;
+    std::uint64_t generation = 0;
+    DataflowStatus status = DataflowStatus::starting;
+    dataflow::Descriptor descriptor;
+    shm::LayoutSpec spec;
+    std::unique_ptr<shm::Segment> segment;
+    std::unique_ptr<TimerThread> timers;
+    std::vector<TimerOutput> timer_outputs;
+    std::vector<NodeState> nodes;
+    Json node_setup_template; ///< the layout part of register replies
+    Clock::time_point started_at;
+    std::optional<Clock::time_point> start_deadline;
+    std::optional<Clock::time_point> term_at;  ///< SIGTERM the rest at this time
+    std::optional<Clock::time_point> kill_at;  ///< SIGKILL the rest at this time
+    std::vector<ConnId> start_waiters;         ///< `start` replies held until the barrier
+    std::vector<ConnId> finish_waiters;        ///< `wait` and `stop` replies held until the end
+    std::string failure;                       ///< why it failed, for start/list
+    std::chrono::seconds uptime_at_end{0};
+};
+
+class Supervisor {
+public:
+    Supervisor(Loop& loop, Replier& replier, const Options& options);
+    ~Supervisor();
+
+    /// Answers one request (now or later). Never throws, never ends the daemon.
+    void handle(ConnId conn, const Json& request) noexcept;
+    /// A client connection closed.
+    void on_disconnect(ConnId conn) noexcept;
+    /// Deadlines: start timeouts, grace periods. Returns when it next wants to run.
+    std::chrono::milliseconds tick() noexcept;
+    /// Stops every dataflow (grace as given) and answers `conn` when all are gone.
+    void shutdown(std::optional<ConnId> conn, std::chrono::milliseconds grace) noexcept;
+    /// True once a shutdown was asked for and every dataflow is gone.
+    bool done() const noexcept { return shutting_down_ && active_count() == 0; }
+    std::uint64_t internal_errors() const noexcept { return internal_errors_; }
+
+private:
+    using Handler = Outcome<std::optional<Json>> (Supervisor::*)(ConnId, const Json&);
+
+    Outcome<std::optional<Json>> handle_start(ConnId conn, const Json& req);
+    Outcome<std::optional<Json>> handle_register(ConnId conn, const Json& req);
+    Outcome<std::optional<Json>> handle_connect_dynamic(ConnId conn, const Json& req);
+    Outcome<std::optional<Json>> handle_stop(ConnId conn, const Json& req);
+    Outcome<std::optional<Json>> handle_wait(ConnId conn, const Json& req);
+    Outcome<std::optional<Json>> handle_list(ConnId conn, const Json& req);
+    Outcome<std::optional<Json>> handle_logs(ConnId conn, const Json& req);
+    Outcome<std::optional<Json>> handle_destroy(ConnId conn, const Json& req);
+    Outcome<std::optional<Json>> handle_ping(ConnId conn, const Json& req);
+
+    // Lookups: a value or a typed error, nothing touched.
+    Outcome<DataflowState*> find_dataflow(const std::string& uuid_or_name, bool running_only);
+    Outcome<DataflowState*> find_only_running();
+    static Outcome<NodeState*> find_node(DataflowState& df, const std::string& node_id);
+
+    Json node_setup(const DataflowState& df, const NodeState& node) const;
+    Json describe(const DataflowState& df) const;
+    void on_node_exit(const std::string& uuid, std::uint32_t index) noexcept;
+    void barrier_reached(DataflowState& df);
+    void fail_start(DataflowState& df, const std::string& why);
+    void begin_stop(DataflowState& df, std::chrono::milliseconds grace);
+    void finish(DataflowState& df);
+    void maybe_finish(DataflowState& df);
+    std::size_t active_count() const noexcept;
+    void forget_old_dataflows();
+
+    Loop& loop_;
+    Replier& replier_;
+    Options options_;
+    std::map<std::string, std::unique_ptr<DataflowState>> dataflows_; ///< by UUID
+    std::deque<std::string> finished_order_;
+    std::map<ConnId, std::pair<std::string, std::uint32_t>> node_conns_; ///< conn -> node
+    std::uint64_t next_generation_ = 1;
+    std::uint64_t internal_errors_ = 0;
+    bool shutting_down_ = false;
+    std::vector<ConnId> shutdown_waiters_;
+};
+
+} // namespace zeroflow::daemon

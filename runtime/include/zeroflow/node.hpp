@@ -1,0 +1,75 @@
+// zeroflow's node API: the one header node code includes (link zeroflow::runtime).
+//
+//   auto node = zeroflow::Node::from_env();          // in a node the daemon started
+//   if (!node) { std::cerr << node.error().message() << "\n"; return 1; }
+//   for (auto event = node->next(); event.kind != zeroflow::EventKind::Stop; event = node->next()) {
+//       if (event.kind == zeroflow::EventKind::Input) {
+//           auto sample = node->loan("out", event.data.size());
+//           std::memcpy(sample->data().data(), event.data.data(), event.data.size());
+//           node->send(std::move(*sample));
+//       }
+//   }
+#pragma once
+
+#include <zeroflow/runtime/error.hpp>
+#include <zeroflow/runtime/event.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zeroflow {
+
+/// A node of a running dataflow: its event stream and its outputs. Not thread-safe: use it
+/// from one thread (events and samples belong to that thread too). The library never exits
+/// the process and never throws; errors are values.
+class Node {
+public:
+    /// Connects as the node the daemon started this process as (ZEROFLOW_DATAFLOW_ID,
+    /// ZEROFLOW_NODE_ID and ZEROFLOW_RUNTIME_DIR in the environment).
+    static std::expected<Node, Error> from_env();
+
+    /// Connects as the dynamic node `node_id` (`path: dynamic` in the dataflow) of the running
+    /// dataflow that has one; ZEROFLOW_DATAFLOW (UUID or name) picks one when several do.
+    static std::expected<Node, Error> connect_dynamic(std::string_view node_id);
+    /// Same, naming the dataflow (UUID or name) explicitly.
+    static std::expected<Node, Error> connect_dynamic(std::string_view node_id,
+                                                      std::string_view dataflow);
+
+    Node(Node&&) noexcept;
+    Node& operator=(Node&&) noexcept;
+    ~Node(); ///< closes this node's outputs (downstream gets InputClosed) and disconnects
+
+    /// Blocks for the next event. After the stream ended (Stop), returns Stop at once.
+    Event next();
+    /// Waits at most `timeout`; nullopt when nothing came.
+    std::optional<Event> next(std::chrono::nanoseconds timeout);
+
+    /// Lends `bytes` of shared memory on `output`. Errors: invalid_argument (unknown output),
+    /// message_too_large, pool_exhausted, no_space, closed.
+    std::expected<Sample, Error> loan(std::string_view output, std::size_t bytes);
+    /// Sends a loaned sample to every input connected to its output (zero-copy).
+    std::expected<void, Error> send(Sample&& sample);
+    /// Copies `bytes` into a loan and sends it.
+    std::expected<void, Error> send_output(std::string_view output,
+                                           std::span<const std::byte> bytes);
+
+    const std::string& id() const noexcept;
+    const std::string& dataflow_id() const noexcept;
+    std::vector<std::string> inputs() const;
+    std::vector<std::string> outputs() const;
+    /// Messages `input` lost to a full queue so far (0 for an unknown input).
+    std::uint64_t dropped(std::string_view input) const noexcept;
+
+private:
+    explicit Node(std::unique_ptr<detail::NodeImpl> impl) noexcept;
+    std::unique_ptr<detail::NodeImpl> impl_;
+};
+
+} // namespace zeroflow

@@ -1,0 +1,513 @@
+// The node API: connecting to the daemon, the event stream, loans and sends.
+#include "node_impl.hpp"
+
+#include <zeroflow/runtime/wire.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace zeroflow {
+
+std::string_view to_string(ErrorKind kind) noexcept {
+    switch (kind) {
+    case ErrorKind::invalid_argument:
+        return "invalid_argument";
+    case ErrorKind::message_too_large:
+        return "message_too_large";
+    case ErrorKind::pool_exhausted:
+        return "pool_exhausted";
+    case ErrorKind::no_space:
+        return "no_space";
+    case ErrorKind::closed:
+        return "closed";
+    case ErrorKind::daemon_unreachable:
+        return "daemon_unreachable";
+    case ErrorKind::protocol_mismatch:
+        return "protocol_mismatch";
+    case ErrorKind::no_such_dataflow:
+        return "no_such_dataflow";
+    case ErrorKind::no_such_node:
+        return "no_such_node";
+    case ErrorKind::node_not_dynamic:
+        return "node_not_dynamic";
+    case ErrorKind::ambiguous_node:
+        return "ambiguous_node";
+    case ErrorKind::node_already_connected:
+        return "node_already_connected";
+    case ErrorKind::missing_environment:
+        return "missing_environment";
+    case ErrorKind::shared_memory:
+        return "shared_memory";
+    case ErrorKind::timeout:
+        return "timeout";
+    case ErrorKind::internal:
+        return "internal";
+    }
+    return "internal";
+}
+
+namespace {
+
+using protocol::Json;
+
+Error from_shm(const shm::Error& e) {
+    switch (e.code) {
+    case shm::ErrorCode::message_too_large:
+        return {ErrorKind::message_too_large, e.message};
+    case shm::ErrorCode::pool_exhausted:
+        return {ErrorKind::pool_exhausted, e.message};
+    case shm::ErrorCode::no_space:
+        return {ErrorKind::no_space, e.message};
+    case shm::ErrorCode::closed:
+        return {ErrorKind::closed, e.message};
+    case shm::ErrorCode::invalid_argument:
+        return {ErrorKind::invalid_argument, e.message};
+    default:
+        return {ErrorKind::shared_memory, e.message};
+    }
+}
+
+Error from_remote(const protocol::RemoteError& e) {
+    static const std::pair<std::string_view, ErrorKind> kKinds[] = {
+        {"no_such_dataflow", ErrorKind::no_such_dataflow},
+        {"no_such_node", ErrorKind::no_such_node},
+        {"node_not_dynamic", ErrorKind::node_not_dynamic},
+        {"ambiguous_node", ErrorKind::ambiguous_node},
+        {"node_already_connected", ErrorKind::node_already_connected},
+        {"protocol_mismatch", ErrorKind::protocol_mismatch},
+        {"start_failed", ErrorKind::closed},
+        {"dataflow_stopping", ErrorKind::closed},
+    };
+    for (const auto& [name, kind] : kKinds) {
+        if (e.kind == name) {
+            return {kind, e.message};
+        }
+    }
+    return {ErrorKind::internal, e.kind + ": " + e.message};
+}
+
+Error from_protocol(const protocol::ProtocolError& e, const std::filesystem::path& socket) {
+    switch (e.code) {
+    case protocol::ErrorCode::peer_refused:
+        return {ErrorKind::daemon_unreachable,
+                "no zeroflow daemon at " + socket.string() + " (" + e.message +
+                    "); start one with `zeroflow up`, or run the dataflow with `zeroflow run`"};
+    case protocol::ErrorCode::timeout:
+        return {ErrorKind::timeout, "the zeroflow daemon did not answer: " + e.message};
+    case protocol::ErrorCode::protocol_mismatch:
+        return {ErrorKind::protocol_mismatch, e.message};
+    default:
+        return {ErrorKind::daemon_unreachable, "lost the zeroflow daemon: " + e.message};
+    }
+}
+
+std::optional<std::uint64_t> env_uint(const char* name) {
+    const char* value = std::getenv(name);
+    if (value == nullptr || *value == '\0') {
+        return std::nullopt;
+    }
+    char* end = nullptr;
+    const auto parsed = std::strtoull(value, &end, 10);
+    if (end == nullptr || *end != '\0') {
+        return std::nullopt;
+    }
+    return parsed;
+}
+
+} // namespace
+
+namespace detail {
+
+std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) {
+    const auto dir = protocol::runtime_dir();
+    const auto socket = protocol::socket_path(dir);
+    auto client = protocol::Client::connect(socket, std::chrono::seconds(5));
+    if (!client) {
+        return std::unexpected(from_protocol(client.error(), socket));
+    }
+    request["protocol_version"] = protocol::kProtocolVersion;
+    request["pid"] = ::getpid();
+    // The reply waits for the start barrier (every spawned node registered): be patient.
+    const auto wait = std::chrono::seconds(env_uint("ZEROFLOW_REGISTER_TIMEOUT_S").value_or(3600));
+    auto reply = client->request(request, wait);
+    if (!reply) {
+        return std::unexpected(from_protocol(reply.error(), socket));
+    }
+    auto body = protocol::unwrap_reply(*reply);
+    if (!body) {
+        return std::unexpected(from_remote(body.error()));
+    }
+    try {
+        auto impl = std::make_unique<NodeImpl>();
+        const auto& r = *body;
+        impl->id = r.at("node_id").get<std::string>();
+        impl->dataflow_id = r.at("dataflow_id").get<std::string>();
+        const auto node_index = r.at("node_index").get<std::uint32_t>();
+        auto spec = wire::layout_spec_from_json(r.at("segment"));
+        if (!spec) {
+            return std::unexpected(Error{ErrorKind::internal, "bad layout from daemon: " + spec.error()});
+        }
+        auto segment = shm::Segment::open(*spec);
+        if (!segment) {
+            return std::unexpected(from_shm(segment.error()));
+        }
+        impl->segment_ = std::make_unique<shm::Segment>(std::move(*segment));
+        auto receiver = shm::NodeReceiver::attach(*impl->segment_, node_index);
+        if (!receiver) {
+            return std::unexpected(from_shm(receiver.error()));
+        }
+        impl->receiver_.emplace(std::move(*receiver));
+        impl->input_names.resize(impl->receiver_->input_count());
+        for (const auto& in : r.at("inputs")) {
+            const auto connection = in.at("connection").get<std::uint32_t>();
+            for (std::uint32_t i = 0; i < impl->receiver_->input_count(); ++i) {
+                if (impl->receiver_->connection_of(i) == connection) {
+                    impl->input_names[i] = in.at("id").get<std::string>();
+                }
+            }
+        }
+        impl->open_inputs_ = impl->receiver_->input_count();
+        for (const auto& out : r.at("outputs")) {
+            auto sender = shm::OutputSender::attach(*impl->segment_, out.at("output").get<std::uint32_t>());
+            if (!sender) {
+                return std::unexpected(from_shm(sender.error()));
+            }
+            impl->senders_.push_back(std::move(*sender));
+            impl->output_names.push_back(out.at("id").get<std::string>());
+        }
+        const auto busy = env_uint("ZEROFLOW_BUSY_POLL_US")
+                              .value_or(r.value("busy_poll_us", std::uint64_t{0}));
+        impl->busy_poll_ = std::chrono::microseconds(busy);
+        impl->client_.emplace(std::move(*client));
+        impl->wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
+        if (impl->wake_fd_ < 0) {
+            return std::unexpected(Error{ErrorKind::internal, std::string("eventfd: ") + std::strerror(errno)});
+        }
+        impl->watcher_ = std::thread([raw = impl.get()] { raw->watch_daemon(); });
+        return impl;
+    } catch (const std::exception& e) {
+        return std::unexpected(Error{ErrorKind::internal, std::string("bad reply from daemon: ") + e.what()});
+    }
+}
+
+NodeImpl::~NodeImpl() {
+    for (auto& sender : senders_) {
+        sender.close();
+    }
+    if (wake_fd_ >= 0) {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof(one));
+    }
+    if (watcher_.joinable()) {
+        watcher_.join();
+    }
+    if (wake_fd_ >= 0) {
+        ::close(wake_fd_);
+    }
+}
+
+void NodeImpl::watch_daemon() {
+    // The daemon never writes to a registered node's connection; EOF or an error means it is
+    // gone. Wake the event loop so next() reports it.
+    pollfd fds[2] = {{client_->fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    for (;;) {
+        const int rc = ::poll(fds, 2, -1);
+        if (rc < 0 && errno == EINTR) {
+            continue;
+        }
+        if (rc < 0 || (fds[1].revents & POLLIN) != 0) {
+            return;
+        }
+        if (fds[0].revents != 0) {
+            char buffer[256];
+            const auto n = ::recv(client_->fd(), buffer, sizeof(buffer), MSG_DONTWAIT);
+            if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {
+                continue;
+            }
+            daemon_lost_.store(true, std::memory_order_release);
+            receiver_->wake();
+            return;
+        }
+    }
+}
+
+Event NodeImpl::make_event(EventKind kind) const {
+    Event e;
+    e.kind = kind;
+    return e;
+}
+
+std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> timeout) {
+    const auto start = std::chrono::steady_clock::now();
+    for (;;) {
+        if (stream_ == Stream::ended) {
+            return make_event(EventKind::Stop);
+        }
+        if (stream_ == Stream::all_closed_pending) {
+            stream_ = Stream::ended;
+            return make_event(EventKind::AllInputsClosed);
+        }
+        if (error_delivered_) {
+            stream_ = Stream::ended;
+            return make_event(EventKind::Stop);
+        }
+        std::chrono::nanoseconds remaining(-1);
+        if (timeout) {
+            remaining = *timeout - (std::chrono::steady_clock::now() - start);
+            if (remaining.count() < 0) {
+                remaining = std::chrono::nanoseconds(0);
+            }
+        }
+        const bool lost = daemon_lost_.load(std::memory_order_acquire);
+        auto d = lost ? receiver_->poll() : receiver_->wait(remaining, busy_poll_);
+        if (!d) {
+            if (lost) {
+                error_delivered_ = true;
+                error_message_ = "lost the connection to the zeroflow daemon (it exited or was "
+                                 "killed); the stream ends";
+                Event e = make_event(EventKind::Error);
+                e.message = error_message_;
+                return e;
+            }
+            for (auto& sender : senders_) {
+                sender.maintain(); // woken without an event: maybe an input of ours died
+            }
+            if (timeout && std::chrono::steady_clock::now() - start >= *timeout) {
+                return std::nullopt;
+            }
+            continue;
+        }
+        switch (d->kind) {
+        case shm::Delivery::Kind::message: {
+            Event e;
+            e.kind = EventKind::Input;
+            e.id = input_names[d->input];
+            e.data = {d->data, static_cast<std::size_t>(d->size)};
+            e.timestamp_ns = d->timestamp_ns;
+            e.sequence = d->sequence;
+            e.owner_ = this;
+            e.input_ = d->input;
+            e.chunk_ = d->chunk;
+            return e;
+        }
+        case shm::Delivery::Kind::input_closed: {
+            Event e = make_event(EventKind::InputClosed);
+            e.id = input_names[d->input];
+            if (--open_inputs_ == 0) {
+                stream_ = Stream::all_closed_pending;
+            }
+            return e;
+        }
+        case shm::Delivery::Kind::stop:
+            stream_ = Stream::ended;
+            return make_event(EventKind::Stop);
+        }
+    }
+}
+
+std::expected<Sample, Error> NodeImpl::loan(std::string_view output, std::size_t bytes) {
+    for (std::uint32_t o = 0; o < output_names.size(); ++o) {
+        if (output_names[o] != output) {
+            continue;
+        }
+        auto loan = senders_[o].loan(bytes);
+        if (!loan) {
+            return std::unexpected(from_shm(loan.error()));
+        }
+        Sample s;
+        s.owner_ = this;
+        s.output_ = o;
+        s.chunk_ = loan->chunk;
+        s.data_ = loan->data;
+        s.size_ = bytes;
+        s.capacity_ = loan->capacity;
+        return s;
+    }
+    std::string known;
+    for (const auto& name : output_names) {
+        known += (known.empty() ? "" : ", ") + name;
+    }
+    return std::unexpected(Error{ErrorKind::invalid_argument,
+                                 "node '" + id + "' has no output '" + std::string(output) +
+                                     "' (declared outputs: " + (known.empty() ? "none" : known) +
+                                     "); add it to the node's `outputs:` in the dataflow"});
+}
+
+std::expected<void, Error> NodeImpl::send(Sample&& sample) {
+    if (sample.owner_ != this || sample.output_ >= senders_.size()) {
+        return std::unexpected(Error{ErrorKind::invalid_argument,
+                                     "this sample was not loaned by this node (or was already sent)"});
+    }
+    const shm::Loan loan{sample.chunk_, sample.data_, sample.capacity_};
+    auto& sender = senders_[sample.output_];
+    const auto size = sample.size_;
+    sample.owner_ = nullptr; // consumed whatever happens
+    if (auto sent = sender.send(loan, size); !sent) {
+        return std::unexpected(from_shm(sent.error()));
+    }
+    return {};
+}
+
+void NodeImpl::release(std::uint32_t input, std::uint32_t chunk) noexcept {
+    receiver_->release(input, chunk);
+}
+
+void NodeImpl::discard(std::uint32_t output, std::uint32_t chunk) noexcept {
+    if (output < senders_.size()) {
+        senders_[output].discard(shm::Loan{chunk, nullptr, 0});
+    }
+}
+
+std::uint64_t NodeImpl::dropped(std::string_view input) const noexcept {
+    for (std::uint32_t i = 0; i < input_names.size(); ++i) {
+        if (input_names[i] == input) {
+            return receiver_->dropped(i);
+        }
+    }
+    return 0;
+}
+
+} // namespace detail
+
+// ---- Event and Sample ------------------------------------------------------------------------
+
+Event::Event(Event&& other) noexcept
+    : kind(other.kind), id(other.id), data(other.data), timestamp_ns(other.timestamp_ns),
+      sequence(other.sequence), message(other.message), owner_(other.owner_), input_(other.input_),
+      chunk_(other.chunk_) {
+    other.owner_ = nullptr;
+}
+
+Event& Event::operator=(Event&& other) noexcept {
+    if (this != &other) {
+        release();
+        kind = other.kind;
+        id = other.id;
+        data = other.data;
+        timestamp_ns = other.timestamp_ns;
+        sequence = other.sequence;
+        message = other.message;
+        owner_ = other.owner_;
+        input_ = other.input_;
+        chunk_ = other.chunk_;
+        other.owner_ = nullptr;
+    }
+    return *this;
+}
+
+Event::~Event() { release(); }
+
+void Event::release() noexcept {
+    if (owner_ != nullptr) {
+        owner_->release(input_, chunk_);
+        owner_ = nullptr;
+        data = {};
+    }
+}
+
+Sample::Sample(Sample&& other) noexcept
+    : owner_(other.owner_), output_(other.output_), chunk_(other.chunk_), data_(other.data_),
+      size_(other.size_), capacity_(other.capacity_) {
+    other.owner_ = nullptr;
+}
+
+Sample& Sample::operator=(Sample&& other) noexcept {
+    if (this != &other) {
+        discard();
+        owner_ = other.owner_;
+        output_ = other.output_;
+        chunk_ = other.chunk_;
+        data_ = other.data_;
+        size_ = other.size_;
+        capacity_ = other.capacity_;
+        other.owner_ = nullptr;
+    }
+    return *this;
+}
+
+Sample::~Sample() { discard(); }
+
+void Sample::discard() noexcept {
+    if (owner_ != nullptr) {
+        owner_->discard(output_, chunk_);
+        owner_ = nullptr;
+    }
+}
+
+// ---- Node ------------------------------------------------------------------------------------
+
+Node::Node(std::unique_ptr<detail::NodeImpl> impl) noexcept : impl_(std::move(impl)) {}
+Node::Node(Node&&) noexcept = default;
+Node& Node::operator=(Node&&) noexcept = default;
+Node::~Node() = default;
+
+std::expected<Node, Error> Node::from_env() {
+    const char* dataflow = std::getenv("ZEROFLOW_DATAFLOW_ID");
+    const char* node = std::getenv("ZEROFLOW_NODE_ID");
+    if (dataflow == nullptr || node == nullptr || *dataflow == '\0' || *node == '\0') {
+        return std::unexpected(Error{
+            ErrorKind::missing_environment,
+            "ZEROFLOW_DATAFLOW_ID and ZEROFLOW_NODE_ID are not set: this program is a zeroflow "
+            "node; start it through a dataflow (`zeroflow run dataflow.yml`), or declare it "
+            "`path: dynamic` and connect with Node::connect_dynamic"});
+    }
+    auto impl = detail::NodeImpl::connect(
+        protocol::Json{{"op", "register"}, {"dataflow_id", dataflow}, {"node_id", node}});
+    if (!impl) {
+        return std::unexpected(impl.error());
+    }
+    return Node(std::move(*impl));
+}
+
+std::expected<Node, Error> Node::connect_dynamic(std::string_view node_id) {
+    const char* dataflow = std::getenv("ZEROFLOW_DATAFLOW");
+    return connect_dynamic(node_id, dataflow != nullptr ? dataflow : "");
+}
+
+std::expected<Node, Error> Node::connect_dynamic(std::string_view node_id,
+                                                 std::string_view dataflow) {
+    protocol::Json request{{"op", "connect_dynamic"}, {"node_id", std::string(node_id)}};
+    if (!dataflow.empty()) {
+        request["dataflow"] = std::string(dataflow);
+    }
+    auto impl = detail::NodeImpl::connect(std::move(request));
+    if (!impl) {
+        return std::unexpected(impl.error());
+    }
+    return Node(std::move(*impl));
+}
+
+Event Node::next() { return *impl_->next(std::nullopt); }
+
+std::optional<Event> Node::next(std::chrono::nanoseconds timeout) { return impl_->next(timeout); }
+
+std::expected<Sample, Error> Node::loan(std::string_view output, std::size_t bytes) {
+    return impl_->loan(output, bytes);
+}
+
+std::expected<void, Error> Node::send(Sample&& sample) { return impl_->send(std::move(sample)); }
+
+std::expected<void, Error> Node::send_output(std::string_view output,
+                                             std::span<const std::byte> bytes) {
+    auto sample = impl_->loan(output, bytes.size());
+    if (!sample) {
+        return std::unexpected(sample.error());
+    }
+    if (!bytes.empty()) {
+        std::memcpy(sample->data().data(), bytes.data(), bytes.size());
+    }
+    return impl_->send(std::move(*sample));
+}
+
+const std::string& Node::id() const noexcept { return impl_->id; }
+const std::string& Node::dataflow_id() const noexcept { return impl_->dataflow_id; }
+std::vector<std::string> Node::inputs() const { return impl_->input_names; }
+std::vector<std::string> Node::outputs() const { return impl_->output_names; }
+std::uint64_t Node::dropped(std::string_view input) const noexcept { return impl_->dropped(input); }
+
+} // namespace zeroflow

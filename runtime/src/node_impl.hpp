@@ -1,0 +1,58 @@
+// Private state of a Node: the daemon connection, the mapped segment, the node's receiver and
+// senders, and the stream's end-of-life state machine.
+#pragma once
+
+#include <zeroflow/node.hpp>
+#include <zeroflow/protocol/protocol.hpp>
+#include <zeroflow/shm/receiver.hpp>
+#include <zeroflow/shm/sender.hpp>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <thread>
+
+namespace zeroflow::detail {
+
+class NodeImpl {
+public:
+    /// Sends `request` (register or connect_dynamic) and sets up from the reply.
+    static std::expected<std::unique_ptr<NodeImpl>, Error> connect(protocol::Json request);
+
+    NodeImpl() = default;
+    NodeImpl(const NodeImpl&) = delete;
+    NodeImpl& operator=(const NodeImpl&) = delete;
+    ~NodeImpl();
+
+    std::optional<Event> next(std::optional<std::chrono::nanoseconds> timeout);
+    std::expected<Sample, Error> loan(std::string_view output, std::size_t bytes);
+    std::expected<void, Error> send(Sample&& sample);
+    void release(std::uint32_t input, std::uint32_t chunk) noexcept;
+    void discard(std::uint32_t output, std::uint32_t chunk) noexcept;
+    std::uint64_t dropped(std::string_view input) const noexcept;
+
+    std::string id;
+    std::string dataflow_id;
+    std::vector<std::string> input_names;  ///< by receiver input index
+    std::vector<std::string> output_names; ///< by sender index
+
+private:
+    enum class Stream : std::uint8_t { open, all_closed_pending, ended };
+    Event make_event(EventKind kind) const;
+    void watch_daemon();
+
+    std::optional<protocol::Client> client_;
+    std::unique_ptr<shm::Segment> segment_;
+    std::optional<shm::NodeReceiver> receiver_;
+    std::vector<shm::OutputSender> senders_;
+    std::chrono::nanoseconds busy_poll_{0};
+    std::uint32_t open_inputs_ = 0;
+    Stream stream_ = Stream::open;
+    bool error_delivered_ = false;
+    std::string error_message_;
+    std::atomic<bool> daemon_lost_{false};
+    int wake_fd_ = -1; ///< eventfd that ends the watcher thread
+    std::thread watcher_;
+};
+
+} // namespace zeroflow::detail

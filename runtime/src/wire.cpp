@@ -1,0 +1,168 @@
+// Layout spec <-> JSON and UUID text, shared by the node library and the daemon.
+#include <zeroflow/runtime/wire.hpp>
+
+#include <fstream>
+#include <random>
+
+namespace zeroflow::wire {
+
+Uuid random_uuid() {
+    Uuid uuid{};
+    std::ifstream urandom("/dev/urandom", std::ios::binary);
+    if (!urandom.read(reinterpret_cast<char*>(uuid.data()), uuid.size())) {
+        std::random_device rd;
+        for (auto& b : uuid) {
+            b = static_cast<std::uint8_t>(rd());
+        }
+    }
+    uuid[6] = static_cast<std::uint8_t>((uuid[6] & 0x0f) | 0x40);
+    uuid[8] = static_cast<std::uint8_t>((uuid[8] & 0x3f) | 0x80);
+    return uuid;
+}
+
+std::string to_string(const Uuid& uuid) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(36);
+    for (std::size_t i = 0; i < uuid.size(); ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            out.push_back('-');
+        }
+        out.push_back(kDigits[uuid[i] >> 4]);
+        out.push_back(kDigits[uuid[i] & 15]);
+    }
+    return out;
+}
+
+std::optional<Uuid> parse_uuid(std::string_view text) {
+    if (text.size() != 36) {
+        return std::nullopt;
+    }
+    Uuid uuid{};
+    std::size_t byte = 0;
+    for (std::size_t i = 0; i < text.size();) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (text[i] != '-') {
+                return std::nullopt;
+            }
+            ++i;
+            continue;
+        }
+        auto nibble = [](char c) -> int {
+            if (c >= '0' && c <= '9') {
+                return c - '0';
+            }
+            if (c >= 'a' && c <= 'f') {
+                return c - 'a' + 10;
+            }
+            if (c >= 'A' && c <= 'F') {
+                return c - 'A' + 10;
+            }
+            return -1;
+        };
+        const int hi = nibble(text[i]);
+        const int lo = i + 1 < text.size() ? nibble(text[i + 1]) : -1;
+        if (hi < 0 || lo < 0 || byte >= uuid.size()) {
+            return std::nullopt;
+        }
+        uuid[byte++] = static_cast<std::uint8_t>(hi << 4 | lo);
+        i += 2;
+    }
+    return byte == uuid.size() ? std::optional<Uuid>(uuid) : std::nullopt;
+}
+
+protocol::Json to_json(const shm::LayoutSpec& spec) {
+    protocol::Json outputs = protocol::Json::array();
+    for (const auto& o : spec.outputs) {
+        outputs.push_back({{"owner", o.owner},
+                           {"name", o.name},
+                           {"max_message_size", o.max_message_size},
+                           {"chunks_per_class", o.chunks_per_class}});
+    }
+    protocol::Json connections = protocol::Json::array();
+    for (const auto& c : spec.connections) {
+        connections.push_back({{"output", c.output},
+                               {"receiver", c.receiver},
+                               {"queue_size", c.queue_size},
+                               {"input", c.input}});
+    }
+    return {{"uuid", to_string(spec.uuid)},
+            {"generation", spec.generation},
+            {"node_count", spec.node_count},
+            {"outputs", outputs},
+            {"connections", connections}};
+}
+
+namespace {
+
+template <typename T>
+bool read_uint(const protocol::Json& j, const char* field, T& out, std::string& error) {
+    const auto it = j.find(field);
+    if (it == j.end() || !it->is_number_unsigned() ||
+        it->template get<std::uint64_t>() > std::numeric_limits<T>::max()) {
+        error = std::string("layout field '") + field + "' missing or out of range";
+        return false;
+    }
+    out = static_cast<T>(it->template get<std::uint64_t>());
+    return true;
+}
+
+bool read_string(const protocol::Json& j, const char* field, std::string& out, std::string& error) {
+    const auto it = j.find(field);
+    if (it == j.end() || !it->is_string()) {
+        error = std::string("layout field '") + field + "' missing or not a string";
+        return false;
+    }
+    out = it->get<std::string>();
+    return true;
+}
+
+} // namespace
+
+std::expected<shm::LayoutSpec, std::string> layout_spec_from_json(const protocol::Json& json) {
+    std::string error;
+    if (!json.is_object()) {
+        return std::unexpected("layout is not an object");
+    }
+    shm::LayoutSpec spec;
+    std::string uuid_text;
+    if (!read_string(json, "uuid", uuid_text, error) ||
+        !read_uint(json, "generation", spec.generation, error) ||
+        !read_uint(json, "node_count", spec.node_count, error)) {
+        return std::unexpected(error);
+    }
+    auto uuid = parse_uuid(uuid_text);
+    if (!uuid) {
+        return std::unexpected("layout uuid is not a UUID");
+    }
+    spec.uuid = *uuid;
+    const auto outputs = json.find("outputs");
+    const auto connections = json.find("connections");
+    if (outputs == json.end() || !outputs->is_array() || connections == json.end() ||
+        !connections->is_array()) {
+        return std::unexpected("layout outputs/connections missing");
+    }
+    for (const auto& o : *outputs) {
+        shm::OutputSpec os;
+        if (!o.is_object() || !read_uint(o, "owner", os.owner, error) ||
+            !read_string(o, "name", os.name, error) ||
+            !read_uint(o, "max_message_size", os.max_message_size, error) ||
+            !read_uint(o, "chunks_per_class", os.chunks_per_class, error)) {
+            return std::unexpected(error.empty() ? "bad output entry" : error);
+        }
+        spec.outputs.push_back(std::move(os));
+    }
+    for (const auto& c : *connections) {
+        shm::ConnectionSpec cs;
+        if (!c.is_object() || !read_uint(c, "output", cs.output, error) ||
+            !read_uint(c, "receiver", cs.receiver, error) ||
+            !read_uint(c, "queue_size", cs.queue_size, error) ||
+            !read_string(c, "input", cs.input, error)) {
+            return std::unexpected(error.empty() ? "bad connection entry" : error);
+        }
+        spec.connections.push_back(std::move(cs));
+    }
+    return spec;
+}
+
+} // namespace zeroflow::wire
