@@ -20,7 +20,9 @@ namespace raw = zeroflow::bench::raw;
 namespace {
 
 constexpr std::size_t kSlotHeader = 64; // holds the message length; keeps payloads aligned
-constexpr std::uint64_t kPayloadAreaTarget = 64ULL << 20;
+// Payload slots per direction: as many as fit in 4 MiB (at least 2, at most 1024), so the
+// working set stays cache-sized like a pool that reuses hot chunks.
+constexpr std::uint64_t kPayloadAreaTarget = 4ULL << 20;
 
 /// Where everything lives in the segment. Both processes compute it from the point size.
 struct Layout {

@@ -110,8 +110,24 @@ std::string fmt(double value, int precision = 3) {
     return buffer;
 }
 
+/// Microseconds with about three significant digits and no exponent.
+std::string us_text(double v) {
+    char buffer[64];
+    const int decimals = v < 1 ? 3 : v < 10 ? 2 : v < 100 ? 1 : 0;
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
+    return buffer;
+}
+
 std::string us(const json& v) {
-    return v.is_number() ? fmt(v.get<double>(), 4) : "–";
+    return v.is_number() ? us_text(v.get<double>()) : "–";
+}
+
+std::string rate(const json& v) {
+    if (!v.is_number()) {
+        return "–";
+    }
+    const double r = v.get<double>();
+    return r >= 1e6 ? fmt(r / 1e6) + " M" : r >= 1e3 ? fmt(r / 1e3) + " k" : fmt(r);
 }
 
 /// Pattern order in the report: pingpong, oneway, throughput, then the rest sorted.
@@ -128,6 +144,55 @@ int pattern_rank(const std::string& pattern) {
     return 3;
 }
 
+/// One compact pivot per pattern: rows system/mode, columns touch/size, cells "p50 / p99"
+/// (latency) or msgs/s (throughput).
+void write_summary(const Results& r, std::ostream& out) {
+    std::map<std::tuple<int, std::string>, std::vector<const json*>> by_pattern;
+    for (const auto& p : r.points) {
+        const auto pattern = p["pattern"].get<std::string>();
+        by_pattern[{pattern_rank(pattern), pattern}].push_back(&p);
+    }
+    out << "\n## Summary\n";
+    for (const auto& [key, points] : by_pattern) {
+        const bool latency = is_latency(*points.front());
+        std::set<std::tuple<std::string, std::uint64_t>> columns; // (touch, size)
+        std::set<std::tuple<std::string, std::string>> rows;      // (system, mode)
+        std::map<std::tuple<std::string, std::string, std::string, std::uint64_t>, std::string>
+            cells;
+        for (const json* p : points) {
+            const auto touch = (*p)["touch"].get<std::string>();
+            const auto size = (*p)["size"].get<std::uint64_t>();
+            const auto system = (*p)["system"].get<std::string>();
+            const auto mode = (*p)["mode"].get<std::string>();
+            columns.emplace(touch == "transport" ? "" : touch, size); // transport sorts first
+            rows.emplace(system, mode);
+            cells[{system, mode, touch == "transport" ? "" : touch, size}] =
+                latency ? us((*p)["p50_us"]) + " / " + us((*p)["p99_us"])
+                        : rate((*p)["msgs_per_s"]);
+        }
+        out << "\n**" << std::get<1>(key) << "** — "
+            << (latency ? "one-way p50 / p99 in µs" : "messages per second")
+            << "\n\n| system | mode |";
+        for (const auto& [touch, size] : columns) {
+            out << " " << (touch.empty() ? "transport" : touch) << " " << human_size(size) << " |";
+        }
+        out << "\n|---|---|";
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            out << "---:|";
+        }
+        out << "\n";
+        for (const auto& [system, mode] : rows) {
+            out << "| " << system << " | " << mode << " |";
+            for (const auto& [touch, size] : columns) {
+                const auto it = cells.find({system, mode, touch, size});
+                out << " " << (it == cells.end() ? "" : it->second) << " |";
+            }
+            out << "\n";
+        }
+    }
+    out << "\n## All points\n";
+}
+
 void write_markdown(const Results& r, const fs::path& file) {
     std::ofstream out(file);
     out << "# zeroflow benchmark results\n\n";
@@ -138,6 +203,8 @@ void write_markdown(const Results& r, const fs::path& file) {
     }
     out << "Latencies are one-way, in µs: pingpong = round trip / 2; oneway = receive time − "
            "send timestamp (CLOCK_MONOTONIC). See docs/benchmarks.md.\n";
+
+    write_summary(r, out);
 
     std::map<std::tuple<int, std::string>, std::vector<const json*>> by_pattern;
     for (const auto& p : r.points) {
@@ -154,7 +221,7 @@ void write_markdown(const Results& r, const fs::path& file) {
                        (*b)["touch"].get<std::string>(), (*b)["size"].get<std::uint64_t>(),
                        (*b)["mode"].get<std::string>(), (*b)["system"].get<std::string>());
         });
-        out << "\n## " << pattern << "\n\n";
+        out << "\n### " << pattern << "\n\n";
         const bool throughput = !is_latency(*points.front());
         if (throughput) {
             out << "| touch | size | mode | system | msgs/s | messages | note |\n"
@@ -173,9 +240,7 @@ void write_markdown(const Results& r, const fs::path& file) {
                     << us((*p)["p99_us"]) << " | " << us((*p)["p999_us"]) << " | "
                     << us((*p)["max_us"]) << " | ";
             } else {
-                out << ((*p)["msgs_per_s"].is_number() ? fmt((*p)["msgs_per_s"].get<double>(), 4)
-                                                       : "–")
-                    << " | ";
+                out << rate((*p)["msgs_per_s"]) << " | ";
             }
             out << (*p)["samples"].get<std::uint64_t>() << " | " << p->value("note", "") << " |\n";
         }
@@ -194,7 +259,20 @@ std::string safe(std::string s) {
 struct Series {
     std::string title;
     fs::path data;
+    std::string style; ///< gnuplot line options (colour per system, dashes for blocking)
 };
+
+/// One colour per system, solid for busy and dashed for blocking, so lines read as a grid.
+std::string style_for(const std::string& system, const std::string& mode) {
+    static const std::map<std::string, std::string> colours = {{"raw", "#000000"},
+                                                               {"iceoryx", "#1f77b4"},
+                                                               {"zeroflow", "#d62728"},
+                                                               {"tcp", "#ff7f0e"},
+                                                               {"uds", "#2ca02c"}};
+    const auto it = colours.find(system);
+    return "lw 2 lc rgb '" + (it == colours.end() ? std::string("#9467bd") : it->second) + "' dt " +
+           (mode == "blocking" ? "2" : "1");
+}
 
 /// Writes one data file per series: "x y" lines sorted by x.
 Series write_series(const fs::path& dir, const std::string& name, const std::string& title,
@@ -205,7 +283,7 @@ Series write_series(const fs::path& dir, const std::string& name, const std::str
     for (const auto& [x, y] : xy) {
         out << x << ' ' << y << '\n';
     }
-    return {title, file};
+    return {title, file, ""};
 }
 
 struct Panel {
@@ -222,13 +300,18 @@ void write_plot(const fs::path& script, const fs::path& svg, const std::string& 
        << " dynamic enhanced font 'sans,11'\n"
        << "set output '" << svg.string() << "'\n"
        << "set multiplot layout " << rows << "," << cols << " title '" << title << "'\n"
-       << (logx ? "set logscale xy\n" : "set logscale y\n") << "set xlabel '" << xlabel
+       << (logx ? "set logscale xy\nset xtics ('8 B' 8, '64 B' 64, '1 KiB' 1024, '4 KiB' 4096, "
+                  "'64 KiB' 65536, '1 MiB' 1048576, '4 MiB' 4194304, '16 MiB' 16777216, "
+                  "'64 MiB' 67108864) rotate by -30\n"
+                : "set logscale y\n")
+       << "set xlabel '" << xlabel
        << "'\nset ylabel 'latency (µs)'\nset grid\nset key top left font ',8'\n";
     for (const auto& panel : panels) {
         gp << "set title '" << panel.title << "'\nplot ";
         for (std::size_t i = 0; i < panel.series.size(); ++i) {
             gp << (i ? ", \\\n     " : "") << "'" << panel.series[i].data.string()
-               << "' using 1:2 with linespoints title '" << panel.series[i].title << "'";
+               << "' using 1:2 with linespoints " << panel.series[i].style << " title '"
+               << panel.series[i].title << "'";
         }
         gp << "\n";
     }
@@ -265,9 +348,12 @@ void latency_plots(const Results& r, const fs::path& outdir, const fs::path& plo
                 }
                 Panel panel{pattern + ", " + touch + " touch", {}};
                 for (auto& [key, xy] : lines) {
-                    panel.series.push_back(
+                    auto series =
                         write_series(plotdir, metric + "_" + pattern + "_" + touch + "_" + key, key,
-                                     std::move(xy)));
+                                     std::move(xy));
+                    const auto space = key.find(' ');
+                    series.style = style_for(key.substr(0, space), key.substr(space + 1));
+                    panel.series.push_back(std::move(series));
                 }
                 panels.push_back(std::move(panel));
             }
@@ -333,7 +419,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "error: %s\n", error.c_str());
         return 1;
     }
-    const fs::path outdir = argv[2];
+    const fs::path outdir = fs::absolute(argv[2]); // scripts work from any directory
     const fs::path plotdir = outdir / "plot";
     fs::create_directories(plotdir);
     bool gnuplot = argc == 3;

@@ -1,5 +1,6 @@
 // Spawning, pinning, waiting, watching and signal-time cleanup of benchmark processes.
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -117,6 +118,7 @@ struct NameTable {
 NameTable g_shm;
 NameTable g_files;
 std::array<volatile pid_t, kMaxEntries> g_children{};
+std::atomic<bool> g_cleaning{false}; // set once cleanup starts: a dying child is expected then
 
 void sleep_ms(long ms) noexcept {
     timespec ts{ms / 1000, (ms % 1000) * 1'000'000};
@@ -161,6 +163,7 @@ void cleanup_forget_file(const std::string& path) noexcept {
 }
 
 void run_cleanup() noexcept {
+    g_cleaning.store(true);
     // Only async-signal-safe calls below: kill, waitpid, nanosleep, shm_unlink, unlink.
     for (const pid_t pid : g_children) {
         if (pid > 0) {
@@ -239,9 +242,14 @@ int ChildWatch::finish() {
 }
 
 void ChildWatch::watch() {
-    const auto fatal = [this](const char* why) {
+    const auto fatal = [this](const char* why, bool child_alive) {
+        if (g_cleaning.load()) {
+            return; // a signal handler is already tearing everything down
+        }
         std::fprintf(stderr, "error: %s: %s\n", what_.c_str(), why);
-        ::kill(pid_, SIGKILL);
+        if (child_alive) {
+            ::kill(pid_, SIGKILL);
+        }
         run_cleanup();
         ::_exit(3);
     };
@@ -273,7 +281,8 @@ void ChildWatch::watch() {
                 cleanup_forget_child(pid_);
                 return;
             }
-            fatal("point deadline passed (peer stuck?)");
+            fatal("point deadline passed (peer stuck?)", true);
+            return;
         }
         if ((fds[0].revents & POLLIN) != 0) {
             if (!expected_.load(std::memory_order_acquire)) {
@@ -281,7 +290,8 @@ void ChildWatch::watch() {
                 cleanup_forget_child(pid_);
                 char why[64];
                 std::snprintf(why, sizeof why, "exited early (status %d)", status_);
-                fatal(why);
+                fatal(why, false);
+                return;
             }
             status_ = wait_pid(pid_);
             cleanup_forget_child(pid_);
