@@ -246,6 +246,8 @@ void BM_ShmPingPong(benchmark::State& state) {
     samples.reserve(static_cast<std::size_t>(state.max_iterations));
     {
         Peer peer({"shm-echo", hex(uuid), std::to_string(bytes), busy ? "busy" : "futex"});
+        auto hello = next(*rx, false);
+        rx->release(hello->input, hello->chunk);
         for (auto _ : state) {
             const auto t0 = now_ns();
             auto loan = tx->loan(bytes);
@@ -379,6 +381,11 @@ int shm_echo(const std::string& uuid, std::uint64_t bytes, bool busy) {
     }
     auto rx = shm::NodeReceiver::attach(*segment, 1);
     auto tx = shm::OutputSender::attach(*segment, 1);
+    // Hello: a receiver starts at the sender's current position, so the parent must not send
+    // before this one attached.
+    if (auto hello = tx->loan(8)) {
+        (void)tx->send(*hello, 8);
+    }
     for (;;) {
         auto d = next(*rx, busy);
         if (d->kind != shm::Delivery::Kind::message) {
