@@ -14,7 +14,7 @@ results=$out/results.jsonl
 
 case $profile in
 quick) # 3 sizes, 2,000 samples, transport-touch throughput only: about 1.5 min on 2 cores
-    common=(--sizes 8,4K,1M --samples 2000 --warmup 500 --budget 10)
+    common=(--sizes 8,4K,1M --samples 2000 --warmup 200)
     throughput=(--patterns throughput --touch transport --seconds 1)
     ;;
 full) # every size, 10,000 samples after 1,000 warm-up (fewer where a point exceeds 20 s)

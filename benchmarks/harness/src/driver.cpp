@@ -53,6 +53,11 @@ namespace detail {
 
 void fit_budget(const PointSpec& point, double per_iteration_ns, std::uint64_t& warmup,
                 std::uint64_t& samples, std::string& note) {
+    // Only big messages may lose samples (their iterations cost milliseconds); every
+    // smaller point always gets the full count.
+    if (point.size < kBudgetMinSize) {
+        return;
+    }
     const double budget_ns = point.budget_s * 1e9;
     const double planned = per_iteration_ns * static_cast<double>(warmup + samples);
     if (planned <= budget_ns || per_iteration_ns <= 0.0) {

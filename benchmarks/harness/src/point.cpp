@@ -153,6 +153,8 @@ std::string options_usage(std::string_view program) {
            " [--sizes LIST] [--throughput-sizes LIST] [--modes busy,blocking]\n"
            "       [--touch transport,full] [--patterns pingpong,oneway,throughput]\n"
            "       [--samples N] [--warmup N] [--seconds S] [--budget S] [--no-header]\n"
+           "--budget: seconds a latency point of >= 16 MiB may take; beyond it samples shrink\n"
+           "          (recorded in the point's note).\n"
            "sizes: 8, 4K, 1M, 64M ... (K = KiB, M = MiB). Prints JSON lines on stdout.\n";
 }
 

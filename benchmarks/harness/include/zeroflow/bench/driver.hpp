@@ -53,9 +53,12 @@ struct Measured {
     std::string note;                     ///< e.g. why samples were reduced
 };
 
+/// Points of at least this size may get fewer samples than asked, to fit their budget.
+inline constexpr std::uint64_t kBudgetMinSize = 16ULL << 20;
+
 namespace detail {
-/// Shrinks warm-up and samples when `per_iteration_ns` says the point would exceed its
-/// budget; records what it did in `note`.
+/// For points of at least kBudgetMinSize bytes: shrinks warm-up and samples when
+/// `per_iteration_ns` says the point would exceed its budget; records what it did in `note`.
 void fit_budget(const PointSpec& point, double per_iteration_ns, std::uint64_t& warmup,
                 std::uint64_t& samples, std::string& note);
 } // namespace detail

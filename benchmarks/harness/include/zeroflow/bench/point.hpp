@@ -35,7 +35,7 @@ struct PointSpec {
     std::uint64_t samples{10'000}; ///< latency samples kept after warm-up
     std::uint64_t warmup{1'000};   ///< iterations measured and thrown away first
     double seconds{1.0};           ///< throughput duration
-    double budget_s{20.0};         ///< wall-time budget of a latency point (samples shrink)
+    double budget_s{20.0};         ///< wall-time budget of a >= 16 MiB point (samples shrink)
 };
 
 /// "pattern:mode:touch:size:samples:warmup:seconds:budget" (passed to the child).
@@ -50,7 +50,7 @@ struct PointSpec {
 ///   --patterns LIST          pingpong,oneway,throughput
 ///   --samples N --warmup N   (default 10000 / 1000)
 ///   --seconds S              throughput duration (default 1)
-///   --budget S               per latency point wall-time budget (default 20)
+///   --budget S               wall-time budget of a >= 16 MiB latency point (default 20)
 ///   --no-header              do not print the header line
 ///   --role child --point P --cpu N   (internal: the spawned partner)
 /// Anything else of the form --key value lands in `extra` for the peer to interpret.
