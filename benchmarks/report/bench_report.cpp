@@ -393,7 +393,10 @@ void scaling_plot(const Results& r, const fs::path& outdir, const fs::path& plot
     }
     Panel panel{prefix, {}};
     for (auto& [key, xy] : lines) {
-        panel.series.push_back(write_series(plotdir, prefix + "_" + key, key, std::move(xy)));
+        auto series = write_series(plotdir, prefix + "_" + key, key, std::move(xy));
+        const bool p99 = key.size() >= 3 && key.compare(key.size() - 3, 3, "p99") == 0;
+        series.style = std::string("lw 2 dt ") + (p99 ? "2" : "1"); // p99 dashed
+        panel.series.push_back(std::move(series));
     }
     const fs::path script = plotdir / (prefix + ".gp");
     write_plot(script, outdir / (prefix + ".svg"), prefix + " latency", xlabel, false, {panel});
