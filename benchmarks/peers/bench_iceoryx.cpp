@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <zeroflow/bench/peer.hpp>
@@ -47,7 +48,8 @@ void quiet_iceoryx() {
 /// True when a RouDi already runs on this machine: its lock file is locked, or its
 /// socket accepts connections.
 bool roudi_socket_live() {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    // iceoryx 2.0 IPC channels are datagram sockets: connect succeeds only while bound.
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::snprintf(addr.sun_path, sizeof addr.sun_path, "/tmp/roudi");
@@ -293,7 +295,20 @@ int run_parent(const zb::Options& options) {
     std::atexit([] { zb::run_cleanup(); });
     const std::string self = app_name(::getpid(), -1);
     register_app_files(self);
-    for (int i = 0; i < 1000 && !roudi_socket_live(); ++i) { // avoid iceoryx's "waiting" warnings
+    // Wait for RouDi's socket ourselves (iceoryx would print "waiting" warnings and could
+    // wait forever on a RouDi that died at start-up, e.g. when /dev/shm is too small).
+    for (int i = 0; !roudi_socket_live(); ++i) {
+        int status = 0;
+        if (::waitpid(*roudi, &status, WNOHANG) == *roudi) {
+            zb::cleanup_forget_child(*roudi);
+            std::fprintf(stderr, "error: RouDi exited during start-up (status %d); see above\n",
+                         status);
+            return 1;
+        }
+        if (i == 3000) {
+            std::fprintf(stderr, "error: RouDi did not come up within 30 s\n");
+            return 1; // the atexit handler stops it
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     init_runtime(self);
