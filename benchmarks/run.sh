@@ -13,7 +13,7 @@ out=${ZEROFLOW_BENCH_OUT:-$root/build/bench}
 results=$out/results.jsonl
 
 case $profile in
-quick) # 3 sizes, 2,000 samples, transport-touch throughput only: about 1.5 min on 2 cores
+quick) # 3 sizes, 2,000 samples, transport-touch throughput only: about 1 min on 2 cores
     common=(--sizes 8,4K,1M --samples 2000 --warmup 200)
     throughput=(--patterns throughput --touch transport --seconds 1)
     ;;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -20,9 +21,12 @@ namespace raw = zeroflow::bench::raw;
 namespace {
 
 constexpr std::size_t kSlotHeader = 64; // holds the message length; keeps payloads aligned
-// Payload slots per direction: as many as fit in 4 MiB (at least 2, at most 1024), so the
-// working set stays cache-sized like a pool that reuses hot chunks.
-constexpr std::uint64_t kPayloadAreaTarget = 4ULL << 20;
+// Payload slots per direction: as many as fit in 64 MiB, at least 2, at most 1024.
+constexpr std::uint64_t kPayloadAreaTarget = 64ULL << 20;
+// Slots of at least this size are reused last-released-first (hot in cache, as a chunk pool
+// would); smaller ones rotate (cheaper: no read of the consumer's index per message, and
+// 1024 small slots fit in cache anyway).
+constexpr std::size_t kReuseMinSlot = 64 * 1024;
 
 /// Where everything lives in the segment. Both processes compute it from the point size.
 struct Layout {
@@ -58,12 +62,28 @@ public:
           tx_(base + layout.ring_offset(parent ? 0 : 1), layout.capacity),
           rx_(base + layout.ring_offset(parent ? 1 : 0), layout.capacity),
           tx_payload_(base + layout.payload_offset(parent ? 0 : 1)),
-          rx_payload_(base + layout.payload_offset(parent ? 1 : 0)) {}
+          rx_payload_(base + layout.payload_offset(parent ? 1 : 0)), slot_of_(layout.capacity) {
+        for (std::uint32_t i = layout.capacity; i > 0; --i) {
+            free_.push_back(i - 1); // slot 0 on top
+        }
+    }
 
     std::span<std::byte> loan(std::size_t n) {
-        // Wait for room first: then slot tx_seq_ % capacity is not held by the consumer.
+        // Wait for room first: then at least one slot is not held by the consumer.
         tx_.wait_for_space(mode_);
-        slot_ = static_cast<std::uint32_t>(tx_seq_ & (layout_.capacity - 1));
+        if (layout_.slot_bytes < kReuseMinSlot) {
+            slot_ = static_cast<std::uint32_t>(tx_seq_ & (layout_.capacity - 1));
+        } else {
+            // Big slots: take back what the consumer released and reuse the slot released
+            // last (LIFO, like a chunk pool), so one-in-flight patterns keep a hot buffer.
+            const std::uint32_t consumed = tx_.consumed();
+            while (reclaimed_ != consumed) {
+                free_.push_back(slot_of_[reclaimed_ & (layout_.capacity - 1)]);
+                ++reclaimed_;
+            }
+            slot_ = free_.back();
+            free_.pop_back();
+        }
         std::byte* p = tx_payload_ + std::size_t{slot_} * layout_.slot_bytes;
         const std::uint64_t length = std::min<std::uint64_t>(n, layout_.slot_bytes - kSlotHeader);
         std::memcpy(p, &length, sizeof length);
@@ -71,6 +91,7 @@ public:
     }
 
     void send(std::span<std::byte> /*message*/) {
+        slot_of_[tx_seq_ & (layout_.capacity - 1)] = slot_;
         tx_.push(slot_, mode_);
         ++tx_seq_;
     }
@@ -99,6 +120,9 @@ private:
     std::byte* rx_payload_;
     std::uint64_t tx_seq_{0};
     std::uint32_t slot_{0};
+    std::vector<std::uint32_t> free_;    // big slots not in the ring, last released on top
+    std::vector<std::uint32_t> slot_of_; // ring position -> slot pushed there
+    std::uint32_t reclaimed_{0};         // ring positions whose slot went back to free_
 };
 
 std::byte* map_segment(int fd, std::size_t bytes) {

@@ -188,6 +188,17 @@ public:
         }
     }
 
+    /// How many elements the consumer has popped so far (free-running), read fresh from
+    /// shared memory. Lets a producer that owns buffers named by the values reuse the one
+    /// released last (hot in cache) instead of cycling through all of them.
+    [[nodiscard]] std::uint32_t consumed() noexcept {
+        const std::uint32_t tail = header_->tail.load(std::memory_order_acquire);
+        if (head_ - tail <= capacity_) { // ignore a scribbled tail
+            cached_tail_ = tail;
+        }
+        return cached_tail_;
+    }
+
     [[nodiscard]] std::uint32_t capacity() const noexcept { return capacity_; }
 
 private:
