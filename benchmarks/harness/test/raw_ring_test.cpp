@@ -55,6 +55,22 @@ TEST(RawRing, EmptyThenFullThenEmpty) {
     EXPECT_FALSE(sut.try_pop(value));
 }
 
+TEST(RawRing, ProducerSeesWhatWasConsumed) {
+    Region region(4);
+    Producer sut(region.memory, 4);
+    Consumer consumer(region.memory, 4);
+    EXPECT_EQ(sut.consumed(), 0U);
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        ASSERT_TRUE(sut.try_push(i));
+    }
+    std::uint32_t value = 0;
+    ASSERT_TRUE(consumer.try_pop(value));
+    ASSERT_TRUE(consumer.try_front(value));
+    EXPECT_EQ(sut.consumed(), 1U) << "front() without pop() is still held";
+    consumer.pop(WaitMode::busy);
+    EXPECT_EQ(sut.consumed(), 2U);
+}
+
 TEST(RawRing, WrapsAroundManyTimes) {
     Region region(2);
     Producer producer(region.memory, 2);
