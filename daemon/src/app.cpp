@@ -29,7 +29,8 @@ extern "C" void on_signal(int) {
 
 } // namespace
 
-static void setup_logging(const std::optional<std::filesystem::path>& file) {
+void setup_logging(const std::optional<std::filesystem::path>& file, std::string_view default_level) {
+    spdlog::drop("daemon");
     std::shared_ptr<spdlog::logger> logger;
     if (file) {
         logger = spdlog::basic_logger_mt("daemon", file->string());
@@ -37,7 +38,7 @@ static void setup_logging(const std::optional<std::filesystem::path>& file) {
         logger = spdlog::stderr_color_mt("daemon");
     }
     const char* level = std::getenv("ZEROFLOW_LOG");
-    logger->set_level(level != nullptr ? spdlog::level::from_str(level) : spdlog::level::info);
+    logger->set_level(spdlog::level::from_str(level != nullptr ? level : std::string(default_level)));
     logger->flush_on(spdlog::level::info);
 }
 
@@ -62,7 +63,7 @@ int run_daemon_main(int argc, char** argv) {
         }
     }
     try {
-        setup_logging(log_file);
+        setup_logging(log_file, "info");
     } catch (const std::exception& e) {
         std::cerr << "zeroflowd: cannot log to " << log_file->string() << ": " << e.what() << "\n";
         return 1;

@@ -2,12 +2,15 @@
 // To add a command: declare it in commands/commands.hpp, register its options here.
 #include "cli_app.hpp"
 
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "commands/commands.hpp"
+#include "commands/daemon_commands.hpp"
 
 namespace zeroflow::cli {
 
@@ -36,6 +39,60 @@ int App::run(int argc, const char* const* argv) {
                               "Write to PATH instead of stdout: .mmd or .dot text, or .svg, .png, "
                               ".pdf rendered with Graphviz");
 
+    CLI::App* up_command = app.add_subcommand("up", "Start the daemon in the background (if none runs)");
+
+    double destroy_grace = 10;
+    CLI::App* destroy_command =
+        app.add_subcommand("destroy", "Stop every dataflow, then the daemon");
+    destroy_command->add_option("--grace", destroy_grace, "Seconds nodes get to stop (default 10)")
+        ->check(CLI::Range(0.0, 3600.0));
+
+    std::optional<std::filesystem::path> daemon_log;
+    CLI::App* daemon_command = app.add_subcommand("daemon", "Run the daemon in the foreground");
+    daemon_command->add_option("--log-file", daemon_log, "Log to this file instead of stderr");
+
+    StartOptions start;
+    CLI::App* start_command = app.add_subcommand("start", "Start a dataflow on the daemon; prints its UUID");
+    start_command->add_option("FILE", start.file, "The dataflow YAML file")->required();
+    start_command->add_option("--name", start.name, "A name, unique among running dataflows");
+    start_command->add_flag("--attach", start.attach, "Wait for the dataflow to finish and report");
+    start_command->add_option("--start-timeout", start.start_timeout_s,
+                              "Seconds every node gets to register (default 60)")
+        ->check(CLI::Range(0.001, 86400.0));
+
+    StopOptions stop;
+    CLI::App* stop_command = app.add_subcommand("stop", "Stop a dataflow (the only running one by default)");
+    stop_command->add_option("DATAFLOW", stop.dataflow, "UUID or name");
+    stop_command->add_option("--grace", stop.grace_s,
+                             "Seconds nodes get after Stop before SIGTERM (default 10)")
+        ->check(CLI::Range(0.0, 3600.0));
+
+    ListOptions list;
+    CLI::App* list_command = app.add_subcommand("list", "List dataflows, running and recently finished");
+    list_command->add_flag("--json", list.json, "Print JSON");
+
+    LogsOptions logs;
+    CLI::App* logs_command = app.add_subcommand("logs", "Print a node's log (stdout and stderr)");
+    logs_command->add_option("DATAFLOW", logs.dataflow, "UUID or name")->required();
+    logs_command->add_option("NODE", logs.node, "Node id")->required();
+    logs_command->add_flag("-f,--follow", logs.follow, "Keep printing until the dataflow ends");
+
+    BuildOptions build;
+    CLI::App* build_command = app.add_subcommand("build", "Run each node's `build` command");
+    build_command->add_option("FILE", build.file, "The dataflow YAML file")->required();
+
+    RunOptions run;
+    CLI::App* run_command = app.add_subcommand("run", "Run a dataflow to its end (embeds a daemon if none runs)");
+    run_command->add_option("FILE", run.file, "The dataflow YAML file")->required();
+    run_command->add_option("--stop-after", run.stop_after_s, "Stop the dataflow after this many seconds")
+        ->check(CLI::Range(0.0, 1e9));
+    run_command->add_option("--name", run.name, "A name, unique among running dataflows");
+    run_command->add_option("--start-timeout", run.start_timeout_s,
+                            "Seconds every node gets to register (default 60)")
+        ->check(CLI::Range(0.001, 86400.0));
+    run_command->add_option("--grace", run.grace_s, "Seconds nodes get after Stop (default 10)")
+        ->check(CLI::Range(0.0, 3600.0));
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -47,6 +104,33 @@ int App::run(int argc, const char* const* argv) {
     try {
         if (*check_command) {
             return run_check(check, out_, err_);
+        }
+        if (*up_command) {
+            return run_up(out_, err_);
+        }
+        if (*destroy_command) {
+            return run_destroy(destroy_grace, out_, err_);
+        }
+        if (*daemon_command) {
+            return run_daemon_foreground(daemon_log, err_);
+        }
+        if (*start_command) {
+            return run_start(start, out_, err_);
+        }
+        if (*stop_command) {
+            return run_stop(stop, out_, err_);
+        }
+        if (*list_command) {
+            return run_list(list, out_, err_);
+        }
+        if (*logs_command) {
+            return run_logs(logs, out_, err_);
+        }
+        if (*build_command) {
+            return run_build(build, out_, err_);
+        }
+        if (*run_command) {
+            return run_run(run, out_, err_);
         }
         if (*graph_command) {
             graph.format = graph_format == "dot" ? GraphFormat::dot : GraphFormat::mermaid;

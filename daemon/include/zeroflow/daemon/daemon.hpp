@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace zeroflow::daemon {
 
@@ -45,5 +46,10 @@ private:
     explicit Daemon(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
+
+/// Sets up the daemon's logger ("daemon"): to `file` when given, else to stderr. ZEROFLOW_LOG
+/// (trace, debug, info, warn, error) overrides `default_level`. Throws if the file cannot be
+/// opened (an edge: callers turn it into a message).
+void setup_logging(const std::optional<std::filesystem::path>& file, std::string_view default_level);
 
 } // namespace zeroflow::daemon

@@ -1,0 +1,56 @@
+// Options of the commands that talk to the daemon (up, destroy, daemon, start, stop, list,
+// logs, build, run). Implemented in daemon_commands.cpp and run.cpp.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <string>
+
+namespace zeroflow::cli {
+
+struct StartOptions {
+    std::filesystem::path file;
+    std::optional<std::string> name;
+    bool attach = false;
+    double start_timeout_s = 60;
+};
+
+struct StopOptions {
+    std::optional<std::string> dataflow;
+    double grace_s = 10;
+};
+
+struct ListOptions {
+    bool json = false;
+};
+
+struct LogsOptions {
+    std::string dataflow;
+    std::string node;
+    bool follow = false;
+};
+
+struct BuildOptions {
+    std::filesystem::path file;
+};
+
+struct RunOptions {
+    std::filesystem::path file;
+    std::optional<double> stop_after_s;
+    std::optional<std::string> name;
+    double start_timeout_s = 60;
+    double grace_s = 10;
+};
+
+int run_up(std::ostream& out, std::ostream& err);
+int run_destroy(double grace_s, std::ostream& out, std::ostream& err);
+int run_daemon_foreground(const std::optional<std::filesystem::path>& log_file, std::ostream& err);
+int run_start(const StartOptions& options, std::ostream& out, std::ostream& err);
+int run_stop(const StopOptions& options, std::ostream& out, std::ostream& err);
+int run_list(const ListOptions& options, std::ostream& out, std::ostream& err);
+int run_logs(const LogsOptions& options, std::ostream& out, std::ostream& err);
+int run_build(const BuildOptions& options, std::ostream& out, std::ostream& err);
+int run_run(const RunOptions& options, std::ostream& out, std::ostream& err);
+
+} // namespace zeroflow::cli
