@@ -146,6 +146,7 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
         auto impl = std::make_unique<NodeImpl>();
         const auto& r = *body;
         impl->id = r.at("node_id").get<std::string>();
+        impl->dynamic = request.value("op", std::string()) == "connect_dynamic";
         impl->dataflow_id = r.at("dataflow_id").get<std::string>();
         const auto node_index = r.at("node_index").get<std::uint32_t>();
         auto spec = wire::layout_spec_from_json(r.at("segment"));
@@ -196,8 +197,10 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
 }
 
 NodeImpl::~NodeImpl() {
-    for (auto& sender : senders_) {
-        sender.close();
+    if (!dynamic) {
+        for (auto& sender : senders_) {
+            sender.close(); // downstream gets InputClosed after what is queued
+        }
     }
     if (wake_fd_ >= 0) {
         const std::uint64_t one = 1;

@@ -33,6 +33,7 @@ public:
 
     std::string id;
     std::string dataflow_id;
+    bool dynamic = false; ///< a dynamic node may reconnect: leaving does not close its outputs
     std::vector<std::string> input_names;  ///< by receiver input index
     std::vector<std::string> output_names; ///< by sender index
 

@@ -51,6 +51,7 @@ Result<NodeReceiver> NodeReceiver::attach(const Segment& segment, std::uint32_t 
             in.slot = static_cast<std::uint32_t>(in.tail % in.queue_size);
             in.return_head = in.block->return_head.load(std::memory_order_acquire);
             in.return_tail_cache = in.block->return_tail.load(std::memory_order_acquire);
+            in.block->held.store(0, std::memory_order_release); // a new process holds nothing
             sut.inputs_.push_back(in);
         }
         return sut;
@@ -122,13 +123,20 @@ std::optional<Delivery> NodeReceiver::take(std::uint32_t index) noexcept {
         if (!available(in)) {
             return std::nullopt;
         }
+        // Count the chunk as held before taking it: a sender that re-attaches drains the slots
+        // and then waits for `held` to reach 0, so it must never miss a chunk in our hands.
+        in.block->held.store(++in.held, std::memory_order_relaxed);
         const auto token = in.slots[in.slot].exchange(0, std::memory_order_acq_rel);
+        const auto not_taken = [&in] {
+            in.block->held.store(--in.held, std::memory_order_release);
+        };
         const auto advance = [&in] {
             ++in.tail;
             in.slot = in.slot + 1 == in.queue_size ? 0 : in.slot + 1;
         };
         if (token == 0) {
             ++errors_; // published but empty: only a scribbling peer does that
+            not_taken();
             advance();
             continue;
         }
@@ -139,6 +147,8 @@ std::optional<Delivery> NodeReceiver::take(std::uint32_t index) noexcept {
                 ++errors_;
                 if (chunk_plus_one != 0) {
                     release(index, chunk_plus_one - 1); // hand it back; the sender checks it
+                } else {
+                    not_taken();
                 }
                 advance();
                 continue;
@@ -148,10 +158,16 @@ std::optional<Delivery> NodeReceiver::take(std::uint32_t index) noexcept {
             in.tail += gap;
         }
         advance();
+        if (chunk_plus_one == kVoidChunk) {
+            ++in.skipped; // a message of a sender process that is gone (it re-attached)
+            not_taken();
+            continue;
+        }
         std::uint64_t capacity = 0;
         const auto* header = chunk_header(in, chunk_plus_one - 1, capacity);
         if (header == nullptr) {
             ++errors_;
+            not_taken();
             continue;
         }
         const auto size = header->payload_size;
@@ -270,12 +286,21 @@ void NodeReceiver::release(std::uint32_t input, std::uint32_t chunk) noexcept {
         if (in.return_head - in.return_tail_cache > in.return_mask) {
             // Full: the sender is gone or broken. The chunk stays held until the segment goes.
             ++errors_;
+            drop_held(in);
             return;
         }
     }
     in.returns[in.return_head & in.return_mask].store(chunk + 1, std::memory_order_relaxed);
     ++in.return_head;
     in.block->return_head.store(in.return_head, std::memory_order_release);
+    drop_held(in);
+}
+
+void NodeReceiver::drop_held(Input& in) noexcept {
+    // After the return is published: a sender that sees held == 0 also sees the return.
+    if (in.held > 0) {
+        in.block->held.store(--in.held, std::memory_order_release);
+    }
 }
 
 void NodeReceiver::wake() noexcept {

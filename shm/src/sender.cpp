@@ -72,6 +72,20 @@ Result<OutputSender> OutputSender::attach(const Segment& segment, std::uint32_t 
         }
         sut.free_count_ = total;
         sut.closed_ = sut.block_->closed.load(std::memory_order_acquire) != 0;
+        sut.sequence_ = sut.block_->sent.load(std::memory_order_acquire);
+        // Tokens a previous process of this output left in the rings are voided (their chunks
+        // may be reused); a receiver counts a void token as a drop. What receivers already took
+        // is counted in their `held`, waited for below.
+        for (auto& c : sut.connections_) {
+            for (std::uint32_t s = 0; s < c.queue_size; ++s) {
+                auto token = c.slots[s].load(std::memory_order_acquire);
+                if (token != 0 && (token & kChunkMask) != kVoidChunk) {
+                    c.slots[s].compare_exchange_strong(token, (token & ~kChunkMask) | kVoidChunk,
+                                                       std::memory_order_acq_rel);
+                }
+            }
+        }
+        sut.end_quarantine();
         return sut;
     } catch (const std::bad_alloc&) {
         return std::unexpected(Error{ErrorCode::system, "out of memory attaching a sender"});
@@ -109,6 +123,9 @@ void OutputSender::free_chunk(std::uint32_t chunk) noexcept {
 
 void OutputSender::take_back(std::uint32_t chunk_plus_one, std::uint64_t bit) noexcept {
     // Values come from shared memory: check them against our own bookkeeping before use.
+    if (chunk_plus_one == kVoidChunk) {
+        return; // voided when this process attached: not ours
+    }
     const std::uint32_t chunk = chunk_plus_one - 1;
     if (chunk_plus_one == 0 || chunk >= layout_->total_chunks || (holders_[chunk] & bit) == 0) {
         ++errors_;
@@ -121,6 +138,9 @@ void OutputSender::take_back(std::uint32_t chunk_plus_one, std::uint64_t bit) no
 }
 
 void OutputSender::drain_returns(Connection& c) noexcept {
+    if (quarantined_) {
+        return; // what comes back belongs to a previous process; end_quarantine skips it
+    }
     const auto head = c.block->return_head.load(std::memory_order_acquire);
     if (head == c.return_tail) {
         // Nothing returned. Repair a scribbled tail (a line we own, so the load is a cache hit):
@@ -164,6 +184,21 @@ void OutputSender::reclaim(Connection& c) noexcept {
     }
 }
 
+bool OutputSender::end_quarantine() noexcept {
+    for (const auto& c : connections_) {
+        if (c.live && c.block->held.load(std::memory_order_acquire) != 0) {
+            return false;
+        }
+    }
+    // Everything a previous process lent is back: what is in the return rings is stale.
+    for (auto& c : connections_) {
+        c.return_tail = c.block->return_head.load(std::memory_order_acquire);
+        c.block->return_tail.store(c.return_tail, std::memory_order_release);
+    }
+    quarantined_ = false;
+    return true;
+}
+
 void OutputSender::maintain() noexcept {
     for (auto& c : connections_) {
         const auto state = c.block->state.load(std::memory_order_acquire);
@@ -179,7 +214,7 @@ void OutputSender::maintain() noexcept {
                 c.live = true; // revived for a new receiver, which starts at our head
             }
         }
-        if (c.live) {
+        if (c.live && !quarantined_) {
             drain_returns(c);
         }
     }
@@ -213,6 +248,12 @@ Result<Loan> OutputSender::loan(std::uint64_t bytes) noexcept {
                                          "in the dataflow"});
     }
     maintain();
+    if (quarantined_ && !end_quarantine()) {
+        return std::unexpected(Error{ErrorCode::pool_exhausted,
+                                     "output '" + layout_->name +
+                                         "' waits for its receivers to release the messages a "
+                                         "previous process of this node sent; try again shortly"});
+    }
     const auto& classes = layout_->classes;
     std::size_t k = 0;
     while (classes[k].capacity < bytes) {
@@ -284,6 +325,7 @@ Result<void> OutputSender::send(const Loan& loan, std::uint64_t size,
     header.timestamp_ns = timestamp_ns != 0 ? timestamp_ns : monotonic_ns();
     header.output = index_;
     header.metadata_size = 0;
+    block_->sent.store(sequence_, std::memory_order_relaxed); // a re-attaching sender resumes
 
     // Pick up state changes (dead inputs) before deciding who gets this chunk.
     for (auto& c : connections_) {

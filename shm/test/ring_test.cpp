@@ -376,3 +376,44 @@ TEST(Ring, ScribbledSlotsAndIndicesAreCountedNeverFollowed) {
 
 } // namespace
 } // namespace zeroflow::shm
+
+namespace zeroflow::shm {
+namespace {
+
+TEST(Ring, ReattachingSenderWaitsForChunksHeldFromItsPreviousProcess) {
+    Rig rig(test::simple_spec(1, 8));
+    for (std::uint64_t i = 1; i <= 3; ++i) {
+        rig.send_value(i);
+    }
+    auto& sut = rig.receivers[0];
+    auto held = sut.poll();
+    ASSERT_TRUE(held);
+    EXPECT_EQ(value_of(*held), 1U);
+    // The sending process goes away (no close: a dynamic node that disconnects) and comes back.
+    rig.sender.reset();
+    auto again = OutputSender::attach(*rig.segment, 0);
+    ASSERT_TRUE(again);
+    auto refused = again->loan(8);
+    ASSERT_FALSE(refused) << "a chunk the receiver still reads could be reused";
+    EXPECT_EQ(refused.error().code, ErrorCode::pool_exhausted);
+    EXPECT_EQ(value_of(*held), 1U);
+    sut.release(held->input, held->chunk);
+    auto loan = again->loan(8);
+    ASSERT_TRUE(loan) << loan.error().message;
+    const std::uint64_t value = 42;
+    std::memcpy(loan->data, &value, sizeof(value));
+    ASSERT_TRUE(again->send(*loan, 8));
+    // The two messages queued by the old process were voided: drops, not errors.
+    auto d = sut.poll();
+    ASSERT_TRUE(d);
+    EXPECT_EQ(value_of(*d), 42U);
+    EXPECT_EQ(d->sequence, 4U) << "sequence numbers continue across processes";
+    EXPECT_EQ(sut.dropped(0), 2U);
+    EXPECT_EQ(sut.errors(), 0U);
+    sut.release(d->input, d->chunk);
+    again->maintain();
+    EXPECT_EQ(again->free_chunks(), again->total_chunks());
+}
+
+} // namespace
+} // namespace zeroflow::shm

@@ -144,7 +144,8 @@ struct alignas(kCacheLine) ConnectionBlock {
     std::atomic<std::uint64_t> return_head; // the receiver: chunk ids handed back
     std::atomic<std::uint64_t> dropped;     // the receiver (statistics)
     std::atomic<std::uint64_t> errors;      // the receiver: bad tokens it saw
-    std::array<std::byte, kCacheLine - 24> pad2;
+    std::atomic<std::uint64_t> held;        // the receiver: chunks it took and has not returned
+    std::array<std::byte, kCacheLine - 32> pad2;
     std::atomic<std::uint64_t> return_tail; // the sender: chunk ids taken back
     std::array<std::byte, kCacheLine - 8> pad3;
 };
@@ -174,6 +175,8 @@ inline constexpr unsigned kChunkBits = 23;
 inline constexpr std::uint64_t kChunkMask = (1ULL << kChunkBits) - 1;
 inline constexpr unsigned kPositionBits = 64 - kChunkBits;
 inline constexpr std::uint64_t kPositionMask = (1ULL << kPositionBits) - 1;
+/// Chunk field of a token voided by a re-attaching sender: a drop for the receiver.
+inline constexpr std::uint32_t kVoidChunk = static_cast<std::uint32_t>(kChunkMask);
 static_assert(kMaxChunksPerOutput < kChunkMask);
 
 } // namespace zeroflow::shm

@@ -72,6 +72,7 @@ private:
         std::uint64_t skipped = 0;
         std::uint64_t return_head = 0;
         std::uint64_t return_tail_cache = 0;
+        std::uint64_t held = 0; ///< published in ConnectionBlock::held for a re-attaching sender
         std::uint32_t slot = 0;
         std::uint32_t queue_size = 0;
         std::uint32_t return_mask = 0;
@@ -81,6 +82,7 @@ private:
 
     NodeReceiver() = default;
     bool available(Input& in) noexcept;
+    void drop_held(Input& in) noexcept;
     bool peek_timestamp(Input& in, std::uint64_t& timestamp) noexcept;
     std::optional<Delivery> take(std::uint32_t index) noexcept;
     const ChunkHeader* chunk_header(const Input& in, std::uint32_t chunk,

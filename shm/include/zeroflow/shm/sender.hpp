@@ -77,6 +77,7 @@ private:
     void free_chunk(std::uint32_t chunk) noexcept;
     void drain_returns(Connection& c) noexcept;
     void reclaim(Connection& c) noexcept;
+    bool end_quarantine() noexcept;
 
     const Segment* segment_ = nullptr;
     const OutputLayout* layout_ = nullptr;
@@ -90,6 +91,9 @@ private:
     std::uint64_t sequence_ = 0;
     std::uint64_t errors_ = 0;
     bool closed_ = false;
+    /// Set at attach until every live receiver returned what it held of a previous process of
+    /// this output (a dynamic node that reconnects): until then no chunk can be proven free.
+    bool quarantined_ = true;
 };
 
 /// CLOCK_MONOTONIC in nanoseconds.
