@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
         std::cerr << "monitor: cannot connect (" << zeroflow::to_string(node.error().kind())
                   << "): " << node.error().message() << "\n";
         if (node.error().kind() == zeroflow::ErrorKind::daemon_unreachable ||
-            node.error().kind() == zeroflow::ErrorKind::no_such_dataflow) {
+            node.error().kind() == zeroflow::ErrorKind::no_such_dataflow ||
+            node.error().kind() == zeroflow::ErrorKind::no_such_node) {
             std::cerr << "monitor: start the dataflow first: zeroflow up && zeroflow start "
                          "examples/dynamic-node/dataflow.yml\n";
         }
