@@ -134,11 +134,20 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
     request["pid"] = ::getpid();
     // The reply waits for the start barrier (every spawned node registered): be patient.
     const auto wait = std::chrono::seconds(env_uint("ZEROFLOW_REGISTER_TIMEOUT_S").value_or(3600));
-    auto reply = client->request(request, wait);
-    if (!reply) {
-        return std::unexpected(from_protocol(reply.error(), socket));
+    std::expected<Json, protocol::RemoteError> body;
+    // `busy`: a dynamic node's previous connection is still being reclaimed; it takes the
+    // senders' next wake-up, so a short wait is enough.
+    for (int attempt = 0;; ++attempt) {
+        auto reply = client->request(request, wait);
+        if (!reply) {
+            return std::unexpected(from_protocol(reply.error(), socket));
+        }
+        body = protocol::unwrap_reply(*reply);
+        if (body || body.error().kind != "busy" || attempt >= 100) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    auto body = protocol::unwrap_reply(*reply);
     if (!body) {
         return std::unexpected(from_remote(body.error()));
     }
