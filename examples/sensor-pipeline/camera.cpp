@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
             break; // leaving closes `image`: downstream sees InputClosed
         }
     }
-    std::cout << "camera: sent=" << sent << " skipped_no_chunk=" << skipped << std::endl;
+    std::cout << "camera: sent=" << sent << " skipped_no_chunk=" << skipped
+              << " dropped_ticks=" << node->dropped("tick") << std::endl;
     sensor_pipeline::print_cpu_time("camera");
     return status;
 }
