@@ -1,0 +1,283 @@
+// Scenarios with processes dying: (e) SIGKILL a node of a streaming chain, (f) a dynamic node
+// outliving its dataflow, (g) SIGKILL the daemon, and a dynamic node reconnecting.
+#include "harness.hpp"
+
+#include <zeroflow/node.hpp>
+
+#include <csignal>
+#include <random>
+
+namespace zeroflow::fault_test {
+namespace {
+
+using NodeKill = FaultTest;
+using DynamicAfterFinish = FaultTest;
+using DaemonKill = FaultTest;
+using DynamicReconnect = FaultTest;
+
+std::string status_of(FaultTest& t, const Json& df) {
+    (void)t;
+    return df.is_object() ? df.value("status", std::string()) : std::string("gone");
+}
+
+} // namespace
+
+// (e) SIGKILL a random node of a streaming src -> relay -> sink chain.
+TEST_F(NodeKill, RandomNodeOfAStream) {
+    const int rounds = scaled(100);
+    std::mt19937 rng(7);
+    const std::vector<std::string> ids = {"src", "relay", "sink"};
+    std::map<std::string, std::vector<double>> detect; // victim -> time to downstream InputClosed
+    std::vector<double> finish_ms;
+    std::map<std::string, int> victims;
+    for (int round = 0; round < rounds && !HasFailure(); ++round) {
+        const auto tag = "chain" + std::to_string(round);
+        const auto uuid = start("chain", tag);
+        ASSERT_FALSE(uuid.empty());
+        const auto sink = report(tag, "sink");
+        const auto relay = report(tag, "relay");
+        const auto src = report(tag, "src");
+        ASSERT_TRUE(eventually([&] { return number(read_report(sink), "received") >= 5; }, 10s))
+            << "round " << round << ": the chain does not flow";
+        const auto pid = pids(uuid);
+        ASSERT_EQ(pid.size(), 3U);
+        const auto& victim = ids[rng() % ids.size()];
+        ++victims[victim];
+        const auto t0 = Clock::now();
+        ASSERT_EQ(::kill(pid.at(victim), SIGKILL), 0);
+        if (victim == "src" || victim == "relay") {
+            // The next one downstream gets InputClosed after what was queued, then the stream ends.
+            const auto& next = victim == "src" ? relay : sink;
+            ASSERT_TRUE(eventually([&] { return number(read_report(next), "input_closed") == 1; }, 10s))
+                << "round " << round << ": no InputClosed after killing " << victim;
+            detect[victim].push_back(ms_since(t0));
+            ASSERT_TRUE(eventually([&] { return number(read_report(sink), "done") == 1; }, 10s))
+                << "round " << round << ": the sink hangs after killing " << victim;
+            const auto r = read_report(sink);
+            EXPECT_EQ(number(r, "all_closed"), 1U);
+            EXPECT_EQ(number(r, "gaps"), 0U) << "round " << round;
+        }
+        if (victim == "src") {
+            // Every spawned node exits: the dataflow finishes by itself.
+            Raw raw(socket_);
+            const auto w = raw.call({{"op", "wait"}, {"dataflow", uuid}}, 15s);
+            ASSERT_TRUE(w && w->value("ok", false)) << "round " << round << ": did not finish";
+            EXPECT_EQ(w->value("status", std::string()), "finished");
+            EXPECT_FALSE(w->value("success", true));
+            finish_ms.push_back(ms_since(t0));
+        } else {
+            // The source (and the relay when the sink died) keep running, as does the dataflow.
+            ASSERT_TRUE(eventually([&] { return !process_alive(pid.at(victim)); }, 5s));
+            if (victim == "sink") {
+                detect[victim].push_back(ms_since(t0));
+            }
+            const auto sent = number(read_report(src), "sent");
+            ASSERT_TRUE(eventually([&] { return number(read_report(src), "sent") > sent + 5; }, 5s))
+                << "round " << round << ": the source stalled after killing " << victim;
+            EXPECT_EQ(status_of(*this, dataflow(uuid)), "running");
+            const auto s = stop(uuid, 2.0);
+            ASSERT_TRUE(s && s->value("ok", false)) << "round " << round;
+            finish_ms.push_back(ms_since(t0));
+            for (const auto& [id, p] : pid) {
+                EXPECT_FALSE(process_alive(p)) << id;
+            }
+            EXPECT_EQ(number(read_report(src), "done"), 1U) << "the source ignored Stop";
+        }
+        // The killed node shows as killed by SIGKILL.
+        const auto df = dataflow(uuid);
+        ASSERT_TRUE(df.is_object());
+        for (const auto& n : df.at("nodes")) {
+            if (n.value("id", std::string()) == victim) {
+                EXPECT_EQ(n.value("signal", 0), SIGKILL);
+            }
+        }
+    }
+    for (const auto& [victim, n] : victims) {
+        std::printf("[fault] (e) killed %s x%d\n", victim.c_str(), n);
+    }
+    print_timing("(e) kill src -> relay InputClosed", detect["src"]);
+    print_timing("(e) kill relay -> sink InputClosed", detect["relay"]);
+    print_timing("(e) kill sink -> exit seen", detect["sink"]);
+    print_timing("(e) kill -> dataflow finished (by itself or stopped)", finish_ms);
+    EXPECT_TRUE(ping());
+}
+
+// (f) dora #2742: a dynamic node goes on sending after the only spawned node exited and the
+// dataflow finished: its sends fail with `closed`, next() ends with Stop, the daemon is fine.
+TEST_F(DynamicAfterFinish, SendsFailWithClosed) {
+    const int rounds = scaled(5);
+    std::vector<double> detect;
+    std::vector<double> stop_ms;
+    for (int round = 0; round < rounds && !HasFailure(); ++round) {
+        const auto tag = "finite" + std::to_string(round);
+        const auto uuid = start("finite", tag, {{"COUNT", "300"}});
+        ASSERT_FALSE(uuid.empty());
+        auto node = Node::connect_dynamic("dyn", uuid);
+        ASSERT_TRUE(node.has_value()) << node.error().message();
+        const auto src = report(tag, "src");
+        std::uint64_t sent = 0;
+        std::uint64_t received = 0;
+        std::optional<Clock::time_point> src_done;
+        std::optional<Error> first_error;
+        const auto deadline = Clock::now() + 20s;
+        bool stopped = false;
+        while (Clock::now() < deadline && !first_error) {
+            const std::uint64_t seq = sent + 1;
+            if (auto ok = node->send_output("out", std::as_bytes(std::span(&seq, 1))); ok) {
+                sent = seq;
+            } else {
+                first_error = ok.error();
+            }
+            while (auto e = node->next(0ns)) {
+                if (e->kind == EventKind::Input) {
+                    ++received;
+                } else if (e->kind == EventKind::Stop) {
+                    stopped = true;
+                    break;
+                }
+            }
+            if (!src_done && number(read_report(src), "done") == 1) {
+                src_done = Clock::now();
+            }
+            std::this_thread::sleep_for(1ms);
+        }
+        ASSERT_TRUE(first_error.has_value()) << "sends still succeed 20 s later";
+        EXPECT_EQ(first_error->kind(), ErrorKind::closed) << first_error->message();
+        if (src_done) {
+            detect.push_back(ms_since(*src_done));
+        }
+        EXPECT_GT(received, 0U);
+        // Every later send fails the same way, without crashing anyone.
+        for (int i = 0; i < 1000; ++i) {
+            const std::uint64_t seq = 0;
+            auto ok = node->send_output("out", std::as_bytes(std::span(&seq, 1)));
+            ASSERT_FALSE(ok.has_value());
+            ASSERT_EQ(ok.error().kind(), ErrorKind::closed) << ok.error().message();
+        }
+        const auto t0 = Clock::now();
+        while (!stopped && Clock::now() - t0 < 10s) {
+            auto e = node->next(100ms);
+            stopped = e && e->kind == EventKind::Stop;
+        }
+        ASSERT_TRUE(stopped) << "next() does not end with Stop";
+        stop_ms.push_back(ms_since(t0));
+        EXPECT_EQ(node->next().kind, EventKind::Stop);
+        // The daemon: the dataflow finished; later requests naming it are typed errors.
+        Raw raw(socket_);
+        const auto w = raw.call({{"op", "wait"}, {"dataflow", uuid}});
+        ASSERT_TRUE(w && w->value("ok", false));
+        EXPECT_EQ(w->value("status", std::string()), "finished");
+        EXPECT_EQ(error_kind(raw.call({{"op", "stop"}, {"dataflow", uuid}})), "no_such_dataflow");
+        auto again = Node::connect_dynamic("dyn", uuid);
+        ASSERT_FALSE(again.has_value());
+        EXPECT_EQ(again.error().kind(), ErrorKind::no_such_dataflow);
+        EXPECT_TRUE(ping());
+    }
+    print_timing("(f) spawned node done -> dynamic node's send returns closed", detect);
+    print_timing("(f) first failed send -> Stop", stop_ms);
+}
+
+// (g) SIGKILL the daemon mid-stream: its nodes get Error then Stop and exit; a new daemon on the
+// same runtime directory removes the leftovers and serves a new dataflow.
+TEST_F(DaemonKill, NodesStopAndNextDaemonCleansUp) {
+    const int rounds = scaled(3);
+    std::vector<double> error_ms;
+    std::vector<double> exit_ms;
+    std::vector<double> restart_ms;
+    for (int round = 0; round < rounds && !HasFailure(); ++round) {
+        const auto uuid = companion_;
+        const auto tag = companion_tag_;
+        const auto pid = pids(uuid);
+        ASSERT_EQ(pid.size(), 2U);
+        const auto sink = report(tag, "sink");
+        const auto src = report(tag, "src");
+        ASSERT_TRUE(fs::exists(segment_path(uuid)));
+        ASSERT_NO_FATAL_FAILURE(kill_daemon());
+        const auto t0 = Clock::now();
+        companion_done_ = true; // checked here, not by TearDown
+        ASSERT_TRUE(eventually(
+            [&] { return number(read_report(sink), "error") == 1 && number(read_report(src), "error") == 1; }, 10s))
+            << "the nodes got no Error event";
+        error_ms.push_back(ms_since(t0));
+        ASSERT_TRUE(eventually(
+            [&] {
+                return std::none_of(pid.begin(), pid.end(), [](const auto& kv) { return process_alive(kv.second); });
+            },
+            10s))
+            << "nodes of the dead daemon still run";
+        exit_ms.push_back(ms_since(t0));
+        for (const auto& file : {sink, src}) {
+            const auto r = read_report(file);
+            EXPECT_EQ(number(r, "stop"), 1U) << file;
+            EXPECT_EQ(number(r, "done"), 1U) << file;
+        }
+        EXPECT_EQ(number(read_report(sink), "gaps"), 0U);
+        EXPECT_GT(number(read_report(sink), "received"), 0U);
+        // What the dead daemon left.
+        EXPECT_TRUE(fs::exists(segment_path(uuid)));
+        EXPECT_TRUE(fs::exists(socket_));
+        const auto t1 = Clock::now();
+        ASSERT_NO_FATAL_FAILURE(start_daemon());
+        restart_ms.push_back(ms_since(t1));
+        EXPECT_FALSE(fs::exists(segment_path(uuid))) << "the new daemon left the dead one's segment";
+        std::error_code ec;
+        EXPECT_TRUE(!fs::exists(rt_ / "segments") || fs::is_empty(rt_ / "segments", ec));
+        ASSERT_NO_FATAL_FAILURE(start_companion()); // serves a new dataflow
+    }
+    print_timing("(g) daemon SIGKILL -> Error event in both nodes", error_ms);
+    print_timing("(g) daemon SIGKILL -> nodes exited", exit_ms);
+    print_timing("(g) new daemon answers (leftovers removed)", restart_ms);
+}
+
+// A dynamic node disconnects and connects again while its dataflow runs, and receives again.
+TEST_F(DynamicReconnect, ReceivesAgain) {
+    const auto uuid = start("dynamic", "reconnect");
+    ASSERT_FALSE(uuid.empty());
+    const int rounds = scaled(20);
+    std::vector<double> reconnect_ms;
+    std::uint64_t last_seq = 0;
+    for (int round = 0; round < rounds && !HasFailure(); ++round) {
+        const auto t0 = Clock::now();
+        std::optional<Node> node;
+        std::string why;
+        ASSERT_TRUE(eventually(
+            [&] {
+                auto n = Node::connect_dynamic("dyn", uuid);
+                if (n) {
+                    node.emplace(std::move(*n));
+                    return true;
+                }
+                why = n.error().message();
+                return false;
+            },
+            10s, 10ms))
+            << "round " << round << ": " << why;
+        int received = 0;
+        std::optional<double> first_ms;
+        const auto deadline = Clock::now() + 10s;
+        while (received < 20 && Clock::now() < deadline) {
+            auto e = node->next(100ms);
+            if (!e) {
+                continue;
+            }
+            ASSERT_EQ(e->kind, EventKind::Input) << "round " << round;
+            std::uint64_t seq = 0;
+            std::memcpy(&seq, e->data.data(), sizeof(seq));
+            EXPECT_GT(seq, last_seq) << "round " << round << ": old message after reconnect";
+            last_seq = seq;
+            if (!first_ms) {
+                first_ms = ms_since(t0);
+            }
+            ++received;
+        }
+        ASSERT_EQ(received, 20) << "round " << round << ": does not receive after reconnecting";
+        reconnect_ms.push_back(*first_ms);
+        node.reset(); // disconnect
+    }
+    print_timing("(reconnect) connect_dynamic -> first message", reconnect_ms);
+    EXPECT_EQ(status_of(*this, dataflow(uuid)), "running");
+    const auto s = stop(uuid);
+    ASSERT_TRUE(s && s->value("ok", false));
+}
+
+} // namespace zeroflow::fault_test
