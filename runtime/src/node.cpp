@@ -167,7 +167,8 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
             return std::unexpected(from_shm(segment.error()));
         }
         impl->segment_ = std::make_unique<shm::Segment>(std::move(*segment));
-        auto receiver = shm::NodeReceiver::attach(*impl->segment_, node_index);
+        // A spawned node attaches after the start barrier, when its senders may have sent.
+        auto receiver = shm::NodeReceiver::attach(*impl->segment_, node_index, !impl->dynamic);
         if (!receiver) {
             return std::unexpected(from_shm(receiver.error()));
         }

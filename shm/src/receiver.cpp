@@ -21,7 +21,8 @@ constexpr std::uint64_t kMaxSaneGap = 1ULL << 39;
 
 } // namespace
 
-Result<NodeReceiver> NodeReceiver::attach(const Segment& segment, std::uint32_t node) noexcept {
+Result<NodeReceiver> NodeReceiver::attach(const Segment& segment, std::uint32_t node,
+                                           bool from_start) noexcept {
     const auto& layout = segment.layout();
     if (node >= layout.node_blocks.size()) {
         return std::unexpected(Error{ErrorCode::invalid_argument,
@@ -45,8 +46,9 @@ Result<NodeReceiver> NodeReceiver::attach(const Segment& segment, std::uint32_t 
             in.queue_size = cl.queue_size;
             in.return_mask = cl.return_capacity - 1;
             in.connection = static_cast<std::uint32_t>(c);
-            // A (re)attaching receiver starts at the sender's published position.
-            in.tail = in.block->submit_head.load(std::memory_order_acquire);
+            // A re-attaching receiver starts at the sender's published position; a spawned
+            // node's only attach starts at 0, since its senders may have sent already.
+            in.tail = from_start ? 0 : in.block->submit_head.load(std::memory_order_acquire);
             in.head_cache = in.tail;
             in.slot = static_cast<std::uint32_t>(in.tail % in.queue_size);
             in.return_head = in.block->return_head.load(std::memory_order_acquire);

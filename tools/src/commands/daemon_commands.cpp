@@ -161,7 +161,17 @@ int run_destroy(double grace_s, std::ostream& out, std::ostream& err) {
     }
     // Wait for the process to be gone so that a following `up` finds the lock free.
     const pid_t pid = (*ping)["pid"].get<pid_t>();
-    for (int i = 0; i < 200 && ::kill(pid, 0) == 0; ++i) {
+    // `up` left the daemon to init, which may reap it late (slowly in some containers); as a
+    // zombie it holds no lock any more, so it counts as gone.
+    auto alive = [pid] {
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string line;
+        std::getline(stat, line);
+        const auto paren = line.rfind(')');
+        return ::kill(pid, 0) == 0 &&
+               (paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'Z');
+    };
+    for (int i = 0; i < 200 && alive(); ++i) {
         std::this_thread::sleep_for(25ms);
     }
     out << "zeroflow daemon stopped\n";

@@ -28,7 +28,11 @@ struct Delivery {
 /// called from any thread or process.
 class NodeReceiver {
 public:
-    static Result<NodeReceiver> attach(const Segment& segment, std::uint32_t node) noexcept;
+    /// `from_start`: begin every input at its first position, for the one process a spawned
+    /// node ever has (what senders published before this attach is delivered, not skipped).
+    /// Otherwise (a re-attaching dynamic node) begin at the senders' published positions.
+    static Result<NodeReceiver> attach(const Segment& segment, std::uint32_t node,
+                                       bool from_start = false) noexcept;
 
     /// Next event without blocking: Stop first, then the queued message with the earliest send
     /// timestamp across inputs, then InputClosed for a closed input whose queue is empty.
