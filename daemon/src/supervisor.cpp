@@ -280,6 +280,13 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
             }
         }
     }
+    if (std::error_code ec; std::filesystem::exists(*path, ec) &&
+                            !std::filesystem::is_regular_file(*path, ec) &&
+                            !std::filesystem::is_directory(*path, ec)) {
+        // Reading a FIFO would block this thread, /dev/zero would never end: refuse them.
+        return std::unexpected(RequestError{
+            "bad_dataflow", *path + ": not a regular file; a dataflow is a YAML file"});
+    }
     auto parsed = dataflow::parse_file(*path);
     if (!parsed.ok()) {
         auto text = parsed.format();
