@@ -1,0 +1,97 @@
+# cmake -P script of the install test: install BUILD_DIR into WORK_DIR/prefix, then build and run
+# the consumer project with find_package and with pkg-config. Collects every problem, then fails
+# with the list.
+set(prefix ${WORK_DIR}/prefix)
+set(problems "")
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+
+function(step name)
+    execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    set(step_rc ${rc} PARENT_SCOPE)
+    set(step_out "${out}" PARENT_SCOPE)
+    if(NOT rc EQUAL 0)
+        set(problems "${problems}\n- ${name} failed (${rc}):\n${out}${err}" PARENT_SCOPE)
+    endif()
+endfunction()
+
+set(config_args "")
+if(CONFIG)
+    set(config_args --config ${CONFIG})
+endif()
+step("cmake --install ${BUILD_DIR} --prefix ${prefix}"
+     ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix} ${config_args})
+if(NOT step_rc EQUAL 0)
+    message(FATAL_ERROR "install test:${problems}")
+endif()
+foreach(header zeroflow/node.hpp zeroflow/runtime/error.hpp zeroflow/runtime/event.hpp)
+    if(NOT EXISTS ${prefix}/include/${header})
+        set(problems "${problems}\n- header ${header} is not installed")
+    endif()
+endforeach()
+
+# 1. find_package(zeroflow CONFIG REQUIRED) + zeroflow::runtime.
+step("configuring the consumer with find_package(zeroflow)"
+     ${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/cmake-build -G ${GENERATOR}
+     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX}
+     "-DCMAKE_CXX_FLAGS=${SANITIZE_FLAGS}" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+     -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+if(step_rc EQUAL 0)
+    step("building the consumer (find_package)"
+         ${CMAKE_COMMAND} --build ${WORK_DIR}/cmake-build)
+    if(step_rc EQUAL 0)
+        step("running the consumer (find_package)" ${WORK_DIR}/cmake-build/consumer)
+        if(step_rc EQUAL 0 AND NOT step_out MATCHES "missing_environment")
+            set(problems "${problems}\n- the consumer (find_package) printed: ${step_out}")
+        endif()
+    endif()
+endif()
+
+# 2. pkg-config --cflags --libs zeroflow, from the installed prefix only.
+if(NOT PKG_CONFIG)
+    set(problems "${problems}\n- pkg-config is not installed")
+else()
+    set(pc_dir ${prefix}/${LIBDIR}/pkgconfig)
+    step("pkg-config --cflags --libs zeroflow"
+         ${CMAKE_COMMAND} -E env PKG_CONFIG_LIBDIR=${pc_dir} PKG_CONFIG_PATH=${pc_dir}
+         ${PKG_CONFIG} --cflags --libs zeroflow)
+    string(STRIP "${step_out}" flags)
+    # The -I it gives must be the installed include folder (not, say, an older /usr/local one).
+    set(points_here FALSE)
+    separate_arguments(pc_words UNIX_COMMAND "${flags}")
+    file(REAL_PATH ${prefix}/include installed_include)
+    foreach(word IN LISTS pc_words)
+        if(word MATCHES "^-I(.+)$")
+            file(REAL_PATH "${CMAKE_MATCH_1}" include_dir)
+            if(include_dir STREQUAL installed_include)
+                set(points_here TRUE)
+            endif()
+        endif()
+    endforeach()
+    if(step_rc EQUAL 0 AND NOT points_here)
+        file(READ ${pc_dir}/zeroflow.pc pc_text)
+        set(problems "${problems}\n- zeroflow.pc installed under ${prefix} does not point there: \
+`pkg-config --cflags --libs zeroflow` gives '${flags}'. It holds the configure-time \
+CMAKE_INSTALL_PREFIX instead of a location relative to itself (e.g. prefix=\${pcfiledir}/../..). \
+Its text:\n${pc_text}")
+    endif()
+    if(step_rc EQUAL 0)
+        separate_arguments(flag_list UNIX_COMMAND "${flags} ${SANITIZE_FLAGS}")
+        step("building the consumer with `${CXX} main.cpp ${flags}`"
+             ${CXX} ${CONSUMER_DIR}/main.cpp ${flag_list} -o ${WORK_DIR}/consumer-pc)
+        if(step_rc EQUAL 0)
+            step("running the consumer (pkg-config)"
+                 ${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${prefix}/${LIBDIR}
+                 ${WORK_DIR}/consumer-pc)
+            if(step_rc EQUAL 0 AND NOT step_out MATCHES "missing_environment")
+                set(problems "${problems}\n- the consumer (pkg-config) printed: ${step_out}")
+            endif()
+        endif()
+    endif()
+endif()
+
+if(problems)
+    message(FATAL_ERROR "install test: the installed zeroflow is not usable:${problems}")
+endif()
+file(REMOVE_RECURSE ${WORK_DIR})
+message(STATUS "install test: find_package and pkg-config consumers build and run")
