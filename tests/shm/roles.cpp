@@ -193,6 +193,11 @@ int run_receiver(const Args& a) {
     while (!closed && !stopped) {
         std::optional<Delivery> d = a.busy ? node->poll() : node->wait(50ms, 0ns);
         if (!d) {
+            // Busy polling never sleeps, but on a loaded machine a spinning receiver must not
+            // starve the sender it waits for: yield now and then.
+            if (a.busy && (idle_rounds & 255) == 255) {
+                ::sched_yield();
+            }
             if ((!a.busy || (++idle_rounds & 1023) == 0) && monotonic_ns() > deadline) {
                 timed_out = true;
                 break;
