@@ -47,6 +47,13 @@ std::map<std::string, std::string> read_report(const fs::path& file);
 std::uint64_t report_number(const std::map<std::string, std::string>& report,
                             const std::string& key);
 
+/// Whether a sink's recorded events are those of a stopped dataflow: Stop, or, when its source
+/// acted on its own Stop first (Stop reaches the nodes one after the other) and closed its
+/// output, InputClosed, AllInputsClosed, then the end of the stream.
+inline bool stopped_events(const std::string& events) {
+    return events == "stop" || events == "closed:in,all_closed,stop";
+}
+
 /// True while `pid` exists and is not a zombie.
 bool process_alive(pid_t pid);
 /// Waits until `pred` holds, at most `limit`; returns the last value of `pred`.
