@@ -460,6 +460,9 @@ Outcome<std::optional<Json>> Supervisor::handle_register(ConnId conn, const Json
         return std::unexpected(RequestError{
             "node_is_dynamic", "node '" + n.id + "' is dynamic: connect it with Node::connect_dynamic"});
     }
+    if ((*df)->status == DataflowStatus::stopping && !n.conn) {
+        return std::unexpected(RequestError{"dataflow_stopping", "dataflow " + (*df)->uuid + " is stopping"});
+    }
     if (n.conn || n.status != NodeStatus::pending || (*df)->status != DataflowStatus::starting) {
         return std::unexpected(RequestError{"node_already_connected",
                                             "node '" + n.id + "' of dataflow " + (*df)->uuid +
@@ -701,6 +704,20 @@ void Supervisor::forget_old_dataflows() {
 // ---- stop / wait / destroy -------------------------------------------------------------------
 
 void Supervisor::begin_stop(DataflowState& df, std::chrono::milliseconds grace) {
+    if (df.status == DataflowStatus::starting && !df.start_waiters.empty()) {
+        // Stopped before the barrier: it will never come, so whoever waits for it (the start
+        // request, the nodes that registered) gets its answer now.
+        const std::string why = "dataflow " + df.uuid + " was stopped before it started";
+        for (auto conn : df.start_waiters) {
+            replier_.reply(conn, protocol::error_reply("start_failed", why));
+        }
+        df.start_waiters.clear();
+        for (auto& n : df.nodes) {
+            if (!n.dynamic && n.conn) {
+                replier_.reply(*n.conn, protocol::error_reply("start_failed", why));
+            }
+        }
+    }
     if (df.status == DataflowStatus::running || df.status == DataflowStatus::starting) {
         df.status = DataflowStatus::stopping;
     }

@@ -6,6 +6,7 @@
 //   fault_node sink REPORT            receives `in`, counts sequence gaps
 //   fault_node idle REPORT            waits for Stop
 //
+// FAULT_NODE_DELAY_MS=N delays the registration by N ms (a dataflow that stays "starting").
 // Every role writes REPORT (key=value lines, replaced atomically) now and then and when its
 // stream ends: received, sent, gaps, dropped, input_closed, all_closed, error, stop, done.
 #include <zeroflow/node.hpp>
@@ -75,6 +76,9 @@ int main(int argc, char** argv) {
     Report report;
     report.path = argv[2];
     report.write();
+    if (const char* delay = std::getenv("FAULT_NODE_DELAY_MS"); delay != nullptr) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(delay))); // registers late
+    }
     auto node = zeroflow::Node::from_env();
     if (!node) {
         std::cerr << "fault_node: " << node.error().message() << std::endl;

@@ -9,6 +9,8 @@
 #include <set>
 #include <thread>
 
+#include <csignal>
+
 #include <sys/stat.h>
 
 namespace zeroflow::fault_test {
@@ -42,6 +44,7 @@ using StaleRequests = FaultTest;
 using DynamicErrors = FaultTest;
 using StopRace = FaultTest;
 using SpecialFiles = FaultTest;
+using LateStart = FaultTest;
 
 } // namespace
 
@@ -311,6 +314,58 @@ TEST_F(SpecialFiles, StartOnFifoAndDevices) {
         std::printf("[fault] start %s: %s in %.1f ms\n", path.c_str(), error_kind(reply).c_str(), ms_since(t0));
         EXPECT_TRUE(ping());
     }
+}
+
+// A dataflow stopped, or one of whose nodes is killed, while it is still starting: the `start`
+// request gets its (error) reply, nothing waits forever, nothing is left.
+TEST_F(LateStart, StopOrKillWhileStarting) {
+    const int rounds = scaled(10);
+    std::vector<double> reply_ms;
+    for (int round = 0; round < rounds && !HasFailure(); ++round) {
+        const bool kill_node = round % 2 == 1;
+        const auto tag = "slow" + std::to_string(round);
+        const auto file = dataflow_file("slow", tag, {{"DELAY", "1000"}});
+        Raw starter(socket_);
+        ASSERT_TRUE(starter.write(protocol::encode_frame({{"op", "start"}, {"path", file.string()}, {"name", tag}})));
+        std::string uuid;
+        ASSERT_TRUE(eventually(
+            [&] {
+                for (const auto& df : list()) {
+                    if (df.value("name", std::string()) == tag) {
+                        uuid = df.value("uuid", std::string());
+                        return df.value("status", std::string()) == "starting" && !pids(uuid).empty();
+                    }
+                }
+                return false;
+            },
+            5s));
+        const auto t0 = Clock::now();
+        Raw stopper(socket_);
+        if (kill_node) {
+            ASSERT_EQ(::kill(pids(uuid).at("late"), SIGKILL), 0);
+        } else {
+            ASSERT_TRUE(stopper.write(
+                protocol::encode_frame({{"op", "stop"}, {"dataflow", uuid}, {"grace_s", 5.0}})));
+        }
+        const auto started = starter.read(10s);
+        ASSERT_TRUE(started.has_value()) << "round " << round << (kill_node ? " (kill)" : " (stop)")
+                                         << ": the start request never got a reply";
+        reply_ms.push_back(ms_since(t0));
+        if (!kill_node) {
+            // `early` waited at the barrier: it is told at once and exits, long before SIGTERM.
+            const auto stopped = stopper.read(10s);
+            ASSERT_TRUE(stopped && stopped->value("ok", false)) << (stopped ? stopped->dump() : "no reply");
+            EXPECT_LT(ms_since(t0), 4000) << "a node waited for the barrier until SIGTERM";
+            for (const auto& n : stopped->at("nodes")) {
+                EXPECT_FALSE(n.contains("signal")) << n.dump();
+            }
+        }
+        EXPECT_EQ(error_kind(started), "start_failed") << started->dump();
+        const auto w = wait_for(*this, socket_, uuid);
+        ASSERT_TRUE(w && w->value("ok", false));
+        EXPECT_TRUE(ping());
+    }
+    print_timing("(late start) stop/kill while starting -> start's reply", reply_ms);
 }
 
 } // namespace zeroflow::fault_test
