@@ -2,11 +2,12 @@
 # zeroflow's side of the benchmark matrix: generates dataflows from templates/ (into
 # build/bench/zeroflow/), runs each point with `zeroflow run FILE` (embedded daemon, private
 # ZEROFLOW_RUNTIME_DIR) and appends one JSON line per point to the results file.
-# Usage: benchmarks/zeroflow/run.sh quick|full|smoke
+# Usage: benchmarks/zeroflow/run.sh quick|full|scaling|smoke
 #   ZEROFLOW_BENCH_RESULTS  JSON-lines file to append to (default build/bench/zeroflow/results.jsonl)
 #   ZEROFLOW_BUILD_DIR      build tree with tools/zeroflow and benchmarks/zeroflow/zf_* (default
 #                           build/default)
 #   ZEROFLOW_BENCH_WORK     where dataflows are generated (default build/bench/zeroflow)
+# scaling: fan-out 1/2/4/8 and chain 2/5/10 at 8 B, busy and blocking.
 # smoke (ctest bench_smoke_zeroflow): one 8 B blocking ping-pong point of 200 samples in a
 # temporary folder, checked with `bench_report --check`.
 # Leaves nothing behind, also when interrupted: no process, no /dev/shm/zeroflow-* of its
@@ -40,6 +41,13 @@ full) # everything: 8 sizes x 2 modes x 2 touches; 10,000 samples after 1,000 wa
     fanouts=(1 2 4 8) chains=(2 5 10)
     throughput_sizes=(8 1M)
     ;;
+scaling) # fan-out 1..8 and chain 2..10 at 8 B only, 2,000 samples
+    sizes=(8)
+    samples=2000 warmup=200 budget=20 oversubscribed_budget=2
+    patterns=()
+    fanouts=(1 2 4 8) chains=(2 5 10)
+    throughput_sizes=()
+    ;;
 smoke)
     sizes=(8) modes=(blocking)
     samples=200 warmup=20 budget=20 oversubscribed_budget=2
@@ -48,7 +56,7 @@ smoke)
     throughput_sizes=()
     ;;
 *)
-    echo "usage: $0 quick|full|smoke" >&2
+    echo "usage: $0 quick|full|scaling|smoke" >&2
     exit 2
     ;;
 esac
