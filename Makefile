@@ -19,6 +19,8 @@ test: build
 
 demo: build
 	build/default/tools/zeroflow run examples/sensor-pipeline/dataflow.yml --stop-after 5
+	@echo "--- the sink's last lines (examples/sensor-pipeline/out/<uuid>/log_sink.txt):"
+	@tail -n 3 "$$(ls -td examples/sensor-pipeline/out/*/ | head -n 1)log_sink.txt"
 
 asan: deps
 	cmake --preset asan

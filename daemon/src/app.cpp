@@ -1,20 +1,21 @@
 // zeroflowd's main: logging set-up (ZEROFLOW_LOG), SIGINT/SIGTERM → graceful shutdown.
 #include "app.hpp"
 
-#include <zeroflow/daemon/daemon.hpp>
-#include <zeroflow/protocol/runtime_dir.hpp>
-
 #include <atomic>
-#include <filesystem>
-#include <optional>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <optional>
+#include <string_view>
+
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <string_view>
+
+#include <zeroflow/daemon/daemon.hpp>
+#include <zeroflow/protocol/runtime_dir.hpp>
 
 namespace zeroflow::daemon {
 namespace {
@@ -29,7 +30,8 @@ extern "C" void on_signal(int) {
 
 } // namespace
 
-void setup_logging(const std::optional<std::filesystem::path>& file, std::string_view default_level) {
+void setup_logging(const std::optional<std::filesystem::path>& file,
+                   std::string_view default_level) {
     spdlog::drop("daemon");
     std::shared_ptr<spdlog::logger> logger;
     if (file) {
@@ -38,7 +40,8 @@ void setup_logging(const std::optional<std::filesystem::path>& file, std::string
         logger = spdlog::stderr_color_mt("daemon");
     }
     const char* level = std::getenv("ZEROFLOW_LOG");
-    logger->set_level(spdlog::level::from_str(level != nullptr ? level : std::string(default_level)));
+    logger->set_level(
+        spdlog::level::from_str(level != nullptr ? level : std::string(default_level)));
     logger->flush_on(spdlog::level::info);
 }
 

@@ -1,22 +1,23 @@
 // The control server: runtime-directory lock, leftovers of a dead daemon, the Unix socket,
 // connections and frames. Requests go to the Supervisor; a bad frame closes only its connection.
-#include "loop.hpp"
-#include "supervisor.hpp"
-
-#include <zeroflow/daemon/daemon.hpp>
-#include <zeroflow/shm/segment.hpp>
-
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <fcntl.h>
 #include <fstream>
+
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <zeroflow/daemon/daemon.hpp>
+#include <zeroflow/shm/segment.hpp>
+
+#include "loop.hpp"
+#include "supervisor.hpp"
 
 namespace zeroflow::daemon {
 namespace {
@@ -190,11 +191,13 @@ struct Daemon::Impl final : Replier {
             }
             auto uid = protocol::peer_uid(fd);
             if (!uid || *uid != ::geteuid()) {
-                log()->warn("refused a connection from uid {} (only uid {} may talk to this daemon)",
-                            uid ? std::to_string(*uid) : "?", ::geteuid());
+                log()->warn(
+                    "refused a connection from uid {} (only uid {} may talk to this daemon)",
+                    uid ? std::to_string(*uid) : "?", ::geteuid());
                 const auto frame = protocol::encode_frame(protocol::error_reply(
                     "peer_refused", "this zeroflow daemon serves another user"));
-                [[maybe_unused]] auto n = ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+                [[maybe_unused]] auto n =
+                    ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
                 ::close(fd);
                 continue;
             }
@@ -222,7 +225,9 @@ struct Daemon::Impl final : Replier {
 Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Daemon::~Daemon() = default;
 
-const std::filesystem::path& Daemon::socket_path() const noexcept { return impl_->socket; }
+const std::filesystem::path& Daemon::socket_path() const noexcept {
+    return impl_->socket;
+}
 
 std::expected<std::unique_ptr<Daemon>, std::string> Daemon::create(const Options& options) {
     auto impl = std::make_unique<Impl>();
@@ -241,9 +246,10 @@ std::expected<std::unique_ptr<Daemon>, std::string> Daemon::create(const Options
     if (::flock(impl->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         std::string pid;
         std::ifstream(lock_path) >> pid;
-        return std::unexpected("a zeroflow daemon already serves " + options.runtime_dir.string() +
-                               (pid.empty() ? "" : " (pid " + pid + ")") +
-                               "; stop it with `zeroflow destroy`, or use another ZEROFLOW_RUNTIME_DIR");
+        return std::unexpected(
+            "a zeroflow daemon already serves " + options.runtime_dir.string() +
+            (pid.empty() ? "" : " (pid " + pid + ")") +
+            "; stop it with `zeroflow destroy`, or use another ZEROFLOW_RUNTIME_DIR");
     }
     if (::ftruncate(impl->lock_fd, 0) == 0) {
         const auto pid = std::to_string(::getpid()) + "\n";
@@ -265,7 +271,8 @@ std::expected<std::unique_ptr<Daemon>, std::string> Daemon::create(const Options
     std::filesystem::remove(impl->socket, ec);
     auto listener = protocol::listen_unix(impl->socket);
     if (!listener) {
-        return std::unexpected("cannot listen on " + impl->socket.string() + ": " + listener.error().message);
+        return std::unexpected("cannot listen on " + impl->socket.string() + ": " +
+                               listener.error().message);
     }
     impl->listen_fd = *listener;
     impl->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cerrno>
+
 #include <sys/epoll.h>
 #include <unistd.h>
 

@@ -4,4 +4,6 @@
 
 #include "app.hpp"
 
-int main(int argc, char** argv) { return zeroflow::daemon::run_daemon_main(argc, argv); }
+int main(int argc, char** argv) {
+    return zeroflow::daemon::run_daemon_main(argc, argv);
+}

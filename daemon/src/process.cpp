@@ -4,9 +4,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <fcntl.h>
-#include <fstream>
 #include <deque>
+#include <fstream>
+
+#include <fcntl.h>
 #include <sched.h>
 #include <spawn.h>
 #include <sys/syscall.h>

@@ -1,13 +1,14 @@
 // Starting node processes (own process group, log file, environment) and ending them.
 #pragma once
 
-#include <zeroflow/dataflow/descriptor.hpp>
-
 #include <expected>
 #include <filesystem>
 #include <string>
-#include <sys/types.h>
 #include <vector>
+
+#include <sys/types.h>
+
+#include <zeroflow/dataflow/descriptor.hpp>
 
 namespace zeroflow::daemon {
 

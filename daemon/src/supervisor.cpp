@@ -2,17 +2,18 @@
 // request names (a value or a typed error), then acts; exceptions become `internal` replies.
 #include "supervisor.hpp"
 
-#include "process.hpp"
-
-#include <zeroflow/runtime/wire.hpp>
-
 #include <algorithm>
 #include <csignal>
 #include <fstream>
-#include <sys/epoll.h>
+
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <zeroflow/runtime/wire.hpp>
+
+#include "process.hpp"
 
 namespace zeroflow::daemon {
 namespace {
@@ -68,7 +69,8 @@ bool is_live(const DataflowState& df) {
 }
 
 bool node_ok(const NodeState& n) {
-    return n.dynamic || (n.wait_status && WIFEXITED(*n.wait_status) && WEXITSTATUS(*n.wait_status) == 0);
+    return n.dynamic ||
+           (n.wait_status && WIFEXITED(*n.wait_status) && WEXITSTATUS(*n.wait_status) == 0);
 }
 
 /// The layout spec of a descriptor: node outputs first, then one output per distinct timer.
@@ -95,7 +97,8 @@ shm::LayoutSpec build_spec(const dataflow::Descriptor& d, const wire::Uuid& uuid
                 const auto key = "timer:" + std::to_string(timer->period.count());
                 auto it = output_index.find(key);
                 if (it == output_index.end()) {
-                    it = output_index.emplace(key, static_cast<std::uint32_t>(spec.outputs.size())).first;
+                    it = output_index.emplace(key, static_cast<std::uint32_t>(spec.outputs.size()))
+                             .first;
                     timers.push_back(TimerOutput{it->second, timer->period});
                     spec.outputs.push_back(shm::OutputSpec{shm::kDaemonOwner, timer->spec, 64, 0});
                 }
@@ -117,6 +120,27 @@ void write_marker(const std::filesystem::path& dir, const std::string& name, boo
         std::ofstream(markers / name).put('\n');
     } else {
         std::filesystem::remove(markers / name, ec);
+    }
+}
+
+/// Remembers where a dataflow's logs are (DIR/dataflows/<uuid>: name, then folder), so that
+/// `zeroflow logs` finds them after the daemon that ran it is gone (e.g. after `zeroflow run`).
+/// Keeps the newest 64 entries.
+void record_log_dir(const std::filesystem::path& dir, const std::string& uuid,
+                    const std::string& name, const std::filesystem::path& out_dir) {
+    std::error_code ec;
+    const auto index = dir / "dataflows";
+    std::filesystem::create_directories(index, ec);
+    std::ofstream(index / uuid) << name << "\n" << out_dir.string() << "\n";
+    std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> entries;
+    for (const auto& e : std::filesystem::directory_iterator(index, ec)) {
+        entries.emplace_back(e.last_write_time(ec), e.path());
+    }
+    if (entries.size() > 64) {
+        std::sort(entries.begin(), entries.end());
+        for (std::size_t i = 0; i + 64 < entries.size(); ++i) {
+            std::filesystem::remove(entries[i].second, ec);
+        }
     }
 }
 
@@ -175,7 +199,8 @@ void Supervisor::handle(ConnId conn, const Json& request) noexcept {
         if (!outcome) {
             log()->debug("request '{}' refused: {}: {}", *op, outcome.error().kind,
                          outcome.error().message);
-            replier_.reply(conn, protocol::error_reply(outcome.error().kind, outcome.error().message));
+            replier_.reply(conn,
+                           protocol::error_reply(outcome.error().kind, outcome.error().message));
         } else if (*outcome) {
             replier_.reply(conn, protocol::ok_reply(std::move(**outcome)));
         }
@@ -183,7 +208,8 @@ void Supervisor::handle(ConnId conn, const Json& request) noexcept {
         ++internal_errors_;
         log()->error("internal error handling a request: {} (request: {})", e.what(),
                      request.dump(-1, ' ', false, Json::error_handler_t::replace).substr(0, 200));
-        replier_.reply(conn, protocol::error_reply("internal", std::string("internal error: ") + e.what()));
+        replier_.reply(
+            conn, protocol::error_reply("internal", std::string("internal error: ") + e.what()));
     } catch (...) {
         ++internal_errors_;
         log()->error("internal error handling a request (unknown exception)");
@@ -214,7 +240,8 @@ Outcome<DataflowState*> Supervisor::find_dataflow(const std::string& key, bool r
     if (by_name != nullptr) {
         return by_name;
     }
-    return std::unexpected(RequestError{"no_such_dataflow", "no running dataflow with ID or name '" + key + "'"});
+    return std::unexpected(
+        RequestError{"no_such_dataflow", "no running dataflow with ID or name '" + key + "'"});
 }
 
 Outcome<DataflowState*> Supervisor::find_only_running() {
@@ -244,8 +271,8 @@ Outcome<NodeState*> Supervisor::find_node(DataflowState& df, const std::string& 
             return &n;
         }
     }
-    return std::unexpected(RequestError{
-        "no_such_node", "dataflow " + df.uuid + " has no node '" + node_id + "'"});
+    return std::unexpected(
+        RequestError{"no_such_node", "dataflow " + df.uuid + " has no node '" + node_id + "'"});
 }
 
 // ---- start ---------------------------------------------------------------------------------
@@ -267,16 +294,19 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         return std::unexpected(bad_request(timeout.error()));
     }
     if (*timeout && (**timeout <= 0 || **timeout > 86400)) {
-        return std::unexpected(RequestError{"bad_request", "start_timeout_s must be in (0, 86400]"});
+        return std::unexpected(
+            RequestError{"bad_request", "start_timeout_s must be in (0, 86400]"});
     }
     if (*name) {
         if ((*name)->empty() || (*name)->size() > 128) {
-            return std::unexpected(RequestError{"bad_request", "a dataflow name must be 1..128 characters"});
+            return std::unexpected(
+                RequestError{"bad_request", "a dataflow name must be 1..128 characters"});
         }
         for (const auto& [uuid, df] : dataflows_) {
             if (is_live(*df) && df->name == **name) {
-                return std::unexpected(RequestError{
-                    "name_taken", "a running dataflow is already named '" + **name + "' (" + uuid + ")"});
+                return std::unexpected(
+                    RequestError{"name_taken", "a running dataflow is already named '" + **name +
+                                                   "' (" + uuid + ")"});
             }
         }
     }
@@ -304,7 +334,8 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
     df->spec = build_spec(df->descriptor, uuid, df->generation, df->timer_outputs);
     df->started_at = Clock::now();
     df->start_deadline =
-        df->started_at + std::chrono::milliseconds(static_cast<std::int64_t>(timeout->value_or(60.0) * 1000));
+        df->started_at +
+        std::chrono::milliseconds(static_cast<std::int64_t>(timeout->value_or(60.0) * 1000));
     auto segment = shm::Segment::create(df->spec);
     if (!segment) {
         return std::unexpected(RequestError{"shared_memory", segment.error().message});
@@ -322,6 +353,7 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         return std::unexpected(RequestError{
             "io_error", "cannot create the log folder " + out_dir.string() + ": " + ec.message()});
     }
+    record_log_dir(options_.runtime_dir, df->uuid, df->name, out_dir);
     const auto uuid_key = df->uuid;
     auto* state = df.get();
     dataflows_.emplace(uuid_key, std::move(df));
@@ -357,9 +389,8 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         ns.pidfd = spawned->pidfd;
         ns.status = NodeStatus::pending;
         const std::uint32_t index = ns.index;
-        loop_.watch(ns.pidfd, EPOLLIN, [this, uuid_key, index](std::uint32_t) {
-            on_node_exit(uuid_key, index);
-        });
+        loop_.watch(ns.pidfd, EPOLLIN,
+                    [this, uuid_key, index](std::uint32_t) { on_node_exit(uuid_key, index); });
     }
     log()->info("dataflow {} ({}) starting: {} nodes", state->uuid, state->descriptor.file.string(),
                 state->nodes.size());
@@ -425,7 +456,8 @@ void Supervisor::fail_start(DataflowState& df, const std::string& why) {
     df.start_waiters.clear();
     for (auto& n : df.nodes) {
         if (n.conn) {
-            replier_.reply(*n.conn, protocol::error_reply("start_failed", "the dataflow failed to start: " + why));
+            replier_.reply(*n.conn, protocol::error_reply("start_failed",
+                                                          "the dataflow failed to start: " + why));
         }
     }
     begin_stop(df, std::chrono::milliseconds(0));
@@ -457,21 +489,23 @@ Outcome<std::optional<Json>> Supervisor::handle_register(ConnId conn, const Json
     }
     auto& n = **node;
     if (n.dynamic) {
-        return std::unexpected(RequestError{
-            "node_is_dynamic", "node '" + n.id + "' is dynamic: connect it with Node::connect_dynamic"});
+        return std::unexpected(
+            RequestError{"node_is_dynamic",
+                         "node '" + n.id + "' is dynamic: connect it with Node::connect_dynamic"});
     }
     if ((*df)->status == DataflowStatus::stopping && !n.conn) {
         return std::unexpected(RequestError{"dataflow_stopping", "dataflow " + (*df)->uuid + " is stopping"});
     }
     if (n.conn || n.status != NodeStatus::pending || (*df)->status != DataflowStatus::starting) {
-        return std::unexpected(RequestError{"node_already_connected",
-                                            "node '" + n.id + "' of dataflow " + (*df)->uuid +
-                                                " is already registered"});
+        return std::unexpected(
+            RequestError{"node_already_connected", "node '" + n.id + "' of dataflow " +
+                                                       (*df)->uuid + " is already registered"});
     }
     n.conn = conn;
     node_conns_[conn] = {(*df)->uuid, n.index};
-    const bool all = std::all_of((*df)->nodes.begin(), (*df)->nodes.end(),
-                                 [](const NodeState& s) { return s.dynamic || s.conn.has_value(); });
+    const bool all = std::all_of((*df)->nodes.begin(), (*df)->nodes.end(), [](const NodeState& s) {
+        return s.dynamic || s.conn.has_value();
+    });
     if (all) {
         barrier_reached(**df);
     }
@@ -506,7 +540,8 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
             }
             for (const auto& n : df->nodes) {
                 if (n.id == *node_id) {
-                    (n.dynamic ? dynamic_matches.push_back(df.get()) : void(static_match = df.get()));
+                    (n.dynamic ? dynamic_matches.push_back(df.get())
+                               : void(static_match = df.get()));
                 }
             }
         }
@@ -542,12 +577,13 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
                                     target->descriptor.nodes[n.index].executable.string() + ")"});
     }
     if (n.conn) {
-        return std::unexpected(RequestError{"node_already_connected",
-                                            "dynamic node '" + n.id + "' of dataflow " +
-                                                target->uuid + " is already connected"});
+        return std::unexpected(
+            RequestError{"node_already_connected", "dynamic node '" + n.id + "' of dataflow " +
+                                                       target->uuid + " is already connected"});
     }
     if (target->status != DataflowStatus::running && target->status != DataflowStatus::starting) {
-        return std::unexpected(RequestError{"dataflow_stopping", "dataflow " + target->uuid + " is stopping"});
+        return std::unexpected(
+            RequestError{"dataflow_stopping", "dataflow " + target->uuid + " is stopping"});
     }
     const shm::Control control(*target->segment);
     if (!control.receiver_reclaimed(n.index)) {
@@ -619,8 +655,8 @@ void Supervisor::on_node_exit(const std::string& uuid, std::uint32_t index) noex
     log()->info("node {} of dataflow {} {}", n.id, uuid, describe_status(*n.wait_status));
     if (df.segment) {
         const shm::Control control(*df.segment);
-        control.close_outputs_of(index);    // downstream: InputClosed after what is queued
-        control.mark_receiver_dead(index);  // upstream: reclaim the chunks it held
+        control.close_outputs_of(index);   // downstream: InputClosed after what is queued
+        control.mark_receiver_dead(index); // upstream: reclaim the chunks it held
     }
     if (df.status == DataflowStatus::starting) {
         std::string why = "node '" + n.id + "' " + describe_status(*n.wait_status) +
@@ -641,8 +677,8 @@ void Supervisor::maybe_finish(DataflowState& df) {
     const bool all_exited = std::all_of(df.nodes.begin(), df.nodes.end(), [](const NodeState& n) {
         return n.dynamic || n.status == NodeStatus::exited || n.pid < 0;
     });
-    const bool has_spawned =
-        std::any_of(df.nodes.begin(), df.nodes.end(), [](const NodeState& n) { return !n.dynamic; });
+    const bool has_spawned = std::any_of(df.nodes.begin(), df.nodes.end(),
+                                         [](const NodeState& n) { return !n.dynamic; });
     // A dataflow of only dynamic nodes runs until stopped.
     if (all_exited && (has_spawned || df.status == DataflowStatus::stopping ||
                        df.status == DataflowStatus::failed)) {
@@ -674,7 +710,8 @@ void Supervisor::finish(DataflowState& df) {
         write_marker(options_.runtime_dir, df.segment->name(), false);
         df.segment.reset(); // unlinks it; nodes still mapping it keep their view
     }
-    df.uptime_at_end = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - df.started_at);
+    df.uptime_at_end =
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - df.started_at);
     if (df.status != DataflowStatus::failed) {
         df.status = DataflowStatus::finished;
     }
@@ -750,7 +787,8 @@ Outcome<std::optional<Json>> Supervisor::handle_stop(ConnId conn, const Json& re
         return std::unexpected(df.error());
     }
     (*df)->finish_waiters.push_back(conn);
-    begin_stop(**df, std::chrono::milliseconds(static_cast<std::int64_t>(grace->value_or(10.0) * 1000)));
+    begin_stop(**df,
+               std::chrono::milliseconds(static_cast<std::int64_t>(grace->value_or(10.0) * 1000)));
     maybe_finish(**df);
     return std::optional<Json>{};
 }
@@ -776,7 +814,8 @@ Outcome<std::optional<Json>> Supervisor::handle_destroy(ConnId conn, const Json&
     if (!grace) {
         return std::unexpected(bad_request(grace.error()));
     }
-    shutdown(conn, std::chrono::milliseconds(static_cast<std::int64_t>(grace->value_or(10.0) * 1000)));
+    shutdown(conn,
+             std::chrono::milliseconds(static_cast<std::int64_t>(grace->value_or(10.0) * 1000)));
     return std::optional<Json>{};
 }
 
@@ -804,8 +843,8 @@ void Supervisor::shutdown(std::optional<ConnId> conn, std::chrono::milliseconds 
 }
 
 std::size_t Supervisor::active_count() const noexcept {
-    return static_cast<std::size_t>(std::count_if(dataflows_.begin(), dataflows_.end(),
-                                                  [](const auto& kv) { return is_live(*kv.second); }));
+    return static_cast<std::size_t>(std::count_if(
+        dataflows_.begin(), dataflows_.end(), [](const auto& kv) { return is_live(*kv.second); }));
 }
 
 // ---- list / logs / ping ----------------------------------------------------------------------
@@ -841,8 +880,9 @@ Json Supervisor::describe(const DataflowState& df) const {
         }
         nodes.push_back(std::move(j));
     }
-    const auto uptime = is_live(df) ? std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - df.started_at)
-                                    : df.uptime_at_end;
+    const auto uptime =
+        is_live(df) ? std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - df.started_at)
+                    : df.uptime_at_end;
     Json j{{"uuid", df.uuid},
            {"name", df.name},
            {"status", status_name(df.status)},
@@ -905,7 +945,8 @@ std::chrono::milliseconds Supervisor::tick() noexcept {
         }
     }
     for (auto* df : live) {
-        if (df->start_deadline && now >= *df->start_deadline && df->status == DataflowStatus::starting) {
+        if (df->start_deadline && now >= *df->start_deadline &&
+            df->status == DataflowStatus::starting) {
             std::string missing;
             for (const auto& n : df->nodes) {
                 if (!n.dynamic && !n.conn) {
@@ -938,7 +979,8 @@ std::chrono::milliseconds Supervisor::tick() noexcept {
             next = std::min(next, now + std::chrono::milliseconds(100));
         }
     }
-    return std::chrono::duration_cast<std::chrono::milliseconds>(next - now) + std::chrono::milliseconds(1);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(next - now) +
+           std::chrono::milliseconds(1);
 }
 
 } // namespace zeroflow::daemon

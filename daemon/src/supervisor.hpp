@@ -3,15 +3,6 @@
 // failure becomes that request's reply. Runs on the daemon's one supervisor thread.
 #pragma once
 
-#include "loop.hpp"
-#include "timers.hpp"
-
-#include <zeroflow/daemon/daemon.hpp>
-#include <zeroflow/dataflow/descriptor.hpp>
-#include <zeroflow/protocol/protocol.hpp>
-#include <zeroflow/shm/control.hpp>
-#include <zeroflow/shm/segment.hpp>
-
 #include <chrono>
 #include <deque>
 #include <expected>
@@ -20,6 +11,15 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <zeroflow/daemon/daemon.hpp>
+#include <zeroflow/dataflow/descriptor.hpp>
+#include <zeroflow/protocol/protocol.hpp>
+#include <zeroflow/shm/control.hpp>
+#include <zeroflow/shm/segment.hpp>
+
+#include "loop.hpp"
+#include "timers.hpp"
 
 namespace zeroflow::daemon {
 
@@ -54,9 +54,9 @@ struct NodeState {
     NodeStatus status = NodeStatus::pending;
     pid_t pid = -1;
     int pidfd = -1;
-    std::optional<ConnId> conn;      ///< registered connection
-    std::optional<int> wait_status;  ///< once exited
-    std::string last_stderr;         ///< once exited
+    std::optional<ConnId> conn;     ///< registered connection
+    std::optional<int> wait_status; ///< once exited
+    std::string last_stderr;        ///< once exited
     std::filesystem::path log_file;
     bool signalled_term = false;
 };
@@ -75,11 +75,11 @@ struct DataflowState {
     Json node_setup_template; ///< the layout part of register replies
     Clock::time_point started_at;
     std::optional<Clock::time_point> start_deadline;
-    std::optional<Clock::time_point> term_at;  ///< SIGTERM the rest at this time
-    std::optional<Clock::time_point> kill_at;  ///< SIGKILL the rest at this time
-    std::vector<ConnId> start_waiters;         ///< `start` replies held until the barrier
-    std::vector<ConnId> finish_waiters;        ///< `wait` and `stop` replies held until the end
-    std::string failure;                       ///< why it failed, for start/list
+    std::optional<Clock::time_point> term_at; ///< SIGTERM the rest at this time
+    std::optional<Clock::time_point> kill_at; ///< SIGKILL the rest at this time
+    std::vector<ConnId> start_waiters;        ///< `start` replies held until the barrier
+    std::vector<ConnId> finish_waiters;       ///< `wait` and `stop` replies held until the end
+    std::string failure;                      ///< why it failed, for start/list
     std::chrono::seconds uptime_at_end{0};
 };
 

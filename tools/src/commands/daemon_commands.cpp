@@ -1,24 +1,25 @@
 // up, destroy, daemon, start, stop, list, logs, build: thin clients of the daemon's requests.
 #include "daemon_commands.hpp"
 
-#include "client.hpp"
-#include "commands.hpp"
-
-#include <zeroflow/daemon/daemon.hpp>
-#include <zeroflow/dataflow/descriptor.hpp>
-
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
-#include <fcntl.h>
 #include <fstream>
 #include <iomanip>
+#include <thread>
+
+#include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/wait.h>
-#include <pthread.h>
-#include <thread>
 #include <unistd.h>
+
+#include <zeroflow/daemon/daemon.hpp>
+#include <zeroflow/dataflow/descriptor.hpp>
+
+#include "client.hpp"
+#include "commands.hpp"
 
 extern char** environ;
 
@@ -27,7 +28,8 @@ namespace zeroflow::cli {
 using protocol::Json;
 using namespace std::chrono_literals;
 
-std::expected<Json, std::string> daemon_request(const Json& request, std::chrono::milliseconds timeout) {
+std::expected<Json, std::string> daemon_request(const Json& request,
+                                                std::chrono::milliseconds timeout) {
     const auto socket = protocol::socket_path(protocol::runtime_dir());
     auto client = protocol::Client::connect(socket, 2s);
     if (!client) {
@@ -49,7 +51,9 @@ std::expected<Json, std::string> daemon_request(const Json& request, std::chrono
     return *body;
 }
 
-bool daemon_running() { return daemon_request(Json{{"op", "ping"}}, 2s).has_value(); }
+bool daemon_running() {
+    return daemon_request(Json{{"op", "ping"}}, 2s).has_value();
+}
 
 int report_result(const Json& result, std::ostream& out, std::ostream& err) {
     const auto uuid = result.value("uuid", std::string());
@@ -116,7 +120,8 @@ int run_up(std::ostream& out, std::ostream& err) {
     posix_spawnattr_init(&attr);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0600);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
     pid_t pid = -1;
     const int rc = ::posix_spawn(&pid, self.c_str(), &actions, &attr, argv.data(), environ);
@@ -153,7 +158,8 @@ int run_destroy(double grace_s, std::ostream& out, std::ostream& err) {
         out << "no zeroflow daemon is running\n";
         return kExitOk;
     }
-    const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(grace_s * 1000) + 30000);
+    const auto timeout =
+        std::chrono::milliseconds(static_cast<std::int64_t>(grace_s * 1000) + 30000);
     auto reply = daemon_request(Json{{"op", "destroy"}, {"grace_s", grace_s}}, timeout);
     if (!reply) {
         err << "zeroflow: error: " << reply.error() << "\n";
@@ -214,11 +220,13 @@ int run_daemon_foreground(const std::optional<std::filesystem::path>& log_file, 
 int run_start(const StartOptions& options, std::ostream& out, std::ostream& err) {
     std::error_code ec;
     const auto path = std::filesystem::absolute(options.file, ec);
-    Json request{{"op", "start"}, {"path", path.string()}, {"start_timeout_s", options.start_timeout_s}};
+    Json request{
+        {"op", "start"}, {"path", path.string()}, {"start_timeout_s", options.start_timeout_s}};
     if (options.name) {
         request["name"] = *options.name;
     }
-    const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.start_timeout_s * 1000) + 30000);
+    const auto timeout = std::chrono::milliseconds(
+        static_cast<std::int64_t>(options.start_timeout_s * 1000) + 30000);
     auto reply = daemon_request(request, timeout);
     if (!reply) {
         err << "zeroflow: error: " << reply.error() << "\n";
@@ -229,7 +237,8 @@ int run_start(const StartOptions& options, std::ostream& out, std::ostream& err)
     if (!options.attach) {
         return kExitOk;
     }
-    auto result = daemon_request(Json{{"op", "wait"}, {"dataflow", uuid}}, std::chrono::hours(24 * 365));
+    auto result =
+        daemon_request(Json{{"op", "wait"}, {"dataflow", uuid}}, std::chrono::hours(24 * 365));
     if (!result) {
         err << "zeroflow: error: " << result.error() << "\n";
         return kExitFailure;
@@ -242,7 +251,8 @@ int run_stop(const StopOptions& options, std::ostream& out, std::ostream& err) {
     if (options.dataflow) {
         request["dataflow"] = *options.dataflow;
     }
-    const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.grace_s * 1000) + 30000);
+    const auto timeout =
+        std::chrono::milliseconds(static_cast<std::int64_t>(options.grace_s * 1000) + 30000);
     auto reply = daemon_request(request, timeout);
     if (!reply) {
         err << "zeroflow: error: " << reply.error() << "\n";
@@ -268,7 +278,8 @@ int run_list(const ListOptions& options, std::ostream& out, std::ostream& err) {
         return kExitOk;
     }
     out << std::left << std::setw(38) << "UUID" << std::setw(16) << "NAME" << std::setw(10)
-        << "STATUS" << std::setw(8) << "NODES" << "UPTIME\n";
+        << "STATUS" << std::setw(8) << "NODES"
+        << "UPTIME\n";
     for (const auto& df : dataflows) {
         const auto nodes = std::to_string(df["nodes_running"].get<int>()) + "/" +
                            std::to_string(df["nodes_total"].get<int>());
@@ -280,7 +291,8 @@ int run_list(const ListOptions& options, std::ostream& out, std::ostream& err) {
         if (status == "finished" || status == "failed") {
             for (const auto& n : df["nodes"]) {
                 if (n.contains("result")) {
-                    out << "    " << n["id"].get<std::string>() << ": " << n["result"].get<std::string>() << "\n";
+                    out << "    " << n["id"].get<std::string>() << ": "
+                        << n["result"].get<std::string>() << "\n";
                 }
             }
         }
@@ -305,11 +317,43 @@ void copy_available(std::ifstream& in, std::ostream& out) {
 
 } // namespace
 
+/// The log folder of a dataflow the daemon no longer knows (it finished long ago, or ran under
+/// `zeroflow run`'s embedded daemon): the index daemons keep in the runtime directory.
+std::optional<std::filesystem::path> recorded_log_dir(const std::string& dataflow) {
+    std::error_code ec;
+    std::optional<std::filesystem::path> found;
+    std::filesystem::file_time_type newest{};
+    for (const auto& e :
+         std::filesystem::directory_iterator(protocol::runtime_dir() / "dataflows", ec)) {
+        std::ifstream in(e.path());
+        std::string name;
+        std::string folder;
+        std::getline(in, name);
+        std::getline(in, folder);
+        const auto when = e.last_write_time(ec);
+        if ((e.path().filename() == dataflow || (!name.empty() && name == dataflow)) &&
+            (!found || when > newest)) {
+            found = folder;
+            newest = when;
+        }
+    }
+    return found;
+}
+
 int run_logs(const LogsOptions& options, std::ostream& out, std::ostream& err) {
-    auto reply = daemon_request(Json{{"op", "logs"}, {"dataflow", options.dataflow}, {"node", options.node}}, 10s);
+    auto reply = daemon_request(
+        Json{{"op", "logs"}, {"dataflow", options.dataflow}, {"node", options.node}}, 10s);
     if (!reply) {
-        err << "zeroflow: error: " << reply.error() << "\n";
-        return kExitFailure;
+        const auto folder = recorded_log_dir(options.dataflow);
+        const auto file =
+            folder ? *folder / ("log_" + options.node + ".txt") : std::filesystem::path();
+        if (!folder || !std::filesystem::exists(file)) {
+            err << "zeroflow: error: " << reply.error() << "\n";
+            return kExitFailure;
+        }
+        std::ifstream in(file, std::ios::binary);
+        copy_available(in, out);
+        return kExitOk;
     }
     const std::filesystem::path path = (*reply)["path"].get<std::string>();
     std::ifstream in(path, std::ios::binary);
@@ -322,7 +366,8 @@ int run_logs(const LogsOptions& options, std::ostream& out, std::ostream& err) {
         if (!options.follow) {
             return kExitOk;
         }
-        auto state = daemon_request(Json{{"op", "logs"}, {"dataflow", options.dataflow}, {"node", options.node}}, 10s);
+        auto state = daemon_request(
+            Json{{"op", "logs"}, {"dataflow", options.dataflow}, {"node", options.node}}, 10s);
         if (!state || !(*state)["running"].get<bool>()) {
             in.clear();
             copy_available(in, out);
@@ -370,7 +415,8 @@ int run_build(const BuildOptions& options, std::ostream& out, std::ostream& err)
         }
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
             err << "zeroflow: error: building node '" << node.id << "' failed ("
-                << (WIFEXITED(status) ? "status " + std::to_string(WEXITSTATUS(status)) : "killed by a signal")
+                << (WIFEXITED(status) ? "status " + std::to_string(WEXITSTATUS(status))
+                                      : "killed by a signal")
                 << "): " << *node.build << "\n";
             return kExitFailure;
         }

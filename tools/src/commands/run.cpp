@@ -1,16 +1,17 @@
 // `zeroflow run FILE`: hands the dataflow to the runtime directory's daemon, or embeds one on the
 // standard socket for the run; waits for the end; Ctrl-C stops gracefully, a second one kills.
-#include "client.hpp"
-#include "commands.hpp"
-#include "daemon_commands.hpp"
-
-#include <zeroflow/daemon/daemon.hpp>
-
 #include <atomic>
 #include <csignal>
 #include <ctime>
-#include <pthread.h>
 #include <thread>
+
+#include <pthread.h>
+
+#include <zeroflow/daemon/daemon.hpp>
+
+#include "client.hpp"
+#include "commands.hpp"
+#include "daemon_commands.hpp"
 
 namespace zeroflow::cli {
 
@@ -41,15 +42,17 @@ void signal_loop(const std::string& uuid, const RunOptions& options, const std::
         }
         const double grace = stops == 0 ? options.grace_s : 0.0;
         if (sig > 0) {
-            err << (stops == 0 ? "\nstopping (Ctrl-C again to kill)...\n" : "\nkilling...\n") << std::flush;
+            err << (stops == 0 ? "\nstopping (Ctrl-C again to kill)...\n" : "\nkilling...\n")
+                << std::flush;
         }
         ++stops;
         if (stopper.joinable()) {
             stopper.detach(); // the first stop's reply may still be pending; the second one wins
         }
         stopper = std::thread([uuid, grace] {
-            (void)daemon_request(Json{{"op", "stop"}, {"dataflow", uuid}, {"grace_s", grace}},
-                                 std::chrono::milliseconds(static_cast<std::int64_t>(grace * 1000) + 30000));
+            (void)daemon_request(
+                Json{{"op", "stop"}, {"dataflow", uuid}, {"grace_s", grace}},
+                std::chrono::milliseconds(static_cast<std::int64_t>(grace * 1000) + 30000));
         });
         if (stops >= 2) {
             break;
@@ -102,12 +105,14 @@ int run_run(const RunOptions& options, std::ostream& out, std::ostream& err) {
         }
     };
 
-    Json request{{"op", "start"}, {"path", path.string()}, {"start_timeout_s", options.start_timeout_s}};
+    Json request{
+        {"op", "start"}, {"path", path.string()}, {"start_timeout_s", options.start_timeout_s}};
     if (options.name) {
         request["name"] = *options.name;
     }
     auto started = daemon_request(
-        request, std::chrono::milliseconds(static_cast<std::int64_t>(options.start_timeout_s * 1000) + 30000));
+        request, std::chrono::milliseconds(
+                     static_cast<std::int64_t>(options.start_timeout_s * 1000) + 30000));
     if (!started) {
         err << "zeroflow: error: " << started.error() << "\n";
         finish_daemon();
@@ -120,7 +125,8 @@ int run_run(const RunOptions& options, std::ostream& out, std::ostream& err) {
 
     std::atomic<bool> done{false};
     std::thread signals([&] { signal_loop(uuid, options, done, err); });
-    auto result = daemon_request(Json{{"op", "wait"}, {"dataflow", uuid}}, std::chrono::hours(24 * 365));
+    auto result =
+        daemon_request(Json{{"op", "wait"}, {"dataflow", uuid}}, std::chrono::hours(24 * 365));
     done.store(true);
     signals.join();
     finish_daemon();

@@ -124,11 +124,14 @@ struct alignas(kCacheLine) NodeBlock {
 
 /// One per output.
 struct alignas(kCacheLine) OutputBlock {
-    std::atomic<std::uint32_t> closed;      // the sender on close, the daemon on its death: 0 -> 1
-    std::atomic<std::uint32_t> free_chunks; // the sender (statistics)
-    std::atomic<std::uint64_t> sent;        // the sender (statistics)
+    // Line 0: written at most once; idle receivers poll it, so no statistics share it.
+    std::atomic<std::uint32_t> closed; // the sender on close, the daemon on its death: 0 -> 1
+    std::array<std::byte, kCacheLine - 4> pad0;
+    // Line 1: the sender's statistics (and `sent`, from which a re-attaching sender resumes).
+    std::atomic<std::uint32_t> free_chunks; // the sender
+    std::atomic<std::uint64_t> sent;        // the sender
     std::atomic<std::uint64_t> errors;      // the sender: bad tokens it saw coming back
-    std::array<std::byte, kCacheLine - 24> pad;
+    std::array<std::byte, kCacheLine - 24> pad1;
 };
 
 /// Connection state word, written by the daemon: (epoch << 1) | dead.
@@ -162,7 +165,7 @@ struct alignas(kCacheLine) ChunkHeader {
 
 static_assert(sizeof(SegmentHeader) <= 4096);
 static_assert(sizeof(NodeBlock) == 2 * kCacheLine);
-static_assert(sizeof(OutputBlock) == kCacheLine);
+static_assert(sizeof(OutputBlock) == 2 * kCacheLine);
 static_assert(sizeof(ConnectionBlock) == 4 * kCacheLine);
 static_assert(sizeof(ChunkHeader) == kCacheLine);
 static_assert(std::is_trivially_copyable_v<SegmentHeader>);
