@@ -91,6 +91,12 @@ Error from_remote(const protocol::RemoteError& e) {
     return {ErrorKind::internal, e.kind + ": " + e.message};
 }
 
+/// True when the daemon closed `fd` (it died, or finished our dataflow); does not read from it.
+bool peer_hung_up(int fd) noexcept {
+    pollfd p{fd, POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 Error from_protocol(const protocol::ProtocolError& e, const std::filesystem::path& socket) {
     switch (e.code) {
     case protocol::ErrorCode::peer_refused:
@@ -263,6 +269,13 @@ std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> time
         }
         if (stream_ == Stream::all_closed_pending) {
             stream_ = Stream::ended;
+            if (!error_delivered_ && (daemon_lost_.load(std::memory_order_acquire) ||
+                                      peer_hung_up(client_->fd()))) {
+                // The inputs closed because the daemon died (their senders saw it first): the
+                // stream goes on to its Error (or to a Stop the daemon queued before it left).
+                daemon_lost_.store(true, std::memory_order_release);
+                stream_ = Stream::open;
+            }
             return make_event(EventKind::AllInputsClosed);
         }
         if (error_delivered_) {

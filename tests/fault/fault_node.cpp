@@ -9,8 +9,6 @@
 // FAULT_NODE_DELAY_MS=N delays the registration by N ms (a dataflow that stays "starting").
 // Every role writes REPORT (key=value lines, replaced atomically) now and then and when its
 // stream ends: received, sent, gaps, dropped, input_closed, all_closed, error, stop, done.
-#include <zeroflow/node.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -22,6 +20,8 @@
 #include <thread>
 
 #include <unistd.h>
+
+#include <zeroflow/node.hpp>
 
 namespace {
 

@@ -1,15 +1,16 @@
 // Scenario (c): random and mutated frames against the live socket, stalled half-frames and
 // connect/disconnect loops. Every frame that the daemon can answer gets a reply; a frame that
 // breaks framing closes only its own connection.
-#include "harness.hpp"
-
 #include <cstdlib>
 #include <random>
+
+#include "harness.hpp"
 
 namespace zeroflow::fault_test {
 namespace {
 
 using FrameFuzz = FaultTest;
+using ConnectionFlood = FaultTest;
 
 class Generator {
 public:
@@ -60,10 +61,10 @@ public:
     /// A request that decodes: a known op (never destroy) or an unknown one, with fields of
     /// random types (including the fields the op reads). It names no real dataflow or node.
     Json request() {
-        static const std::vector<std::string> ops = {"start", "register", "connect_dynamic", "stop",
-                                                     "wait",  "list",     "logs",            "ping"};
+        static const std::vector<std::string> ops = {
+            "start", "register", "connect_dynamic", "stop", "wait", "list", "logs", "ping"};
         static const std::vector<std::string> fields = {
-            "path", "name", "start_timeout_s", "dataflow_id", "node_id", "dataflow",
+            "path",    "name", "start_timeout_s",  "dataflow_id", "node_id", "dataflow",
             "grace_s", "node", "protocol_version", "pid"};
         Json r = Json::object();
         if (chance(90)) {
@@ -74,7 +75,8 @@ public:
         for (std::uint64_t i = below(5); i > 0; --i) {
             r[chance(80) ? fields[below(fields.size())] : text(10)] = value();
         }
-        if (r.contains("op") && r["op"].is_string() && r["op"] == "stop" && !r.contains("dataflow")) {
+        if (r.contains("op") && r["op"].is_string() && r["op"] == "stop" &&
+            !r.contains("dataflow")) {
             r["dataflow"] = "ghost-" + text(6); // `stop` alone would stop the only live one
         }
         if (r.contains("op") && r["op"] == "start" && r.contains("path") && r["path"].is_string()) {
@@ -142,7 +144,8 @@ TEST_F(FrameFuzz, RandomAndMutatedFrames) {
     if (const char* env = std::getenv("ZEROFLOW_FAULT_SEED"); env != nullptr) {
         seed = std::strtoull(env, nullptr, 0);
     }
-    std::printf("[fault] (c) seed %llu (ZEROFLOW_FAULT_SEED)\n", static_cast<unsigned long long>(seed));
+    std::printf("[fault] (c) seed %llu (ZEROFLOW_FAULT_SEED)\n",
+                static_cast<unsigned long long>(seed));
     Generator gen(seed);
     const int total = scaled(100000);
 
@@ -213,7 +216,8 @@ TEST_F(FrameFuzz, RandomAndMutatedFrames) {
             }
         } else if (category < 80) {
             // Oversize length prefix, maybe with a little of the body.
-            const std::uint32_t length = (1U << 20) + 1 + static_cast<std::uint32_t>(gen.below(1U << 30));
+            const std::uint32_t length =
+                (1U << 20) + 1 + static_cast<std::uint32_t>(gen.below(1U << 30));
             std::string bytes(4, '\0');
             std::memcpy(bytes.data(), &length, 4);
             bytes += gen.text(64);
@@ -246,7 +250,8 @@ TEST_F(FrameFuzz, RandomAndMutatedFrames) {
             ASSERT_TRUE(conn->write(frame_bytes(body)));
             ++frames;
             const auto reply = conn->read(10s);
-            ASSERT_EQ(error_kind(reply), "bad_frame") << body << " -> " << (reply ? reply->dump() : "none");
+            ASSERT_EQ(error_kind(reply), "bad_frame")
+                << body << " -> " << (reply ? reply->dump() : "none");
             ++kinds["bad_frame"];
             expect_closed("bad_frame");
         } else if (category < 96) {
@@ -284,7 +289,8 @@ TEST_F(FrameFuzz, RandomAndMutatedFrames) {
     EXPECT_TRUE(late && late->value("ok", false));
     stalled.clear();
 
-    std::printf("[fault] (c) %d frames (%d truncated), %d connections\n", frames, unanswered, connections);
+    std::printf("[fault] (c) %d frames (%d truncated), %d connections\n", frames, unanswered,
+                connections);
     for (const auto& [kind, n] : kinds) {
         std::printf("[fault] (c)   %s x%d\n", kind.c_str(), n);
     }
@@ -294,6 +300,23 @@ TEST_F(FrameFuzz, RandomAndMutatedFrames) {
     ASSERT_TRUE(p.has_value());
     EXPECT_EQ(p->value("internal_errors", -1), 0);
     stop(other);
+}
+
+// More idle connections than the daemon takes (1024): the extra ones are closed at once, the
+// daemon and the streams go on, and it serves again as soon as the idle ones leave.
+TEST_F(ConnectionFlood, IdleConnectionsBeyondTheLimit) {
+    std::vector<Raw> idle;
+    for (int i = 0; i < 1100; ++i) {
+        idle.emplace_back(socket_);
+        ASSERT_TRUE(idle.back().ok()) << i;
+    }
+    const auto t0 = Clock::now();
+    EXPECT_TRUE(idle.back().closed_within(5s)) << "a connection beyond the limit hangs";
+    std::printf("[fault] flood: connection beyond the limit closed in %.1f ms\n", ms_since(t0));
+    idle.clear();
+    const auto t1 = Clock::now();
+    EXPECT_TRUE(eventually([&] { return ping(); }, 10s));
+    print_timing("(flood) idle connections closed -> ping answered", {ms_since(t1)});
 }
 
 } // namespace zeroflow::fault_test

@@ -32,7 +32,8 @@ std::string slurp(const fs::path& file) {
 }
 
 void replace_all(std::string& text, const std::string& from, const std::string& to) {
-    for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
+    for (auto pos = text.find(from); pos != std::string::npos;
+         pos = text.find(from, pos + to.size())) {
         text.replace(pos, from.size(), to);
     }
 }
@@ -86,7 +87,8 @@ bool process_alive(pid_t pid) {
 
 fs::path segment_path(const std::string& uuid) {
     std::string hex;
-    std::copy_if(uuid.begin(), uuid.end(), std::back_inserter(hex), [](char c) { return c != '-'; });
+    std::copy_if(uuid.begin(), uuid.end(), std::back_inserter(hex),
+                 [](char c) { return c != '-'; });
     return fs::path("/dev/shm") / ("zeroflow-" + std::to_string(::getuid()) + "-" + hex);
 }
 
@@ -117,9 +119,13 @@ Raw::Raw(const fs::path& socket) {
     }
 }
 
-Raw::Raw(Raw&& other) noexcept : fd_(other.fd_), buffer_(std::move(other.buffer_)) { other.fd_ = -1; }
+Raw::Raw(Raw&& other) noexcept : fd_(other.fd_), buffer_(std::move(other.buffer_)) {
+    other.fd_ = -1;
+}
 
-Raw::~Raw() { close(); }
+Raw::~Raw() {
+    close();
+}
 
 void Raw::close() {
     if (fd_ >= 0) {
@@ -290,7 +296,8 @@ std::string FaultTest::start(const std::string& name, const std::string& tag,
                              const std::map<std::string, std::string>& extra) {
     const auto file = dataflow_file(name, tag, extra);
     const auto reply = call({{"op", "start"}, {"path", file.string()}, {"name", tag}}, 60s);
-    EXPECT_TRUE(reply && reply->value("ok", false)) << "start " << name << ": " << (reply ? reply->dump() : "no reply");
+    EXPECT_TRUE(reply && reply->value("ok", false))
+        << "start " << name << ": " << (reply ? reply->dump() : "no reply");
     if (!reply || !reply->value("ok", false)) {
         return "";
     }
@@ -362,7 +369,8 @@ void FaultTest::finish_companion() {
     const auto sink = report(companion_tag_, "sink");
     const auto before = number(read_report(sink), "received");
     // Still streaming at the end of the scenario.
-    EXPECT_TRUE(eventually([&] { return number(read_report(sink), "received") > before + 20; }, 20s))
+    EXPECT_TRUE(
+        eventually([&] { return number(read_report(sink), "received") > before + 20; }, 20s))
         << "the companion stream stalled";
     const auto reply = stop(companion_);
     EXPECT_TRUE(reply && reply->value("ok", false)) << (reply ? reply->dump() : "no reply");
@@ -388,15 +396,18 @@ void FaultTest::TearDown() {
         finish_companion();
         list();
         const auto reply = call({{"op", "destroy"}, {"grace_s", 2.0}}, 30s);
-        EXPECT_TRUE(reply && reply->value("ok", false)) << "destroy: " << (reply ? reply->dump() : "no reply");
+        EXPECT_TRUE(reply && reply->value("ok", false))
+            << "destroy: " << (reply ? reply->dump() : "no reply");
         int status = 0;
-        bool exited = eventually([&] { return ::waitpid(daemon_pid_, &status, WNOHANG) == daemon_pid_; }, 20s);
+        bool exited = eventually(
+            [&] { return ::waitpid(daemon_pid_, &status, WNOHANG) == daemon_pid_; }, 20s);
         EXPECT_TRUE(exited) << "zeroflowd did not exit after destroy";
         if (!exited) {
             ::kill(daemon_pid_, SIGKILL);
             ::waitpid(daemon_pid_, &status, 0);
         } else {
-            EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "zeroflowd status " << status;
+            EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                << "zeroflowd status " << status;
         }
         daemon_pid_ = -1;
     }

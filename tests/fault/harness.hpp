@@ -4,8 +4,6 @@
 // process, nothing left in /dev/shm).
 #pragma once
 
-#include <zeroflow/protocol/protocol.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -18,6 +16,8 @@
 
 #include <gtest/gtest.h>
 #include <sys/types.h>
+
+#include <zeroflow/protocol/protocol.hpp>
 
 namespace zeroflow::fault_test {
 

@@ -1,11 +1,11 @@
 // Scenarios with processes dying: (e) SIGKILL a node of a streaming chain, (f) a dynamic node
 // outliving its dataflow, (g) SIGKILL the daemon, and a dynamic node reconnecting.
-#include "harness.hpp"
+#include <csignal>
+#include <random>
 
 #include <zeroflow/node.hpp>
 
-#include <csignal>
-#include <random>
+#include "harness.hpp"
 
 namespace zeroflow::fault_test {
 namespace {
@@ -48,7 +48,8 @@ TEST_F(NodeKill, RandomNodeOfAStream) {
         if (victim == "src" || victim == "relay") {
             // The next one downstream gets InputClosed after what was queued, then the stream ends.
             const auto& next = victim == "src" ? relay : sink;
-            ASSERT_TRUE(eventually([&] { return number(read_report(next), "input_closed") == 1; }, 10s))
+            ASSERT_TRUE(
+                eventually([&] { return number(read_report(next), "input_closed") == 1; }, 10s))
                 << "round " << round << ": no InputClosed after killing " << victim;
             detect[victim].push_back(ms_since(t0));
             ASSERT_TRUE(eventually([&] { return number(read_report(sink), "done") == 1; }, 10s))
@@ -110,9 +111,18 @@ TEST_F(DynamicAfterFinish, SendsFailWithClosed) {
     std::vector<double> stop_ms;
     for (int round = 0; round < rounds && !HasFailure(); ++round) {
         const auto tag = "finite" + std::to_string(round);
-        const auto uuid = start("finite", tag, {{"COUNT", "300"}});
+        // Even rounds: the spawned node finishes; odd rounds: the dataflow is stopped meanwhile.
+        const bool stop_it = round % 2 == 1;
+        const auto uuid = start("finite", tag, {{"COUNT", stop_it ? "100000" : "300"}});
         ASSERT_FALSE(uuid.empty());
         auto node = Node::connect_dynamic("dyn", uuid);
+        std::thread stopper;
+        if (stop_it) {
+            stopper = std::thread([this, uuid] {
+                std::this_thread::sleep_for(300ms);
+                stop(uuid, 1.0);
+            });
+        }
         ASSERT_TRUE(node.has_value()) << node.error().message();
         const auto src = report(tag, "src");
         std::uint64_t sent = 0;
@@ -131,15 +141,21 @@ TEST_F(DynamicAfterFinish, SendsFailWithClosed) {
             while (auto e = node->next(0ns)) {
                 if (e->kind == EventKind::Input) {
                     ++received;
+                } else if (e->kind == EventKind::Error) {
+                    ADD_FAILURE() << "Error event though the daemon lives: " << e->message;
                 } else if (e->kind == EventKind::Stop) {
                     stopped = true;
                     break;
                 }
             }
-            if (!src_done && number(read_report(src), "done") == 1) {
+            if (!src_done &&
+                (number(read_report(src), "done") == 1 || number(read_report(src), "stop") == 1)) {
                 src_done = Clock::now();
             }
             std::this_thread::sleep_for(1ms);
+        }
+        if (stopper.joinable()) {
+            stopper.join();
         }
         ASSERT_TRUE(first_error.has_value()) << "sends still succeed 20 s later";
         EXPECT_EQ(first_error->kind(), ErrorKind::closed) << first_error->message();
@@ -157,6 +173,7 @@ TEST_F(DynamicAfterFinish, SendsFailWithClosed) {
         const auto t0 = Clock::now();
         while (!stopped && Clock::now() - t0 < 10s) {
             auto e = node->next(100ms);
+            EXPECT_FALSE(e && e->kind == EventKind::Error) << "Error event though the daemon lives";
             stopped = e && e->kind == EventKind::Stop;
         }
         ASSERT_TRUE(stopped) << "next() does not end with Stop";
@@ -184,6 +201,7 @@ TEST_F(DaemonKill, NodesStopAndNextDaemonCleansUp) {
     std::vector<double> error_ms;
     std::vector<double> exit_ms;
     std::vector<double> restart_ms;
+    std::vector<double> dyn_error_ms;
     for (int round = 0; round < rounds && !HasFailure(); ++round) {
         const auto uuid = companion_;
         const auto tag = companion_tag_;
@@ -192,20 +210,60 @@ TEST_F(DaemonKill, NodesStopAndNextDaemonCleansUp) {
         const auto sink = report(tag, "sink");
         const auto src = report(tag, "src");
         ASSERT_TRUE(fs::exists(segment_path(uuid)));
+        // A second daemon on a live daemon's directory is refused and touches nothing.
+        const pid_t second = ::fork();
+        ASSERT_GE(second, 0);
+        if (second == 0) {
+            ::execl(ZEROFLOWD_BINARY, ZEROFLOWD_BINARY, "--runtime-dir", rt_.c_str(),
+                    static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        int status = 0;
+        ASSERT_TRUE(eventually([&] { return ::waitpid(second, &status, WNOHANG) == second; }, 10s));
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+        ASSERT_TRUE(ping()) << "a refused second daemon broke the live one";
+        // A dynamic node (this process) attached to another dataflow of the daemon.
+        const auto dyn_uuid = start("dynamic", "dyn" + std::to_string(round));
+        auto dyn = Node::connect_dynamic("dyn", dyn_uuid);
+        ASSERT_TRUE(dyn.has_value()) << dyn.error().message();
+        const auto dyn_pids = pids(dyn_uuid);
         ASSERT_NO_FATAL_FAILURE(kill_daemon());
         const auto t0 = Clock::now();
         companion_done_ = true; // checked here, not by TearDown
         ASSERT_TRUE(eventually(
-            [&] { return number(read_report(sink), "error") == 1 && number(read_report(src), "error") == 1; }, 10s))
+            [&] {
+                return number(read_report(sink), "error") == 1 &&
+                       number(read_report(src), "error") == 1;
+            },
+            10s))
             << "the nodes got no Error event";
         error_ms.push_back(ms_since(t0));
         ASSERT_TRUE(eventually(
             [&] {
-                return std::none_of(pid.begin(), pid.end(), [](const auto& kv) { return process_alive(kv.second); });
+                return std::none_of(pid.begin(), pid.end(),
+                                    [](const auto& kv) { return process_alive(kv.second); });
             },
             10s))
             << "nodes of the dead daemon still run";
         exit_ms.push_back(ms_since(t0));
+        // The dynamic node: Error (after what was queued), then Stop, and Stop for good.
+        bool error = false;
+        bool stopped = false;
+        const auto t2 = Clock::now();
+        while (!stopped && Clock::now() - t2 < 10s) {
+            auto e = dyn->next(100ms);
+            if (e && e->kind == EventKind::Error) {
+                EXPECT_FALSE(error) << "two Error events";
+                error = true;
+                dyn_error_ms.push_back(ms_since(t0));
+            }
+            stopped = e && e->kind == EventKind::Stop;
+        }
+        EXPECT_TRUE(error) << "the dynamic node got no Error event";
+        ASSERT_TRUE(stopped) << "the dynamic node's stream does not end";
+        EXPECT_EQ(dyn->next().kind, EventKind::Stop);
+        dyn = std::unexpected(Error{ErrorKind::closed, "dropped"});
+        EXPECT_TRUE(eventually([&] { return !process_alive(dyn_pids.at("src")); }, 10s));
         for (const auto& file : {sink, src}) {
             const auto r = read_report(file);
             EXPECT_EQ(number(r, "stop"), 1U) << file;
@@ -219,13 +277,16 @@ TEST_F(DaemonKill, NodesStopAndNextDaemonCleansUp) {
         const auto t1 = Clock::now();
         ASSERT_NO_FATAL_FAILURE(start_daemon());
         restart_ms.push_back(ms_since(t1));
-        EXPECT_FALSE(fs::exists(segment_path(uuid))) << "the new daemon left the dead one's segment";
+        EXPECT_FALSE(fs::exists(segment_path(uuid)))
+            << "the new daemon left the dead one's segment";
+        EXPECT_FALSE(fs::exists(segment_path(dyn_uuid)));
         std::error_code ec;
         EXPECT_TRUE(!fs::exists(rt_ / "segments") || fs::is_empty(rt_ / "segments", ec));
         ASSERT_NO_FATAL_FAILURE(start_companion()); // serves a new dataflow
     }
     print_timing("(g) daemon SIGKILL -> Error event in both nodes", error_ms);
     print_timing("(g) daemon SIGKILL -> nodes exited", exit_ms);
+    print_timing("(g) daemon SIGKILL -> Error event in a dynamic node", dyn_error_ms);
     print_timing("(g) new daemon answers (leftovers removed)", restart_ms);
 }
 

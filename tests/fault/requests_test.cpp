@@ -1,17 +1,16 @@
 // Scenarios (a) stale and unknown requests, (b) dynamic-node errors, (d) stop racing concurrent
 // requests, and `start` naming files that are not regular files.
-#include "harness.hpp"
-
-#include <zeroflow/node.hpp>
-
 #include <atomic>
+#include <csignal>
 #include <random>
 #include <set>
 #include <thread>
 
-#include <csignal>
-
 #include <sys/stat.h>
+
+#include <zeroflow/node.hpp>
+
+#include "harness.hpp"
 
 namespace zeroflow::fault_test {
 namespace {
@@ -69,8 +68,9 @@ TEST_F(StaleRequests, UnknownAndFinishedDataflows) {
     const auto t0 = Clock::now();
     for (int i = 0; i < per_kind; ++i) {
         const bool unknown = (i % 2) == 0;
-        const std::string key = unknown ? (i % 4 == 0 ? random_uuid(rng) : "no-such-name-" + std::to_string(i))
-                                        : stale[static_cast<std::size_t>(i / 2) % stale.size()];
+        const std::string key =
+            unknown ? (i % 4 == 0 ? random_uuid(rng) : "no-such-name-" + std::to_string(i))
+                    : stale[static_cast<std::size_t>(i / 2) % stale.size()];
         struct Case {
             std::string kind;
             Json request;
@@ -79,7 +79,9 @@ TEST_F(StaleRequests, UnknownAndFinishedDataflows) {
         const std::vector<Case> cases = {
             {"stop", {{"op", "stop"}, {"dataflow", key}, {"grace_s", 0.5}}, "no_such_dataflow"},
             {"wait", {{"op", "wait"}, {"dataflow", key}}, unknown ? "no_such_dataflow" : ""},
-            {"logs", {{"op", "logs"}, {"dataflow", key}, {"node", "src"}}, unknown ? "no_such_dataflow" : ""},
+            {"logs",
+             {{"op", "logs"}, {"dataflow", key}, {"node", "src"}},
+             unknown ? "no_such_dataflow" : ""},
             {"logs_node",
              {{"op", "logs"}, {"dataflow", key}, {"node", "ghost"}},
              unknown ? "no_such_dataflow" : "no_such_node"},
@@ -102,9 +104,11 @@ TEST_F(StaleRequests, UnknownAndFinishedDataflows) {
             latencies.push_back(ms_since(sent));
             ASSERT_TRUE(reply.has_value()) << c.kind << " " << key << ": no reply";
             if (c.expect.empty()) {
-                ASSERT_TRUE(reply->value("ok", false)) << c.kind << " " << key << ": " << reply->dump();
+                ASSERT_TRUE(reply->value("ok", false))
+                    << c.kind << " " << key << ": " << reply->dump();
             } else {
-                ASSERT_EQ(error_kind(reply), c.expect) << c.kind << " " << key << ": " << reply->dump();
+                ASSERT_EQ(error_kind(reply), c.expect)
+                    << c.kind << " " << key << ": " << reply->dump();
                 ASSERT_FALSE(reply->at("error").value("message", std::string()).empty());
             }
             ++counts[c.kind];
@@ -142,21 +146,37 @@ TEST_F(DynamicErrors, TypedErrors) {
         fn();
         detect.push_back(ms_since(t0));
     };
-    timed([&] { expect_kind(Node::connect_dynamic("src", a), ErrorKind::node_not_dynamic, "src of A"); });
-    timed([&] { expect_kind(Node::connect_dynamic("src"), ErrorKind::node_not_dynamic, "src (ambiguous static)"); });
-    timed([&] { expect_kind(Node::connect_dynamic("ghost", a), ErrorKind::no_such_node, "ghost of A"); });
+    timed([&] {
+        expect_kind(Node::connect_dynamic("src", a), ErrorKind::node_not_dynamic, "src of A");
+    });
+    timed([&] {
+        expect_kind(Node::connect_dynamic("src"), ErrorKind::node_not_dynamic,
+                    "src (ambiguous static)");
+    });
+    timed([&] {
+        expect_kind(Node::connect_dynamic("ghost", a), ErrorKind::no_such_node, "ghost of A");
+    });
     timed([&] { expect_kind(Node::connect_dynamic("ghost"), ErrorKind::no_such_node, "ghost"); });
     timed([&] { expect_kind(Node::connect_dynamic("dyn"), ErrorKind::ambiguous_node, "dyn"); });
     timed([&] {
-        expect_kind(Node::connect_dynamic("dyn", "no-such-flow"), ErrorKind::no_such_dataflow, "dyn of ?");
+        expect_kind(Node::connect_dynamic("dyn", "no-such-flow"), ErrorKind::no_such_dataflow,
+                    "dyn of ?");
     });
 
     auto first = Node::connect_dynamic("dyn", a);
     ASSERT_TRUE(first.has_value()) << first.error().message();
-    timed([&] { expect_kind(Node::connect_dynamic("dyn", a), ErrorKind::node_already_connected, "dyn of A again"); });
-    timed([&] { expect_kind(Node::connect_dynamic("dyn", "dynA"), ErrorKind::node_already_connected, "dyn of dynA"); });
+    timed([&] {
+        expect_kind(Node::connect_dynamic("dyn", a), ErrorKind::node_already_connected,
+                    "dyn of A again");
+    });
+    timed([&] {
+        expect_kind(Node::connect_dynamic("dyn", "dynA"), ErrorKind::node_already_connected,
+                    "dyn of dynA");
+    });
     ::setenv("ZEROFLOW_DATAFLOW", a.c_str(), 1);
-    timed([&] { expect_kind(Node::connect_dynamic("dyn"), ErrorKind::node_already_connected, "dyn, env A"); });
+    timed([&] {
+        expect_kind(Node::connect_dynamic("dyn"), ErrorKind::node_already_connected, "dyn, env A");
+    });
     ::unsetenv("ZEROFLOW_DATAFLOW");
     auto second = Node::connect_dynamic("dyn", "dynB"); // by name
     ASSERT_TRUE(second.has_value()) << second.error().message();
@@ -173,15 +193,18 @@ TEST_F(DynamicErrors, TypedErrors) {
             {{{"op", "connect_dynamic"}, {"node_id", "src"}, {"dataflow", a}}, "node_not_dynamic"},
             {{{"op", "connect_dynamic"}, {"node_id", "ghost"}, {"dataflow", b}}, "no_such_node"},
             {{{"op", "connect_dynamic"}, {"node_id", "ghost"}}, "no_such_node"},
-            {{{"op", "connect_dynamic"}, {"node_id", "dyn"}, {"dataflow", a}}, "node_already_connected"},
+            {{{"op", "connect_dynamic"}, {"node_id", "dyn"}, {"dataflow", a}},
+             "node_already_connected"},
             {{{"op", "connect_dynamic"}, {"node_id", "dyn"}}, "ambiguous_node"},
             {{{"op", "register"}, {"node_id", "dyn"}, {"dataflow_id", a}}, "node_is_dynamic"},
-            {{{"op", "register"}, {"node_id", "src"}, {"dataflow_id", a}}, "node_already_connected"},
+            {{{"op", "register"}, {"node_id", "src"}, {"dataflow_id", a}},
+             "node_already_connected"},
             {{{"op", "register"}, {"node_id", "ghost"}, {"dataflow_id", b}}, "no_such_node"},
         };
         for (const auto& c : cases) {
             const auto reply = raw.call(with_version(c.request));
-            ASSERT_EQ(error_kind(reply), c.expect) << c.request.dump() << " -> " << (reply ? reply->dump() : "none");
+            ASSERT_EQ(error_kind(reply), c.expect)
+                << c.request.dump() << " -> " << (reply ? reply->dump() : "none");
         }
     }
     // Detached again, both can be taken by name.
@@ -240,15 +263,19 @@ TEST_F(StopRace, HundredConcurrentRequests) {
                     allowed = {""};
                     break;
                 case 5:
-                    req = with_version({{"op", "connect_dynamic"}, {"dataflow", uuid}, {"node_id", "dyn"}});
-                    allowed = {"", "node_already_connected", "dataflow_stopping", "no_such_dataflow", "busy"};
+                    req = with_version(
+                        {{"op", "connect_dynamic"}, {"dataflow", uuid}, {"node_id", "dyn"}});
+                    allowed = {"", "node_already_connected", "dataflow_stopping",
+                               "no_such_dataflow", "busy"};
                     break;
                 case 6:
-                    req = with_version({{"op", "register"}, {"dataflow_id", uuid}, {"node_id", "src"}});
+                    req = with_version(
+                        {{"op", "register"}, {"dataflow_id", uuid}, {"node_id", "src"}});
                     allowed = {"node_already_connected", "no_such_dataflow"};
                     break;
                 case 7:
-                    req = with_version({{"op", "connect_dynamic"}, {"dataflow", uuid}, {"node_id", "src"}});
+                    req = with_version(
+                        {{"op", "connect_dynamic"}, {"dataflow", uuid}, {"node_id", "src"}});
                     allowed = {"node_not_dynamic", "no_such_dataflow"};
                     break;
                 default:
@@ -272,7 +299,8 @@ TEST_F(StopRace, HundredConcurrentRequests) {
                     failures[static_cast<std::size_t>(c)] = req.dump() + " -> " + reply->dump();
                 }
                 std::lock_guard lock(outcomes_mutex);
-                ++outcomes[req.value("op", std::string()) + ":" + (kind_name.empty() ? "ok" : kind_name)];
+                ++outcomes[req.value("op", std::string()) + ":" +
+                           (kind_name.empty() ? "ok" : kind_name)];
             });
         }
         while (ready.load() < clients) {
@@ -305,13 +333,16 @@ TEST_F(StopRace, HundredConcurrentRequests) {
 TEST_F(SpecialFiles, StartOnFifoAndDevices) {
     const auto fifo = root_ / "flows" / "fifo.yml";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    for (const std::string& path : {fifo.string(), std::string("/dev/zero"), std::string("/dev/null"),
-                                   (root_ / "flows").string(), std::string("/nonexistent/x.yml")}) {
+    for (const std::string& path :
+         {fifo.string(), std::string("/dev/zero"), std::string("/dev/null"),
+          (root_ / "flows").string(), std::string("/nonexistent/x.yml")}) {
         const auto t0 = Clock::now();
         const auto reply = call({{"op", "start"}, {"path", path}}, 10s);
-        ASSERT_TRUE(reply.has_value()) << "start " << path << ": no reply within 10 s (daemon blocked?)";
+        ASSERT_TRUE(reply.has_value())
+            << "start " << path << ": no reply within 10 s (daemon blocked?)";
         EXPECT_EQ(error_kind(reply), "bad_dataflow") << path << ": " << reply->dump();
-        std::printf("[fault] start %s: %s in %.1f ms\n", path.c_str(), error_kind(reply).c_str(), ms_since(t0));
+        std::printf("[fault] start %s: %s in %.1f ms\n", path.c_str(), error_kind(reply).c_str(),
+                    ms_since(t0));
         EXPECT_TRUE(ping());
     }
 }
@@ -326,14 +357,16 @@ TEST_F(LateStart, StopOrKillWhileStarting) {
         const auto tag = "slow" + std::to_string(round);
         const auto file = dataflow_file("slow", tag, {{"DELAY", "1000"}});
         Raw starter(socket_);
-        ASSERT_TRUE(starter.write(protocol::encode_frame({{"op", "start"}, {"path", file.string()}, {"name", tag}})));
+        ASSERT_TRUE(starter.write(
+            protocol::encode_frame({{"op", "start"}, {"path", file.string()}, {"name", tag}})));
         std::string uuid;
         ASSERT_TRUE(eventually(
             [&] {
                 for (const auto& df : list()) {
                     if (df.value("name", std::string()) == tag) {
                         uuid = df.value("uuid", std::string());
-                        return df.value("status", std::string()) == "starting" && !pids(uuid).empty();
+                        return df.value("status", std::string()) == "starting" &&
+                               !pids(uuid).empty();
                     }
                 }
                 return false;
@@ -354,7 +387,8 @@ TEST_F(LateStart, StopOrKillWhileStarting) {
         if (!kill_node) {
             // `early` waited at the barrier: it is told at once and exits, long before SIGTERM.
             const auto stopped = stopper.read(10s);
-            ASSERT_TRUE(stopped && stopped->value("ok", false)) << (stopped ? stopped->dump() : "no reply");
+            ASSERT_TRUE(stopped && stopped->value("ok", false))
+                << (stopped ? stopped->dump() : "no reply");
             EXPECT_LT(ms_since(t0), 4000) << "a node waited for the barrier until SIGTERM";
             for (const auto& n : stopped->at("nodes")) {
                 EXPECT_FALSE(n.contains("signal")) << n.dump();
