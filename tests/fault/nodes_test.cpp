@@ -202,6 +202,30 @@ TEST_F(DaemonKill, NodesStopAndNextDaemonCleansUp) {
     std::vector<double> exit_ms;
     std::vector<double> restart_ms;
     std::vector<double> dyn_error_ms;
+    // A neighbour: another daemon of this user on another runtime directory, streaming. Nothing
+    // of it may be touched by the killed daemon's successor.
+    const auto rt2 = root_ / "rt2";
+    const auto socket2 = rt2 / "daemon.sock";
+    const pid_t neighbour = ::fork();
+    ASSERT_GE(neighbour, 0);
+    if (neighbour == 0) {
+        const auto log = (root_ / "daemon2.log").string();
+        ::execl(ZEROFLOWD_BINARY, ZEROFLOWD_BINARY, "--runtime-dir", rt2.c_str(), "--log-file",
+                log.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ASSERT_TRUE(eventually([&] { return Raw(socket2).call({{"op", "ping"}}).has_value(); }, 20s));
+    const auto neighbour_file = dataflow_file("stream", "neighbour");
+    const auto started2 =
+        Raw(socket2).call({{"op", "start"}, {"path", neighbour_file.string()}}, 60s);
+    ASSERT_TRUE(started2 && started2->value("ok", false)) << (started2 ? started2->dump() : "none");
+    const auto neighbour_uuid = started2->value("uuid", std::string());
+    seen_uuids_.insert(neighbour_uuid);
+    for (const auto& df : Raw(socket2).call({{"op", "list"}})->at("dataflows")) {
+        for (const auto& n : df.at("nodes")) {
+            seen_pids_.insert(n.at("pid").get<pid_t>());
+        }
+    }
     for (int round = 0; round < rounds && !HasFailure(); ++round) {
         const auto uuid = companion_;
         const auto tag = companion_tag_;
@@ -227,6 +251,28 @@ TEST_F(DaemonKill, NodesStopAndNextDaemonCleansUp) {
         auto dyn = Node::connect_dynamic("dyn", dyn_uuid);
         ASSERT_TRUE(dyn.has_value()) << dyn.error().message();
         const auto dyn_pids = pids(dyn_uuid);
+        // A dataflow still starting: one node waits at the barrier, one has not registered yet.
+        const auto slow_file =
+            dataflow_file("slow", "slow" + std::to_string(round), {{"DELAY", "1000"}});
+        Raw starter(socket_);
+        ASSERT_TRUE(
+            starter.write(protocol::encode_frame({{"op", "start"}, {"path", slow_file.string()}})));
+        std::vector<pid_t> slow_pids;
+        ASSERT_TRUE(eventually(
+            [&] {
+                slow_pids.clear();
+                for (const auto& df : list()) {
+                    if (df.value("path", std::string()) == slow_file.string()) {
+                        for (const auto& n : df.at("nodes")) {
+                            if (n.contains("pid")) {
+                                slow_pids.push_back(n.at("pid").get<pid_t>());
+                            }
+                        }
+                    }
+                }
+                return slow_pids.size() == 2;
+            },
+            5s));
         ASSERT_NO_FATAL_FAILURE(kill_daemon());
         const auto t0 = Clock::now();
         companion_done_ = true; // checked here, not by TearDown
@@ -264,6 +310,9 @@ TEST_F(DaemonKill, NodesStopAndNextDaemonCleansUp) {
         EXPECT_EQ(dyn->next().kind, EventKind::Stop);
         dyn = std::unexpected(Error{ErrorKind::closed, "dropped"});
         EXPECT_TRUE(eventually([&] { return !process_alive(dyn_pids.at("src")); }, 10s));
+        EXPECT_TRUE(eventually(
+            [&] { return std::none_of(slow_pids.begin(), slow_pids.end(), process_alive); }, 10s))
+            << "nodes of a starting dataflow outlive the daemon";
         for (const auto& file : {sink, src}) {
             const auto r = read_report(file);
             EXPECT_EQ(number(r, "stop"), 1U) << file;
@@ -284,6 +333,20 @@ TEST_F(DaemonKill, NodesStopAndNextDaemonCleansUp) {
         EXPECT_TRUE(!fs::exists(rt_ / "segments") || fs::is_empty(rt_ / "segments", ec));
         ASSERT_NO_FATAL_FAILURE(start_companion()); // serves a new dataflow
     }
+    // The neighbour streamed through all of it, and its segment is still there.
+    EXPECT_TRUE(fs::exists(segment_path(neighbour_uuid))) << "the neighbour's segment was removed";
+    const auto neighbour_sink = report("neighbour", "sink");
+    const auto before = number(read_report(neighbour_sink), "received");
+    EXPECT_TRUE(eventually(
+        [&] { return number(read_report(neighbour_sink), "received") > before + 20; }, 10s));
+    const auto stopped2 = Raw(socket2).call({{"op", "stop"}, {"dataflow", neighbour_uuid}}, 30s);
+    EXPECT_TRUE(stopped2 && stopped2->value("ok", false));
+    EXPECT_EQ(number(read_report(neighbour_sink), "gaps"), 0U);
+    EXPECT_EQ(number(read_report(neighbour_sink), "dropped"), 0U);
+    Raw(socket2).call({{"op", "destroy"}}, 30s);
+    int status2 = 0;
+    EXPECT_TRUE(
+        eventually([&] { return ::waitpid(neighbour, &status2, WNOHANG) == neighbour; }, 20s));
     print_timing("(g) daemon SIGKILL -> Error event in both nodes", error_ms);
     print_timing("(g) daemon SIGKILL -> nodes exited", exit_ms);
     print_timing("(g) daemon SIGKILL -> Error event in a dynamic node", dyn_error_ms);
