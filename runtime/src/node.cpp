@@ -1,15 +1,16 @@
 // The node API: connecting to the daemon, the event stream, loans and sends.
-#include "node_impl.hpp"
-
-#include <zeroflow/runtime/wire.hpp>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <zeroflow/runtime/wire.hpp>
+
+#include "node_impl.hpp"
 
 namespace zeroflow {
 
@@ -166,7 +167,8 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
         const auto node_index = r.at("node_index").get<std::uint32_t>();
         auto spec = wire::layout_spec_from_json(r.at("segment"));
         if (!spec) {
-            return std::unexpected(Error{ErrorKind::internal, "bad layout from daemon: " + spec.error()});
+            return std::unexpected(
+                Error{ErrorKind::internal, "bad layout from daemon: " + spec.error()});
         }
         auto segment = shm::Segment::open(*spec);
         if (!segment) {
@@ -190,25 +192,28 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
         }
         impl->open_inputs_ = impl->receiver_->input_count();
         for (const auto& out : r.at("outputs")) {
-            auto sender = shm::OutputSender::attach(*impl->segment_, out.at("output").get<std::uint32_t>());
+            auto sender =
+                shm::OutputSender::attach(*impl->segment_, out.at("output").get<std::uint32_t>());
             if (!sender) {
                 return std::unexpected(from_shm(sender.error()));
             }
             impl->senders_.push_back(std::move(*sender));
             impl->output_names.push_back(out.at("id").get<std::string>());
         }
-        const auto busy = env_uint("ZEROFLOW_BUSY_POLL_US")
-                              .value_or(r.value("busy_poll_us", std::uint64_t{0}));
+        const auto busy =
+            env_uint("ZEROFLOW_BUSY_POLL_US").value_or(r.value("busy_poll_us", std::uint64_t{0}));
         impl->busy_poll_ = std::chrono::microseconds(busy);
         impl->client_.emplace(std::move(*client));
         impl->wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
         if (impl->wake_fd_ < 0) {
-            return std::unexpected(Error{ErrorKind::internal, std::string("eventfd: ") + std::strerror(errno)});
+            return std::unexpected(
+                Error{ErrorKind::internal, std::string("eventfd: ") + std::strerror(errno)});
         }
         impl->watcher_ = std::thread([raw = impl.get()] { raw->watch_daemon(); });
         return impl;
     } catch (const std::exception& e) {
-        return std::unexpected(Error{ErrorKind::internal, std::string("bad reply from daemon: ") + e.what()});
+        return std::unexpected(
+            Error{ErrorKind::internal, std::string("bad reply from daemon: ") + e.what()});
     }
 }
 
@@ -262,7 +267,9 @@ Event NodeImpl::make_event(EventKind kind) const {
 }
 
 std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> timeout) {
-    const auto start = std::chrono::steady_clock::now();
+    // The clock is read only when there is a timeout: next() without one is the hot path.
+    const auto start =
+        timeout ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     for (;;) {
         if (stream_ == Stream::ended) {
             return make_event(EventKind::Stop);
@@ -366,8 +373,9 @@ std::expected<Sample, Error> NodeImpl::loan(std::string_view output, std::size_t
 
 std::expected<void, Error> NodeImpl::send(Sample&& sample) {
     if (sample.owner_ != this || sample.output_ >= senders_.size()) {
-        return std::unexpected(Error{ErrorKind::invalid_argument,
-                                     "this sample was not loaned by this node (or was already sent)"});
+        return std::unexpected(
+            Error{ErrorKind::invalid_argument,
+                  "this sample was not loaned by this node (or was already sent)"});
     }
     const shm::Loan loan{sample.chunk_, sample.data_, sample.capacity_};
     auto& sender = senders_[sample.output_];
@@ -426,7 +434,9 @@ Event& Event::operator=(Event&& other) noexcept {
     return *this;
 }
 
-Event::~Event() { release(); }
+Event::~Event() {
+    release();
+}
 
 void Event::release() noexcept {
     if (owner_ != nullptr) {
@@ -456,7 +466,9 @@ Sample& Sample::operator=(Sample&& other) noexcept {
     return *this;
 }
 
-Sample::~Sample() { discard(); }
+Sample::~Sample() {
+    discard();
+}
 
 void Sample::discard() noexcept {
     if (owner_ != nullptr) {
@@ -508,15 +520,21 @@ std::expected<Node, Error> Node::connect_dynamic(std::string_view node_id,
     return Node(std::move(*impl));
 }
 
-Event Node::next() { return *impl_->next(std::nullopt); }
+Event Node::next() {
+    return *impl_->next(std::nullopt);
+}
 
-std::optional<Event> Node::next(std::chrono::nanoseconds timeout) { return impl_->next(timeout); }
+std::optional<Event> Node::next(std::chrono::nanoseconds timeout) {
+    return impl_->next(timeout);
+}
 
 std::expected<Sample, Error> Node::loan(std::string_view output, std::size_t bytes) {
     return impl_->loan(output, bytes);
 }
 
-std::expected<void, Error> Node::send(Sample&& sample) { return impl_->send(std::move(sample)); }
+std::expected<void, Error> Node::send(Sample&& sample) {
+    return impl_->send(std::move(sample));
+}
 
 std::expected<void, Error> Node::send_output(std::string_view output,
                                              std::span<const std::byte> bytes) {
@@ -530,10 +548,20 @@ std::expected<void, Error> Node::send_output(std::string_view output,
     return impl_->send(std::move(*sample));
 }
 
-const std::string& Node::id() const noexcept { return impl_->id; }
-const std::string& Node::dataflow_id() const noexcept { return impl_->dataflow_id; }
-std::vector<std::string> Node::inputs() const { return impl_->input_names; }
-std::vector<std::string> Node::outputs() const { return impl_->output_names; }
-std::uint64_t Node::dropped(std::string_view input) const noexcept { return impl_->dropped(input); }
+const std::string& Node::id() const noexcept {
+    return impl_->id;
+}
+const std::string& Node::dataflow_id() const noexcept {
+    return impl_->dataflow_id;
+}
+std::vector<std::string> Node::inputs() const {
+    return impl_->input_names;
+}
+std::vector<std::string> Node::outputs() const {
+    return impl_->output_names;
+}
+std::uint64_t Node::dropped(std::string_view input) const noexcept {
+    return impl_->dropped(input);
+}
 
 } // namespace zeroflow

@@ -22,7 +22,7 @@ constexpr std::uint64_t kMaxSaneGap = 1ULL << 39;
 } // namespace
 
 Result<NodeReceiver> NodeReceiver::attach(const Segment& segment, std::uint32_t node,
-                                           bool from_start) noexcept {
+                                          bool from_start) noexcept {
     const auto& layout = segment.layout();
     if (node >= layout.node_blocks.size()) {
         return std::unexpected(Error{ErrorCode::invalid_argument,
@@ -247,35 +247,46 @@ std::optional<Delivery> NodeReceiver::poll() noexcept {
 
 std::optional<Delivery> NodeReceiver::wait(std::chrono::nanoseconds timeout,
                                            std::chrono::nanoseconds busy_poll) noexcept {
+    if (auto d = poll()) {
+        return d;
+    }
     const auto start = monotonic_ns();
     const auto limit = timeout.count() < 0 ? std::numeric_limits<std::uint64_t>::max()
                                            : start + static_cast<std::uint64_t>(timeout.count());
     const auto spin_until =
         start + static_cast<std::uint64_t>(std::max<std::int64_t>(0, busy_poll.count()));
-    for (;;) {
-        const auto seen = node_->events.load(std::memory_order_acquire);
+    // Busy phase: poll, reading the clock only every 64 rounds (it dominated the loop).
+    for (std::uint32_t spins = 1; start < spin_until; ++spins) {
+        cpu_relax();
         if (auto d = poll()) {
             return d;
         }
-        const auto now = monotonic_ns();
-        if (now >= limit) {
-            return std::nullopt;
+        if (spins % 64 == 0) {
+            const auto now = monotonic_ns();
+            if (now >= spin_until || now >= limit) {
+                break;
+            }
         }
-        if (now < spin_until) {
-            cpu_relax();
-            continue;
-        }
-        node_->sleeping.store(1, std::memory_order_seq_cst);
-        const auto remaining =
-            timeout.count() < 0 ? std::chrono::nanoseconds(-1)
-                                : std::chrono::nanoseconds(static_cast<std::int64_t>(limit - now));
-        futex_wait(node_->events, seen, remaining);
-        node_->sleeping.store(0, std::memory_order_relaxed);
-        if (auto d = poll()) {
-            return d;
-        }
+    }
+    const auto now = monotonic_ns();
+    if (now >= limit) {
         return std::nullopt;
     }
+    // Announce the sleep, fence, then poll once more: a sender publishes, fences, then reads
+    // `sleeping` — one of the two sides sees the other (see notify in sender.cpp).
+    node_->sleeping.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    const auto seen = node_->events.load(std::memory_order_acquire);
+    if (auto d = poll()) {
+        node_->sleeping.store(0, std::memory_order_relaxed);
+        return d;
+    }
+    const auto remaining = timeout.count() < 0
+                               ? std::chrono::nanoseconds(-1)
+                               : std::chrono::nanoseconds(static_cast<std::int64_t>(limit - now));
+    futex_wait(node_->events, seen, remaining);
+    node_->sleeping.store(0, std::memory_order_relaxed);
+    return poll(); // nullopt: timeout, or woken without an event (callers loop)
 }
 
 void NodeReceiver::release(std::uint32_t input, std::uint32_t chunk) noexcept {

@@ -15,13 +15,20 @@ std::uint64_t monotonic_ns() noexcept {
 
 namespace {
 
-/// Bumps a receiver's event counter and wakes it if it sleeps. The seq_cst pair (fetch_add
-/// here, the sleeping store before futex_wait there) makes a lost wake-up impossible.
-inline void notify(NodeBlock& node) noexcept {
-    node.events.fetch_add(1, std::memory_order_seq_cst);
-    if (node.sleeping.load(std::memory_order_seq_cst) != 0) {
+/// Wakes a receiver that sleeps (or is about to). Called after a seq_cst fence that follows
+/// the publication of the message: the receiver stores `sleeping`, fences, then polls again
+/// before futex_wait, so either it sees the message or we see it sleeping — a lost wake-up is
+/// impossible, and a busy receiver costs us no locked instruction at all.
+inline void notify_if_sleeping(NodeBlock& node) noexcept {
+    if (node.sleeping.load(std::memory_order_relaxed) != 0) {
+        node.events.fetch_add(1, std::memory_order_seq_cst);
         futex_wake_all(node.events);
     }
+}
+
+inline void notify(NodeBlock& node) noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    notify_if_sleeping(node);
 }
 
 } // namespace
@@ -247,7 +254,6 @@ Result<Loan> OutputSender::loan(std::uint64_t bytes) noexcept {
                                          ": {max_message_size: ...}}` "
                                          "in the dataflow"});
     }
-    maintain();
     if (quarantined_ && !end_quarantine()) {
         return std::unexpected(Error{ErrorCode::pool_exhausted,
                                      "output '" + layout_->name +
@@ -258,6 +264,12 @@ Result<Loan> OutputSender::loan(std::uint64_t bytes) noexcept {
     std::size_t k = 0;
     while (classes[k].capacity < bytes) {
         ++k;
+    }
+    // Take back returned chunks when this class ran dry, or always for big chunks: reusing the
+    // same few big chunks keeps the pool's touched memory small, while small classes are
+    // cheap to cycle through and skipping the return rings saves a cache miss per message.
+    if (free_[k].empty() || classes[k].capacity >= (64U << 10)) {
+        maintain();
     }
     for (; k < classes.size(); ++k) {
         auto& stack = free_[k];
@@ -325,7 +337,7 @@ Result<void> OutputSender::send(const Loan& loan, std::uint64_t size,
     header.timestamp_ns = timestamp_ns != 0 ? timestamp_ns : monotonic_ns();
     header.output = index_;
     header.metadata_size = 0;
-    block_->sent.store(sequence_, std::memory_order_relaxed); // a re-attaching sender resumes
+
 
     // Pick up state changes (dead inputs) before deciding who gets this chunk.
     for (auto& c : connections_) {
@@ -342,8 +354,11 @@ Result<void> OutputSender::send(const Loan& loan, std::uint64_t size,
     }
     flags_[chunk] &= static_cast<std::uint8_t>(~kLoaned);
     holders_[chunk] = mask;
+    // Our own statistics line: `sent` lets a re-attaching sender resume the sequence.
+    block_->sent.store(sequence_, std::memory_order_relaxed);
     if (mask == 0) {
         free_chunk(chunk);
+        block_->free_chunks.store(free_count_, std::memory_order_relaxed);
         return {};
     }
     for (auto& c : connections_) {
@@ -361,9 +376,11 @@ Result<void> OutputSender::send(const Loan& loan, std::uint64_t size,
             take_back(static_cast<std::uint32_t>(old & kChunkMask), c.bit);
         }
     }
+    block_->free_chunks.store(free_count_, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst); // pairs with the receiver's, see notify
     for (auto& c : connections_) {
         if (c.live) {
-            notify(*c.receiver);
+            notify_if_sleeping(*c.receiver);
         }
     }
     return {};

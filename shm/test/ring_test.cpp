@@ -307,7 +307,12 @@ TEST(Ring, TwoThreadsStreamWithoutLossWhenTheQueueIsLargeEnough) {
         std::uint64_t expect = 1;
         auto& sut = rig.receivers[0];
         while (expect <= kCount) {
-            auto d = sut.wait(5s, 50us);
+            // wait() may return early without an event (a spurious wake): loop, with a deadline.
+            std::optional<Delivery> d;
+            const auto deadline = std::chrono::steady_clock::now() + 10s;
+            while (!d && std::chrono::steady_clock::now() < deadline) {
+                d = sut.wait(1s, 50us);
+            }
             ASSERT_TRUE(d) << "hang waiting for " << expect;
             ASSERT_EQ(value_of(*d), expect);
             sut.release(d->input, d->chunk);
