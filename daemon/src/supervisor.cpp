@@ -201,6 +201,9 @@ void Supervisor::handle(ConnId conn, const Json& request) noexcept {
                          outcome.error().message);
             replier_.reply(conn,
                            protocol::error_reply(outcome.error().kind, outcome.error().message));
+            if (outcome.error().kind == "protocol_mismatch") {
+                replier_.close_connection(conn); // docs/protocol.md: closed after the reply
+            }
         } else if (*outcome) {
             replier_.reply(conn, protocol::ok_reply(std::move(**outcome)));
         }
@@ -221,7 +224,6 @@ void Supervisor::handle(ConnId conn, const Json& request) noexcept {
 
 Outcome<DataflowState*> Supervisor::find_dataflow(const std::string& key, bool running_only) {
     DataflowState* by_name = nullptr;
-    int named = 0;
     for (auto& [uuid, df] : dataflows_) {
         if (running_only && !is_live(*df)) {
             continue;
@@ -234,7 +236,6 @@ Outcome<DataflowState*> Supervisor::find_dataflow(const std::string& key, bool r
             if (by_name == nullptr || is_live(*df) || !is_live(*by_name)) {
                 by_name = df.get();
             }
-            ++named;
         }
     }
     if (by_name != nullptr) {
@@ -539,9 +540,13 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
                 continue;
             }
             for (const auto& n : df->nodes) {
-                if (n.id == *node_id) {
-                    (n.dynamic ? dynamic_matches.push_back(df.get())
-                               : void(static_match = df.get()));
+                if (n.id != *node_id) {
+                    continue;
+                }
+                if (n.dynamic) {
+                    dynamic_matches.push_back(df.get());
+                } else {
+                    static_match = df.get();
                 }
             }
         }

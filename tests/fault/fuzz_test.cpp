@@ -196,6 +196,10 @@ TEST_F(FrameFuzz, RandomAndMutatedFrames) {
                 const auto kind = error_kind(reply);
                 ASSERT_NE(kind, "internal") << reply->dump();
                 ++kinds[kind.empty() ? "ok" : kind];
+                if (kind == "protocol_mismatch") {
+                    expect_closed("protocol_mismatch"); // the rest of the batch is dropped
+                    break;
+                }
             }
             frames += static_cast<int>(batch);
         } else if (category < 75) {
@@ -211,7 +215,7 @@ TEST_F(FrameFuzz, RandomAndMutatedFrames) {
             const auto kind = error_kind(reply);
             ASSERT_NE(kind, "internal") << reply->dump();
             ++kinds[kind.empty() ? "ok" : kind];
-            if (kind == "bad_frame") {
+            if (kind == "bad_frame" || kind == "protocol_mismatch") {
                 expect_closed("bad_frame");
             }
         } else if (category < 80) {
@@ -274,6 +278,14 @@ TEST_F(FrameFuzz, RandomAndMutatedFrames) {
             ASSERT_TRUE(ping()) << "the daemon stopped answering after " << frames << " frames";
             ping_ms.push_back(ms_since(t0));
         }
+    }
+    // A request in another protocol version: protocol_mismatch, then that connection closes.
+    for (const char* op : {"register", "connect_dynamic"}) {
+        Raw r(socket_);
+        const auto reply =
+            r.call({{"op", op}, {"protocol_version", 99}, {"node_id", "x"}, {"dataflow_id", "y"}});
+        EXPECT_EQ(error_kind(reply), "protocol_mismatch") << (reply ? reply->dump() : "none");
+        EXPECT_TRUE(r.closed_within(5s)) << op << ": protocol_mismatch left the connection open";
     }
     // The stalled clients are still connected and unanswered; everyone else was served.
     for (auto& s : stalled) {
