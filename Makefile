@@ -2,6 +2,7 @@
 .PHONY: all deps build test demo asan tsan asan-test tsan-test bench bench-quick fuzz format clean
 
 JOBS ?= 2
+FUZZ_SECONDS ?= 60
 
 all: build
 

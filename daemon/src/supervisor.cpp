@@ -495,7 +495,8 @@ Outcome<std::optional<Json>> Supervisor::handle_register(ConnId conn, const Json
                          "node '" + n.id + "' is dynamic: connect it with Node::connect_dynamic"});
     }
     if ((*df)->status == DataflowStatus::stopping && !n.conn) {
-        return std::unexpected(RequestError{"dataflow_stopping", "dataflow " + (*df)->uuid + " is stopping"});
+        return std::unexpected(
+            RequestError{"dataflow_stopping", "dataflow " + (*df)->uuid + " is stopping"});
     }
     if (n.conn || n.status != NodeStatus::pending || (*df)->status != DataflowStatus::starting) {
         return std::unexpected(

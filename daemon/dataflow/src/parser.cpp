@@ -55,6 +55,32 @@ std::string quote(std::string_view text) {
     return "'" + std::string(text) + "'";
 }
 
+/// A diagnostic's message on one line, whatever the file held: control bytes (a newline in a
+/// quoted id, say) become escapes, so a dataflow file cannot forge lines in CLI output or in
+/// the daemon's log. Bytes of 0x80 and above are left alone (UTF-8 text).
+std::string printable(std::string message) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(message.size());
+    for (const char c : message) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (byte < 0x20 || byte == 0x7f) {
+            out += "\\x";
+            out.push_back(kHex[byte >> 4]);
+            out.push_back(kHex[byte & 15]);
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
 bool is_executable_file(const fs::path& path) {
     std::error_code ec;
     return fs::is_regular_file(path, ec) && ::access(path.c_str(), X_OK) == 0;
@@ -158,7 +184,8 @@ public:
         report(Severity::error, mark, std::move(message));
     }
     void error_at(int line, int column, std::string message) {
-        diagnostics_.push_back({Severity::error, {file_, line, column}, std::move(message)});
+        diagnostics_.push_back(
+            {Severity::error, {file_, line, column}, printable(std::move(message))});
     }
 
 private:
@@ -170,7 +197,7 @@ private:
     }
 
     void report(Severity severity, const YAML::Mark& mark, std::string message) {
-        diagnostics_.push_back({severity, location(mark), std::move(message)});
+        diagnostics_.push_back({severity, location(mark), printable(std::move(message))});
     }
     void warning(const YAML::Mark& mark, std::string message) {
         report(Severity::warning, mark, std::move(message));
@@ -733,7 +760,7 @@ private:
     }
 
     void error_at(const Location& where, std::string message) {
-        diagnostics_.push_back({Severity::error, where, std::move(message)});
+        diagnostics_.push_back({Severity::error, where, printable(std::move(message))});
     }
 
     std::string file_;

@@ -1,5 +1,6 @@
 // Unit tests of the descriptor parser: every validation rule, accepted and rejected, with the
 // message and its 1-based position.
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -667,6 +668,16 @@ TEST(DiagnosticTest, FormatsLikeACompiler) {
     result.diagnostics = {sut, no_position};
     EXPECT_EQ(result.format(),
               "x/dataflow.yml:12:15: warning: something odd\nx.yml: error: gone\n");
+}
+
+TEST_F(DescriptorTest, ControlCharactersFromTheFileCannotForgeDiagnosticLines) {
+    const auto sut = parse("nodes:\n  - id: \"a\\nb: error: forged\\x01\"\n    path: sender\n");
+    ASSERT_FALSE(sut.ok());
+    const auto text = sut.format();
+    // One line per diagnostic: the newline and the control byte from the file are escaped.
+    EXPECT_EQ(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')),
+              sut.diagnostics.size());
+    EXPECT_NE(text.find("a\\nb: error: forged\\x01"), std::string::npos) << text;
 }
 
 } // namespace
