@@ -111,7 +111,8 @@ TEST_F(Isolation, DestroyingOneDaemonLeavesAnotherRuntimeDirectoryServing) {
     ASSERT_TRUE(eventually([&] { return received(report("one")) >= 100; }, 20s));
     ASSERT_TRUE(eventually([&] { return received(report("two")) >= 100; }, 20s));
     std::vector<pid_t> pids_one;
-    for (const auto& node : find(list(rt1), uuid_one)["nodes"]) {
+    const auto listed_one = find(list(rt1), uuid_one);
+    for (const auto& node : listed_one["nodes"]) {
         pids_one.push_back(node["pid"].get<pid_t>());
     }
     // Each daemon sees only its own dataflow.

@@ -213,5 +213,43 @@ TEST_F(StartFailure, ABadDataflowFileIsRefusedWithItsDiagnostics) {
     EXPECT_EQ(list().size(), 0u);
 }
 
+using DaemonDeath = DaemonTest;
+
+TEST_F(DaemonDeath, NodesGetAnErrorThenStopAndTheNextDaemonRemovesTheLeftovers) {
+    const auto rt = runtime_dir();
+    const pid_t daemon = up(rt);
+    ASSERT_GT(daemon, 0);
+    const auto file = write_dataflow("ticks", {NodeSpec{"sink",
+                                                        "sink",
+                                                        {"--report", report("sink").string()},
+                                                        {{"tick", "zeroflow/timer/millis/10"}},
+                                                        {}}});
+    const auto started = zeroflow({"start", file.string()});
+    ASSERT_EQ(started.status, 0) << started.err;
+    const auto uuid = first_line(started.out);
+    ASSERT_TRUE(
+        eventually([&] { return report_number(read_report(report("sink")), "count") >= 10; }, 20s));
+
+    ASSERT_EQ(::kill(daemon, SIGKILL), 0);
+    EXPECT_TRUE(eventually(
+        [&] {
+            for (const pid_t pid : node_pids()) {
+                if (process_alive(pid)) {
+                    return false;
+                }
+            }
+            return true;
+        },
+        10s))
+        << "a node outlived its daemon";
+    EXPECT_EQ(read_report(report("sink"))["events"], "error,stop");
+    // What the dead daemon left is removed by the next daemon of the directory.
+    EXPECT_TRUE(fs::exists(segment_path(uuid)));
+    ASSERT_TRUE(eventually([&] { return !process_alive(daemon); }, 5s));
+    ASSERT_GT(up(rt), 0);
+    EXPECT_FALSE(fs::exists(segment_path(uuid)));
+    EXPECT_EQ(list().size(), 0u);
+}
+
 } // namespace
 } // namespace zeroflow::daemon_test

@@ -2,6 +2,7 @@
 // exit_early), configured by arguments. Roles report what they did in key=value files that the
 // tests read; every run leaves its pid in $ZF_TEST_PID_DIR so that the tests can check that
 // nothing they started outlives them.
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
