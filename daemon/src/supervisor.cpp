@@ -767,10 +767,9 @@ void Supervisor::begin_stop(DataflowState& df, std::chrono::milliseconds grace) 
     df.start_deadline.reset();
     df.timers.reset();
     if (df.segment) {
-        const shm::Control control(*df.segment);
-        for (const auto& n : df.nodes) {
-            control.request_stop(n.index);
-        }
+        // Every node's Stop is set before any is woken: a node then sees its Stop before the
+        // InputClosed of a neighbour that stopped faster.
+        shm::Control(*df.segment).request_stop_all();
     }
     const auto term = Clock::now() + grace;
     if (!df.term_at || term < *df.term_at) {

@@ -23,6 +23,16 @@ void Control::request_stop(std::uint32_t node) const noexcept {
     wake(node);
 }
 
+void Control::request_stop_all() const noexcept {
+    const auto& layout = segment_->layout();
+    for (const auto offset : layout.node_blocks) {
+        segment_->at<NodeBlock>(offset).stop.store(1, std::memory_order_release);
+    }
+    for (std::uint32_t node = 0; node < layout.node_blocks.size(); ++node) {
+        wake(node);
+    }
+}
+
 void Control::close_output(std::uint32_t output) const noexcept {
     const auto& layout = segment_->layout();
     if (output >= layout.outputs.size()) {

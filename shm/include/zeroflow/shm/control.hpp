@@ -16,6 +16,9 @@ public:
     /// Asks `node` to stop: its next poll returns Stop. Wakes it.
     void request_stop(std::uint32_t node) const noexcept;
 
+    /// Asks every node to stop: all flags are set first, then every node is woken.
+    void request_stop_all() const noexcept;
+
     /// Closes every output `node` owns (it died or exited): receivers get InputClosed after
     /// what was already queued. Idempotent.
     void close_outputs_of(std::uint32_t node) const noexcept;
