@@ -221,7 +221,9 @@ TEST_F(DaemonKill, NodesStopAndNextDaemonCleansUp) {
     ASSERT_TRUE(started2 && started2->value("ok", false)) << (started2 ? started2->dump() : "none");
     const auto neighbour_uuid = started2->value("uuid", std::string());
     seen_uuids_.insert(neighbour_uuid);
-    for (const auto& df : Raw(socket2).call({{"op", "list"}})->at("dataflows")) {
+    const auto listed2 = Raw(socket2).call({{"op", "list"}});
+    ASSERT_TRUE(listed2.has_value());
+    for (const auto& df : listed2->at("dataflows")) {
         for (const auto& n : df.at("nodes")) {
             seen_pids_.insert(n.at("pid").get<pid_t>());
         }

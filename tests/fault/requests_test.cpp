@@ -271,7 +271,7 @@ TEST_F(StopRace, HundredConcurrentRequests) {
                 case 6:
                     req = with_version(
                         {{"op", "register"}, {"dataflow_id", uuid}, {"node_id", "src"}});
-                    allowed = {"node_already_connected", "no_such_dataflow"};
+                    allowed = {"node_already_connected", "no_such_dataflow", "dataflow_stopping"};
                     break;
                 case 7:
                     req = with_version(
