@@ -15,6 +15,9 @@ std::uint64_t monotonic_ns() noexcept {
 
 namespace {
 
+constexpr std::uint64_t kBigChunk = 64U << 10;
+constexpr std::uint32_t kWarmBigChunks = 4;
+
 /// Wakes a receiver that sleeps (or is about to). Called after a seq_cst fence that follows
 /// the publication of the message: the receiver stores `sleeping`, fences, then polls again
 /// before futex_wait, so either it sees the message or we see it sleeping — a lost wake-up is
@@ -67,6 +70,7 @@ Result<OutputSender> OutputSender::attach(const Segment& segment, std::uint32_t 
         sut.holders_.assign(total, 0);
         sut.flags_.assign(total, 0);
         sut.free_.resize(sut.layout_->classes.size());
+        sut.reserved_.assign(sut.layout_->classes.size(), 0);
         for (std::size_t k = 0; k < sut.layout_->classes.size(); ++k) {
             const auto& cls = sut.layout_->classes[k];
             auto& stack = sut.free_[k];
@@ -265,10 +269,15 @@ Result<Loan> OutputSender::loan(std::uint64_t bytes) noexcept {
     while (classes[k].capacity < bytes) {
         ++k;
     }
-    // Take back returned chunks when this class ran dry, or always for big chunks: reusing the
-    // same few big chunks keeps the pool's touched memory small, while small classes are
-    // cheap to cycle through and skipping the return rings saves a cache miss per message.
-    if (free_[k].empty() || classes[k].capacity >= (64U << 10)) {
+    // Reading the return rings costs a cache miss (the receiver wrote them), so do it only when
+    // no warm (already reserved) chunk is on top of the free stack — returned chunks go on top —
+    // and, for big classes, once kWarmBigChunks are in rotation: reusing a few big chunks keeps
+    // the memory an output touches small, and amortises the miss over several loans. Small
+    // classes cycle through all their chunks and read the rings only when they ran dry.
+    const auto& wanted = free_[k];
+    const bool warm_on_top = !wanted.empty() && (flags_[wanted.back()] & kReserved) != 0;
+    if (!warm_on_top &&
+        (wanted.empty() || (classes[k].capacity >= kBigChunk && reserved_[k] >= kWarmBigChunks))) {
         maintain();
     }
     for (; k < classes.size(); ++k) {
@@ -291,6 +300,7 @@ Result<Loan> OutputSender::loan(std::uint64_t bytes) noexcept {
                 return std::unexpected(reserved.error());
             }
             flags_[chunk] |= kReserved;
+            ++reserved_[k];
         }
         flags_[chunk] |= kLoaned;
         return Loan{chunk, chunk_address(chunk) + sizeof(ChunkHeader), classes[k].capacity};
@@ -337,7 +347,6 @@ Result<void> OutputSender::send(const Loan& loan, std::uint64_t size,
     header.timestamp_ns = timestamp_ns != 0 ? timestamp_ns : monotonic_ns();
     header.output = index_;
     header.metadata_size = 0;
-
 
     // Pick up state changes (dead inputs) before deciding who gets this chunk.
     for (auto& c : connections_) {

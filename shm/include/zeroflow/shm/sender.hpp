@@ -87,6 +87,7 @@ private:
     std::vector<std::uint64_t> holders_;           ///< per chunk: mask of connections holding it
     std::vector<std::uint8_t> flags_;              ///< per chunk: Flags
     std::vector<std::vector<std::uint32_t>> free_; ///< per class: LIFO stack of chunk ids
+    std::vector<std::uint32_t> reserved_;          ///< per class: chunks whose pages we reserved
     std::uint32_t free_count_ = 0;
     std::uint64_t sequence_ = 0;
     std::uint64_t errors_ = 0;
