@@ -1,8 +1,8 @@
 // hello/receiver: prints every message it gets until its input closes.
-#include <zeroflow/node.hpp>
-
 #include <iostream>
 #include <string_view>
+
+#include <zeroflow/node.hpp>
 
 int main() {
     auto node = zeroflow::Node::from_env();

@@ -1,9 +1,9 @@
 // hello/sender: on every timer tick, sends "hello #N" on its `message` output. Stops after 10.
-#include <zeroflow/node.hpp>
-
 #include <cstring>
 #include <iostream>
 #include <string>
+
+#include <zeroflow/node.hpp>
 
 int main() {
     auto node = zeroflow::Node::from_env();

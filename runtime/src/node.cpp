@@ -276,8 +276,8 @@ std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> time
         }
         if (stream_ == Stream::all_closed_pending) {
             stream_ = Stream::ended;
-            if (!error_delivered_ && (daemon_lost_.load(std::memory_order_acquire) ||
-                                      peer_hung_up(client_->fd()))) {
+            if (!error_delivered_ &&
+                (daemon_lost_.load(std::memory_order_acquire) || peer_hung_up(client_->fd()))) {
                 // The inputs closed because the daemon died (their senders saw it first): the
                 // stream goes on to its Error (or to a Stop the daemon queued before it left).
                 daemon_lost_.store(true, std::memory_order_release);

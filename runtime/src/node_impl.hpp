@@ -2,15 +2,15 @@
 // senders, and the stream's end-of-life state machine.
 #pragma once
 
-#include <zeroflow/node.hpp>
-#include <zeroflow/protocol/protocol.hpp>
-#include <zeroflow/shm/receiver.hpp>
-#include <zeroflow/shm/sender.hpp>
-
 #include <atomic>
 #include <memory>
 #include <optional>
 #include <thread>
+
+#include <zeroflow/node.hpp>
+#include <zeroflow/protocol/protocol.hpp>
+#include <zeroflow/shm/receiver.hpp>
+#include <zeroflow/shm/sender.hpp>
 
 namespace zeroflow::detail {
 

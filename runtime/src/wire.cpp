@@ -1,8 +1,8 @@
 // Layout spec <-> JSON and UUID text, shared by the node library and the daemon.
-#include <zeroflow/runtime/wire.hpp>
-
 #include <fstream>
 #include <random>
+
+#include <zeroflow/runtime/wire.hpp>
 
 namespace zeroflow::wire {
 

@@ -1,7 +1,7 @@
 // The layout spec survives the trip through JSON, and malformed specs are refused, not trusted.
-#include <zeroflow/runtime/wire.hpp>
-
 #include <gtest/gtest.h>
+
+#include <zeroflow/runtime/wire.hpp>
 
 namespace zeroflow::wire {
 namespace {

@@ -39,7 +39,8 @@ int App::run(int argc, const char* const* argv) {
                               "Write to PATH instead of stdout: .mmd or .dot text, or .svg, .png, "
                               ".pdf rendered with Graphviz");
 
-    CLI::App* up_command = app.add_subcommand("up", "Start the daemon in the background (if none runs)");
+    CLI::App* up_command =
+        app.add_subcommand("up", "Start the daemon in the background (if none runs)");
 
     double destroy_grace = 10;
     CLI::App* destroy_command =
@@ -52,23 +53,28 @@ int App::run(int argc, const char* const* argv) {
     daemon_command->add_option("--log-file", daemon_log, "Log to this file instead of stderr");
 
     StartOptions start;
-    CLI::App* start_command = app.add_subcommand("start", "Start a dataflow on the daemon; prints its UUID");
+    CLI::App* start_command =
+        app.add_subcommand("start", "Start a dataflow on the daemon; prints its UUID");
     start_command->add_option("FILE", start.file, "The dataflow YAML file")->required();
     start_command->add_option("--name", start.name, "A name, unique among running dataflows");
     start_command->add_flag("--attach", start.attach, "Wait for the dataflow to finish and report");
-    start_command->add_option("--start-timeout", start.start_timeout_s,
-                              "Seconds every node gets to register (default 60)")
+    start_command
+        ->add_option("--start-timeout", start.start_timeout_s,
+                     "Seconds every node gets to register (default 60)")
         ->check(CLI::Range(0.001, 86400.0));
 
     StopOptions stop;
-    CLI::App* stop_command = app.add_subcommand("stop", "Stop a dataflow (the only running one by default)");
+    CLI::App* stop_command =
+        app.add_subcommand("stop", "Stop a dataflow (the only running one by default)");
     stop_command->add_option("DATAFLOW", stop.dataflow, "UUID or name");
-    stop_command->add_option("--grace", stop.grace_s,
-                             "Seconds nodes get after Stop before SIGTERM (default 10)")
+    stop_command
+        ->add_option("--grace", stop.grace_s,
+                     "Seconds nodes get after Stop before SIGTERM (default 10)")
         ->check(CLI::Range(0.0, 3600.0));
 
     ListOptions list;
-    CLI::App* list_command = app.add_subcommand("list", "List dataflows, running and recently finished");
+    CLI::App* list_command =
+        app.add_subcommand("list", "List dataflows, running and recently finished");
     list_command->add_flag("--json", list.json, "Print JSON");
 
     LogsOptions logs;
@@ -82,13 +88,16 @@ int App::run(int argc, const char* const* argv) {
     build_command->add_option("FILE", build.file, "The dataflow YAML file")->required();
 
     RunOptions run;
-    CLI::App* run_command = app.add_subcommand("run", "Run a dataflow to its end (embeds a daemon if none runs)");
+    CLI::App* run_command =
+        app.add_subcommand("run", "Run a dataflow to its end (embeds a daemon if none runs)");
     run_command->add_option("FILE", run.file, "The dataflow YAML file")->required();
-    run_command->add_option("--stop-after", run.stop_after_s, "Stop the dataflow after this many seconds")
+    run_command
+        ->add_option("--stop-after", run.stop_after_s, "Stop the dataflow after this many seconds")
         ->check(CLI::Range(0.0, 1e9));
     run_command->add_option("--name", run.name, "A name, unique among running dataflows");
-    run_command->add_option("--start-timeout", run.start_timeout_s,
-                            "Seconds every node gets to register (default 60)")
+    run_command
+        ->add_option("--start-timeout", run.start_timeout_s,
+                     "Seconds every node gets to register (default 60)")
         ->check(CLI::Range(0.001, 86400.0));
     run_command->add_option("--grace", run.grace_s, "Seconds nodes get after Stop (default 10)")
         ->check(CLI::Range(0.0, 3600.0));

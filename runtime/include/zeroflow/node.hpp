@@ -2,7 +2,8 @@
 //
 //   auto node = zeroflow::Node::from_env();          // in a node the daemon started
 //   if (!node) { std::cerr << node.error().message() << "\n"; return 1; }
-//   for (auto event = node->next(); event.kind != zeroflow::EventKind::Stop; event = node->next()) {
+//   for (auto event = node->next(); event.kind != zeroflow::EventKind::Stop; event = node->next())
+//   {
 //       if (event.kind == zeroflow::EventKind::Input) {
 //           auto sample = node->loan("out", event.data.size());
 //           std::memcpy(sample->data().data(), event.data.data(), event.data.size());
@@ -10,9 +11,6 @@
 //       }
 //   }
 #pragma once
-
-#include <zeroflow/runtime/error.hpp>
-#include <zeroflow/runtime/event.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -23,6 +21,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <zeroflow/runtime/error.hpp>
+#include <zeroflow/runtime/event.hpp>
 
 namespace zeroflow {
 

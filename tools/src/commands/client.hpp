@@ -1,11 +1,11 @@
 // The CLI's side of the control socket: one request, its reply or a message saying what to do.
 #pragma once
 
-#include <zeroflow/protocol/protocol.hpp>
-
 #include <chrono>
 #include <expected>
 #include <string>
+
+#include <zeroflow/protocol/protocol.hpp>
 
 namespace zeroflow::cli {
 

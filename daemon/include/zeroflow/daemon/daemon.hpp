@@ -2,8 +2,6 @@
 // timers. `zeroflowd` and `zeroflow run` (which embeds one) both use this.
 #pragma once
 
-#include <zeroflow/protocol/common.hpp>
-
 #include <chrono>
 #include <expected>
 #include <filesystem>
@@ -12,12 +10,14 @@
 #include <string>
 #include <string_view>
 
+#include <zeroflow/protocol/common.hpp>
+
 namespace zeroflow::daemon {
 
 struct Options {
-    std::filesystem::path runtime_dir;                 ///< socket, lock, leftovers live here
+    std::filesystem::path runtime_dir; ///< socket, lock, leftovers live here
     std::size_t max_frame = protocol::kDefaultMaxFrameSize;
-    std::chrono::milliseconds shutdown_grace{2000};    ///< for dataflows still running at exit
+    std::chrono::milliseconds shutdown_grace{2000}; ///< for dataflows still running at exit
     std::size_t max_connections = 1024;
 };
 
@@ -50,6 +50,7 @@ private:
 /// Sets up the daemon's logger ("daemon"): to `file` when given, else to stderr. ZEROFLOW_LOG
 /// (trace, debug, info, warn, error) overrides `default_level`. Throws if the file cannot be
 /// opened (an edge: callers turn it into a message).
-void setup_logging(const std::optional<std::filesystem::path>& file, std::string_view default_level);
+void setup_logging(const std::optional<std::filesystem::path>& file,
+                   std::string_view default_level);
 
 } // namespace zeroflow::daemon

@@ -2,15 +2,15 @@
 // as text. Internal to zeroflow (not part of the node API; node.hpp does not include it).
 #pragma once
 
-#include <zeroflow/protocol/common.hpp>
-#include <zeroflow/shm/layout.hpp>
-
 #include <array>
 #include <cstdint>
 #include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <zeroflow/protocol/common.hpp>
+#include <zeroflow/shm/layout.hpp>
 
 namespace zeroflow::wire {
 
