@@ -3,7 +3,9 @@
 
 #include <array>
 #include <cerrno>
+#include <exception>
 
+#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -54,7 +56,14 @@ void Loop::run_once(std::chrono::milliseconds timeout) {
             continue;
         }
         const auto callback = it->second;
-        (*callback)(events[static_cast<std::size_t>(i)].events);
+        try {
+            (*callback)(events[static_cast<std::size_t>(i)].events);
+        } catch (const std::exception& e) {
+            // Last line of defence: one connection's or one child's trouble never ends the loop.
+            spdlog::error("internal error in an event callback: {}", e.what());
+        } catch (...) {
+            spdlog::error("internal error in an event callback (unknown exception)");
+        }
     }
 }
 

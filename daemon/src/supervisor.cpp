@@ -605,7 +605,7 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
     return std::optional<Json>{node_setup(*target, n)};
 }
 
-void Supervisor::on_disconnect(ConnId conn) noexcept {
+void Supervisor::on_disconnect_unguarded(ConnId conn) {
     const auto it = node_conns_.find(conn);
     if (it == node_conns_.end()) {
         return;
@@ -632,7 +632,7 @@ void Supervisor::on_disconnect(ConnId conn) noexcept {
 
 // ---- process exits ---------------------------------------------------------------------------
 
-void Supervisor::on_node_exit(const std::string& uuid, std::uint32_t index) noexcept {
+void Supervisor::on_node_exit_unguarded(const std::string& uuid, std::uint32_t index) {
     const auto it = dataflows_.find(uuid);
     if (it == dataflows_.end()) {
         return;
@@ -824,7 +824,7 @@ Outcome<std::optional<Json>> Supervisor::handle_destroy(ConnId conn, const Json&
     return std::optional<Json>{};
 }
 
-void Supervisor::shutdown(std::optional<ConnId> conn, std::chrono::milliseconds grace) noexcept {
+void Supervisor::shutdown_unguarded(std::optional<ConnId> conn, std::chrono::milliseconds grace) {
     shutting_down_ = true;
     if (conn) {
         shutdown_waiters_.push_back(*conn);
@@ -940,7 +940,7 @@ Outcome<std::optional<Json>> Supervisor::handle_ping(ConnId, const Json&) {
 
 // ---- deadlines -------------------------------------------------------------------------------
 
-std::chrono::milliseconds Supervisor::tick() noexcept {
+std::chrono::milliseconds Supervisor::tick_unguarded() {
     const auto now = Clock::now();
     auto next = now + std::chrono::milliseconds(500);
     std::vector<DataflowState*> live;
@@ -986,6 +986,41 @@ std::chrono::milliseconds Supervisor::tick() noexcept {
     }
     return std::chrono::duration_cast<std::chrono::milliseconds>(next - now) +
            std::chrono::milliseconds(1);
+}
+
+// ---- guarded entry points ------------------------------------------------------------------
+// The loop calls these; whatever throws inside (an allocation, a JSON error) is logged and
+// counted like a handler's internal error, and the daemon goes on serving.
+
+template <typename F>
+void Supervisor::guarded(const char* what, F&& body) noexcept {
+    try {
+        body();
+    } catch (const std::exception& e) {
+        ++internal_errors_;
+        log()->error("internal error in {}: {}", what, e.what());
+    } catch (...) {
+        ++internal_errors_;
+        log()->error("internal error in {} (unknown exception)", what);
+    }
+}
+
+void Supervisor::on_disconnect(ConnId conn) noexcept {
+    guarded("disconnect handling", [&] { on_disconnect_unguarded(conn); });
+}
+
+void Supervisor::on_node_exit(const std::string& uuid, std::uint32_t index) noexcept {
+    guarded("node exit handling", [&] { on_node_exit_unguarded(uuid, index); });
+}
+
+void Supervisor::shutdown(std::optional<ConnId> conn, std::chrono::milliseconds grace) noexcept {
+    guarded("shutdown", [&] { shutdown_unguarded(conn, grace); });
+}
+
+std::chrono::milliseconds Supervisor::tick() noexcept {
+    std::chrono::milliseconds next(100);
+    guarded("deadline handling", [&] { next = tick_unguarded(); });
+    return next;
 }
 
 } // namespace zeroflow::daemon

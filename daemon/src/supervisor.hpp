@@ -103,6 +103,14 @@ public:
 private:
     using Handler = Outcome<std::optional<Json>> (Supervisor::*)(ConnId, const Json&);
 
+    template <typename F>
+    void guarded(const char* what, F&& body) noexcept;
+    void on_disconnect_unguarded(ConnId conn);
+    void on_node_exit(const std::string& uuid, std::uint32_t index) noexcept;
+    void on_node_exit_unguarded(const std::string& uuid, std::uint32_t index);
+    void shutdown_unguarded(std::optional<ConnId> conn, std::chrono::milliseconds grace);
+    std::chrono::milliseconds tick_unguarded();
+
     Outcome<std::optional<Json>> handle_start(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_register(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_connect_dynamic(ConnId conn, const Json& req);
@@ -120,7 +128,6 @@ private:
 
     Json node_setup(const DataflowState& df, const NodeState& node) const;
     Json describe(const DataflowState& df) const;
-    void on_node_exit(const std::string& uuid, std::uint32_t index) noexcept;
     void barrier_reached(DataflowState& df);
     void fail_start(DataflowState& df, const std::string& why);
     void begin_stop(DataflowState& df, std::chrono::milliseconds grace);

@@ -68,7 +68,8 @@ private:
         std::uint32_t state_seen = 0;
         bool live = true;
     };
-    enum Flags : std::uint8_t { kLoaned = 1, kReserved = 2 };
+    static constexpr std::uint8_t kLoaned = 1;   ///< flag: lent, not yet sent
+    static constexpr std::uint8_t kReserved = 2; ///< flag: its pages are reserved
 
     OutputSender() = default;
     std::byte* chunk_address(std::uint32_t chunk) const noexcept;
