@@ -94,28 +94,21 @@ bool NodeReceiver::available(Input& in) noexcept {
 
 const ChunkHeader* NodeReceiver::chunk_header(const Input& in, std::uint32_t chunk,
                                               std::uint64_t& capacity) const noexcept {
+    // `chunk` came from shared memory: checked against our private bound before use.
     if (chunk >= in.layout->total_chunks) {
         return nullptr;
     }
-    const auto& classes = in.layout->classes;
-    std::size_t k = classes.size() - 1;
-    while (k > 0 && chunk < classes[k].first_chunk) {
-        --k;
-    }
-    capacity = classes[k].capacity;
-    return reinterpret_cast<const ChunkHeader*>(segment_->base() + classes[k].offset +
-                                                std::uint64_t{chunk - classes[k].first_chunk} *
-                                                    classes[k].stride);
+    capacity = in.layout->classes[class_of(*in.layout, chunk)].capacity;
+    return reinterpret_cast<const ChunkHeader*>(segment_->base() + chunk_offset(*in.layout, chunk));
 }
 
-bool NodeReceiver::peek_timestamp(Input& in, std::uint64_t& timestamp) noexcept {
+std::uint64_t NodeReceiver::peek_timestamp(const Input& in) const noexcept {
     const auto token = in.slots[in.slot].load(std::memory_order_acquire);
     std::uint64_t capacity = 0;
     const auto* header =
         chunk_header(in, static_cast<std::uint32_t>((token & kChunkMask) - 1), capacity);
     // A bad token sorts first so that take() clears it out of the way.
-    timestamp = header != nullptr ? header->timestamp_ns : 0;
-    return true;
+    return header != nullptr ? header->timestamp_ns : 0;
 }
 
 std::optional<Delivery> NodeReceiver::take(std::uint32_t index) noexcept {
@@ -178,7 +171,6 @@ std::optional<Delivery> NodeReceiver::take(std::uint32_t index) noexcept {
             release(index, chunk_plus_one - 1);
             continue;
         }
-        ++in.delivered;
         Delivery d;
         d.kind = Delivery::Kind::message;
         d.input = index;
@@ -214,8 +206,7 @@ std::optional<Delivery> NodeReceiver::poll() noexcept {
                 best = i;
                 break;
             }
-            std::uint64_t t = 0;
-            if (peek_timestamp(in, t) && t < best_time) {
+            if (const auto t = peek_timestamp(in); t < best_time) {
                 best_time = t;
                 best = i;
             }

@@ -113,22 +113,12 @@ const std::string& OutputSender::name() const noexcept {
     return layout_->name;
 }
 
-std::size_t OutputSender::class_of(std::uint32_t chunk) const noexcept {
-    const auto& classes = layout_->classes;
-    std::size_t k = classes.size() - 1;
-    while (k > 0 && chunk < classes[k].first_chunk) {
-        --k;
-    }
-    return k;
-}
-
 std::byte* OutputSender::chunk_address(std::uint32_t chunk) const noexcept {
-    const auto& cls = layout_->classes[class_of(chunk)];
-    return segment_->base() + cls.offset + std::uint64_t{chunk - cls.first_chunk} * cls.stride;
+    return segment_->base() + chunk_offset(*layout_, chunk);
 }
 
 void OutputSender::free_chunk(std::uint32_t chunk) noexcept {
-    free_[class_of(chunk)].push_back(chunk); // capacity reserved at attach: cannot throw
+    free_[class_of(*layout_, chunk)].push_back(chunk); // capacity reserved at attach: cannot throw
     ++free_count_;
 }
 
@@ -334,7 +324,7 @@ Result<void> OutputSender::send(const Loan& loan, std::uint64_t size,
             Error{ErrorCode::closed, "output '" + layout_->name +
                                          "' is closed (the dataflow finished or was stopped)"});
     }
-    const auto& cls = layout_->classes[class_of(chunk)];
+    const auto& cls = layout_->classes[class_of(*layout_, chunk)];
     if (size > cls.capacity) {
         discard(loan);
         return std::unexpected(Error{ErrorCode::invalid_argument,

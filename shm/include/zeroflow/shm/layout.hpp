@@ -96,6 +96,21 @@ struct Layout {
 /// same result from the same spec. Fails with invalid_layout naming what is wrong.
 Result<Layout> compute_layout(const LayoutSpec& spec) noexcept;
 
+/// Index of the size class of a chunk id (< total_chunks) within its output.
+inline std::size_t class_of(const OutputLayout& output, std::uint32_t chunk) noexcept {
+    std::size_t k = output.classes.size() - 1;
+    while (k > 0 && chunk < output.classes[k].first_chunk) {
+        --k;
+    }
+    return k;
+}
+
+/// Offset of a chunk (its header) from the segment base; `chunk` must be < total_chunks.
+inline std::uint64_t chunk_offset(const OutputLayout& output, std::uint32_t chunk) noexcept {
+    const auto& cls = output.classes[class_of(output, chunk)];
+    return cls.offset + std::uint64_t{chunk - cls.first_chunk} * cls.stride;
+}
+
 /// Default chunk count per size class for an output feeding queues of these sizes.
 std::uint32_t default_chunks_per_class(const std::vector<std::uint32_t>& queue_sizes) noexcept;
 

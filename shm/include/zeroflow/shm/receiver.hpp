@@ -72,7 +72,6 @@ private:
         const OutputLayout* layout = nullptr;
         std::uint64_t tail = 0;
         std::uint64_t head_cache = 0;
-        std::uint64_t delivered = 0;
         std::uint64_t skipped = 0;
         std::uint64_t return_head = 0;
         std::uint64_t return_tail_cache = 0;
@@ -87,7 +86,7 @@ private:
     NodeReceiver() = default;
     bool available(Input& in) noexcept;
     void drop_held(Input& in) noexcept;
-    bool peek_timestamp(Input& in, std::uint64_t& timestamp) noexcept;
+    std::uint64_t peek_timestamp(const Input& in) const noexcept;
     std::optional<Delivery> take(std::uint32_t index) noexcept;
     const ChunkHeader* chunk_header(const Input& in, std::uint32_t chunk,
                                     std::uint64_t& capacity) const noexcept;

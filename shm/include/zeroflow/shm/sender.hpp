@@ -73,7 +73,6 @@ private:
 
     OutputSender() = default;
     std::byte* chunk_address(std::uint32_t chunk) const noexcept;
-    std::size_t class_of(std::uint32_t chunk) const noexcept;
     void take_back(std::uint32_t chunk_plus_one, std::uint64_t bit) noexcept;
     void free_chunk(std::uint32_t chunk) noexcept;
     void drain_returns(Connection& c) noexcept;
