@@ -36,6 +36,10 @@ target_inputs() {
         sources=("$root"/daemon/dataflow/src/*.cpp)
         libs=(-lyaml-cpp)
         ;;
+    metadata)
+        includes+=("$root/runtime/include")
+        sources=("$root"/runtime/src/metadata.cpp)
+        ;;
     *)
         echo "fuzz.sh: no source list for '$name' (add a case to target_inputs in $0)" >&2
         return 1

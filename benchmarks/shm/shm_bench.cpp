@@ -16,6 +16,7 @@
 #include <zeroflow/bench/process.hpp>
 #include <zeroflow/bench/raw_ring.hpp>
 #include <zeroflow/bench/stats.hpp>
+#include <zeroflow/runtime/metadata.hpp>
 #include <zeroflow/shm/control.hpp>
 #include <zeroflow/shm/receiver.hpp>
 #include <zeroflow/shm/sender.hpp>
@@ -192,6 +193,50 @@ void BM_LoanSendReceiveRelease(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_LoanSendReceiveRelease)->Arg(8)->Arg(4096)->Arg(1 << 20);
+
+// The same round with what a described message adds: a dtype (u8) and a shape written by the
+// sender, three parameters encoded straight into the chunk (int, double, string), and the
+// receiver reading all three back. The difference to BM_LoanSendReceiveRelease is its cost.
+void BM_LoanSendReceiveReleaseDescribed(benchmark::State& state) {
+    const auto bytes = static_cast<std::uint64_t>(state.range(0));
+    auto spec = pair_spec(fresh_uuid(), std::max<std::uint64_t>(bytes, 8), 16, 0);
+    auto segment = shm::Segment::create(spec);
+    if (!segment) {
+        state.SkipWithError(segment.error().message.c_str());
+        return;
+    }
+    auto tx = shm::OutputSender::attach(*segment, 0);
+    auto rx = shm::NodeReceiver::attach(*segment, 1);
+    std::uint64_t value = 0;
+    std::int64_t check = 0;
+    for (auto _ : state) {
+        auto loan = tx->loan(bytes);
+        std::memcpy(loan->data, &value, sizeof(value));
+        const std::uint64_t shape[1] = {bytes};
+        std::memcpy(loan->metadata + shm::kShapeOffset, shape, sizeof(shape));
+        zeroflow::SampleMetadata meta(loan->metadata + shm::kParametersOffset,
+                                      tx->max_metadata_size());
+        meta.set_int("frame", static_cast<std::int64_t>(value));
+        meta.set_double("exposure", 0.5);
+        meta.set_string("camera", "front");
+        shm::MessageInfo info;
+        info.dtype = 1; // u8
+        info.ndim = 1;
+        info.metadata_size = static_cast<std::uint32_t>(meta.size());
+        (void)tx->send(*loan, bytes, 1, info);
+        auto d = rx->poll();
+        std::memcpy(&value, d->data, sizeof(value));
+        const zeroflow::MetadataView view(d->metadata + shm::kParametersOffset, d->metadata_size);
+        check += view.get_int("frame").value_or(0);
+        check += static_cast<std::int64_t>(view.get_double("exposure").value_or(0));
+        check += static_cast<std::int64_t>(view.get_string("camera").value_or("").size());
+        rx->release(d->input, d->chunk);
+        ++value;
+    }
+    benchmark::DoNotOptimize(check);
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_LoanSendReceiveReleaseDescribed)->Arg(8)->Arg(4096)->Arg(1 << 20);
 
 // ------------------------------------------------------------------------------------------
 // Two processes: ping-pong (one-way = RTT / 2) and streaming.

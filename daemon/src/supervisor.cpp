@@ -86,8 +86,8 @@ shm::LayoutSpec build_spec(const dataflow::Descriptor& d, const wire::Uuid& uuid
             const dataflow::OutputRef ref{d.nodes[n].id, out};
             const auto cfg = d.shm_for(ref);
             output_index[ref.to_string()] = static_cast<std::uint32_t>(spec.outputs.size());
-            spec.outputs.push_back(
-                shm::OutputSpec{n, ref.to_string(), cfg.max_message_size, cfg.chunks.value_or(0)});
+            spec.outputs.push_back(shm::OutputSpec{n, ref.to_string(), cfg.max_message_size,
+                                                   cfg.chunks.value_or(0), cfg.max_metadata_size});
         }
     }
     for (std::uint32_t n = 0; n < d.nodes.size(); ++n) {
@@ -100,7 +100,8 @@ shm::LayoutSpec build_spec(const dataflow::Descriptor& d, const wire::Uuid& uuid
                     it = output_index.emplace(key, static_cast<std::uint32_t>(spec.outputs.size()))
                              .first;
                     timers.push_back(TimerOutput{it->second, timer->period});
-                    spec.outputs.push_back(shm::OutputSpec{shm::kDaemonOwner, timer->spec, 64, 0});
+                    spec.outputs.push_back(
+                        shm::OutputSpec{shm::kDaemonOwner, timer->spec, 64, 0, 0});
                 }
                 out = it->second;
             } else {

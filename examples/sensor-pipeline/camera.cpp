@@ -1,5 +1,7 @@
 // sensor-pipeline/camera: on every timer tick, loans a frame in shared memory, writes a synthetic
-// picture into all of it (a pattern that moves every frame) and sends it on `image`.
+// picture into all of it (a pattern that moves every frame) and sends it on `image` as what it
+// is: a u8 array of shape {height, width, channels}, encoding "rgb8", with its frame number as
+// a parameter.
 //
 //   args: [--width W] [--height H] [--channels C] [--frames N]   (default 1280 720 3, unbounded)
 #include <cstddef>
@@ -55,6 +57,12 @@ int main(int argc, char** argv) {
     }
     std::cout << "camera: " << width << "x" << height << "x" << channels << " frames ("
               << frame_bytes << " bytes)" << std::endl;
+    // Resolved once: a typo in the output's name fails here, not at the first frame.
+    auto image = node->output("image");
+    if (!image) {
+        std::cerr << "camera: " << image.error().message() << "\n";
+        return 1;
+    }
 
     std::uint64_t sent = 0;
     std::uint64_t skipped = 0; // ticks without a free chunk: every frame still in flight
@@ -67,7 +75,7 @@ int main(int argc, char** argv) {
         if (event.kind != zeroflow::EventKind::Input) {
             continue;
         }
-        auto sample = node->loan("image", frame_bytes);
+        auto sample = image->loan<std::uint8_t>(frame_bytes);
         if (!sample) {
             if (sample.error().kind() == zeroflow::ErrorKind::pool_exhausted) {
                 ++skipped; // receivers hold every chunk: lose this frame, like a real camera
@@ -85,6 +93,8 @@ int main(int argc, char** argv) {
         header.height = static_cast<std::uint32_t>(height);
         header.channels = static_cast<std::uint32_t>(channels);
         fill_frame(sample->data(), header);
+        sample->set_shape({height, width, channels}).set_encoding(channels == 3 ? "rgb8" : "");
+        sample->metadata().set("frame", header.frame);
         // The capture time is when the frame is complete: what follows is the pipeline's.
         header.capture_ns = sensor_pipeline::monotonic_ns();
         std::memcpy(sample->data().data(), &header, sizeof(header));

@@ -37,6 +37,12 @@ int main() {
         std::cerr << "filter: " << node.error().message() << "\n";
         return 1;
     }
+    auto image = node->input("image");
+    auto summary_out = node->output("summary");
+    if (!image || !summary_out) {
+        std::cerr << "filter: " << (!image ? image.error() : summary_out.error()).message() << "\n";
+        return 1;
+    }
     std::uint64_t frames = 0;
     std::uint64_t malformed = 0;
     int status = 0;
@@ -45,17 +51,21 @@ int main() {
             std::cerr << "filter: " << event.message << "\n";
             continue;
         }
-        if (event.kind != zeroflow::EventKind::Input || event.id != "image") {
+        if (event.kind != zeroflow::EventKind::Input || !image->matches(event)) {
             continue;
         }
-        // Shared memory is not trusted: the header must describe exactly this payload.
+        // The message says what it is (u8, {height, width, channels}); the runtime checked
+        // that the shape matches the size. Shared memory is not trusted, so the in-band header
+        // must agree with it too.
+        const auto shape = event.shape();
         FrameHeader header;
-        if (event.data.size() < sizeof(header)) {
+        if (event.dtype() != zeroflow::DataType::u8 || shape.size() != 3 ||
+            event.data.size() < sizeof(header)) {
             ++malformed;
             continue;
         }
         std::memcpy(&header, event.data.data(), sizeof(header));
-        if (std::uint64_t{header.width} * header.height * header.channels != event.data.size()) {
+        if (header.height != shape[0] || header.width != shape[1] || header.channels != shape[2]) {
             ++malformed;
             continue;
         }
@@ -65,7 +75,7 @@ int main() {
         summary.mean = mean_brightness(event.data, header);
         event = zeroflow::Event(); // hand the frame back before sending
         summary.filter_ns = sensor_pipeline::monotonic_ns();
-        if (auto ok = node->send_output("summary", std::as_bytes(std::span(&summary, 1))); !ok) {
+        if (auto ok = summary_out->send(std::as_bytes(std::span(&summary, 1))); !ok) {
             if (ok.error().kind() == zeroflow::ErrorKind::closed) {
                 break;
             }
@@ -78,7 +88,7 @@ int main() {
         ++frames;
     }
     std::cout << "filter: frames=" << frames << " malformed=" << malformed
-              << " dropped_image=" << node->dropped("image") << std::endl;
+              << " dropped_image=" << image->dropped() << std::endl;
     sensor_pipeline::print_cpu_time("filter");
     return status;
 }

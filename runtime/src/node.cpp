@@ -1,4 +1,5 @@
 // The node API: connecting to the daemon, the event stream, loans and sends.
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -48,6 +49,8 @@ std::string_view to_string(ErrorKind kind) noexcept {
         return "timeout";
     case ErrorKind::internal:
         return "internal";
+    case ErrorKind::metadata_too_large:
+        return "metadata_too_large";
     }
     return "internal";
 }
@@ -326,6 +329,10 @@ std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> time
             e.owner_ = this;
             e.input_ = d->input;
             e.chunk_ = d->chunk;
+            e.wall_time_ns_ = d->wall_time_ns;
+            if (d->ndim != 0 || d->dtype != 0 || d->encoding_size != 0 || d->metadata_size != 0) {
+                describe(e, *d);
+            }
             return e;
         }
         case shm::Delivery::Kind::input_closed: {
@@ -343,32 +350,181 @@ std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> time
     }
 }
 
-std::expected<Sample, Error> NodeImpl::loan(std::string_view output, std::size_t bytes) {
-    for (std::uint32_t o = 0; o < output_names.size(); ++o) {
-        if (output_names[o] != output) {
-            continue;
+namespace {
+
+/// Index of `wanted` in `names`, or invalid_argument listing the declared ones; `what` is
+/// "input" or "output".
+std::expected<std::uint32_t, Error> find_named(const std::vector<std::string>& names,
+                                               std::string_view wanted, const std::string& node,
+                                               const std::string& what) {
+    for (std::uint32_t i = 0; i < names.size(); ++i) {
+        if (names[i] == wanted) {
+            return i;
         }
-        auto loan = senders_[o].loan(bytes);
-        if (!loan) {
-            return std::unexpected(from_shm(loan.error()));
-        }
-        Sample s;
-        s.owner_ = this;
-        s.output_ = o;
-        s.chunk_ = loan->chunk;
-        s.data_ = loan->data;
-        s.size_ = bytes;
-        s.capacity_ = loan->capacity;
-        return s;
     }
     std::string known;
-    for (const auto& name : output_names) {
+    for (const auto& name : names) {
         known += (known.empty() ? "" : ", ") + name;
     }
     return std::unexpected(Error{ErrorKind::invalid_argument,
-                                 "node '" + id + "' has no output '" + std::string(output) +
-                                     "' (declared outputs: " + (known.empty() ? "none" : known) +
-                                     "); add it to the node's `outputs:` in the dataflow"});
+                                 "node '" + node + "' has no " + what + " '" + std::string(wanted) +
+                                     "' (declared " + what +
+                                     "s: " + (known.empty() ? "none" : known) +
+                                     "); add it to the node's `" + what + "s:` in the dataflow"});
+}
+
+} // namespace
+
+std::expected<std::uint32_t, Error> NodeImpl::find_output(std::string_view output) const {
+    return find_named(output_names, output, id, "output");
+}
+
+std::expected<std::uint32_t, Error> NodeImpl::find_input(std::string_view input) const {
+    return find_named(input_names, input, id, "input");
+}
+
+std::expected<Output, Error> NodeImpl::output_handle(std::string_view output) {
+    auto index = find_output(output);
+    if (!index) {
+        return std::unexpected(std::move(index.error()));
+    }
+    return Output(this, *index);
+}
+
+std::expected<Input, Error> NodeImpl::input_handle(std::string_view input) {
+    auto index = find_input(input);
+    if (!index) {
+        return std::unexpected(std::move(index.error()));
+    }
+    return Input(this, *index);
+}
+
+void NodeImpl::describe(Event& e, const shm::Delivery& d) const noexcept {
+    // Everything here was read from shared memory by the receiver and bounds-checked there;
+    // what is left to check is that type and shape agree with the payload's size. When they
+    // do not (a scribbling sender), the message reads as plain bytes.
+    if (d.encoding_size != 0) {
+        e.encoding_ = std::string_view(
+            reinterpret_cast<const char*>(d.metadata + shm::kEncodingOffset), d.encoding_size);
+    }
+    if (d.metadata_size != 0) {
+        e.metadata_ = MetadataView(d.metadata + shm::kParametersOffset, d.metadata_size);
+    }
+    if (d.dtype > kLastDataType) {
+        return;
+    }
+    const auto dtype = static_cast<DataType>(d.dtype);
+    const auto elem = element_size(dtype);
+    std::array<std::uint64_t, kMaxDims> shape{};
+    std::memcpy(shape.data(), d.metadata + shm::kShapeOffset, d.ndim * sizeof(std::uint64_t));
+    std::uint64_t bytes = elem;
+    for (std::uint8_t k = 0; k < d.ndim; ++k) {
+        if (__builtin_mul_overflow(bytes, shape[k], &bytes)) {
+            return;
+        }
+    }
+    if (d.ndim != 0 ? bytes != d.size : d.size % elem != 0) {
+        return;
+    }
+    e.dtype_ = dtype;
+    e.ndim_ = d.ndim;
+    e.shape_ = shape;
+}
+
+std::expected<Sample, Error> NodeImpl::loan_at(std::uint32_t o, std::size_t bytes) {
+    auto loan = senders_[o].loan(bytes);
+    if (!loan) {
+        return std::unexpected(from_shm(loan.error()));
+    }
+    Sample s;
+    s.owner_ = this;
+    s.output_ = o;
+    s.chunk_ = loan->chunk;
+    s.data_ = loan->data;
+    s.size_ = bytes;
+    s.capacity_ = loan->capacity;
+    s.area_ = loan->metadata;
+    s.metadata_ =
+        SampleMetadata(loan->metadata + shm::kParametersOffset, senders_[o].max_metadata_size());
+    return s;
+}
+
+std::expected<Sample, Error> NodeImpl::loan(std::string_view output, std::size_t bytes) {
+    auto index = find_output(output);
+    if (!index) {
+        return std::unexpected(std::move(index.error()));
+    }
+    return loan_at(*index, bytes);
+}
+
+std::expected<void, Error> NodeImpl::check_sample(const Sample& sample) const {
+    const auto& name = senders_[sample.output_].name(); // "node/output", as shm: names it
+    if (sample.shape_invalid_) {
+        return std::unexpected(
+            Error{ErrorKind::invalid_argument,
+                  "the shape set on a sample of output '" + name + "' has more than " +
+                      std::to_string(kMaxDims) +
+                      " dimensions or a product that overflows; zeroflow messages have up to " +
+                      std::to_string(kMaxDims) + " dimensions"});
+    }
+    if (sample.encoding_invalid_) {
+        return std::unexpected(Error{ErrorKind::invalid_argument,
+                                     "the encoding set on a sample of output '" + name +
+                                         "' is longer than " + std::to_string(kMaxEncodingSize) +
+                                         " bytes; use a short name such as \"rgb8\" or "
+                                         "\"sensor_msgs/msg/Image\""});
+    }
+    if (static_cast<std::uint8_t>(sample.dtype_) > kLastDataType) {
+        return std::unexpected(
+            Error{ErrorKind::invalid_argument, "unknown DataType code " +
+                                                   std::to_string(static_cast<int>(sample.dtype_)) +
+                                                   " on a sample of output '" + name + "'"});
+    }
+    if (sample.ndim_ != 0 || sample.dtype_ != DataType::bytes) {
+        const auto elem = element_size(sample.dtype_);
+        const auto elements = sample.ndim_ != 0 ? sample.elements_ : sample.size_ / elem;
+        std::uint64_t expected = 0;
+        if (__builtin_mul_overflow(elements, std::uint64_t{elem}, &expected) ||
+            expected != sample.size_ || (sample.ndim_ == 0 && sample.size_ % elem != 0)) {
+            std::string shape;
+            for (std::uint8_t d = 0; d < sample.ndim_; ++d) {
+                shape += (d == 0 ? "" : ", ") + std::to_string(sample.shape_[d]);
+            }
+            return std::unexpected(
+                Error{ErrorKind::invalid_argument,
+                      "a sample of output '" + name + "' holds " + std::to_string(sample.size_) +
+                          " bytes, but its type " + std::string(to_string(sample.dtype_)) +
+                          " with shape {" + shape + "} needs " +
+                          (sample.ndim_ != 0 ? std::to_string(expected)
+                                             : "a multiple of " + std::to_string(elem)) +
+                          " bytes; set a shape that matches (set_shape) or resize the sample"});
+        }
+    }
+    const auto& meta = sample.metadata_;
+    switch (meta.problem()) {
+    case SampleMetadata::Problem::none:
+        break;
+    case SampleMetadata::Problem::too_large:
+        return std::unexpected(Error{
+            ErrorKind::metadata_too_large,
+            "the parameters of a message on output '" + name + "' need " +
+                std::to_string(meta.needed()) + " bytes (at key '" + meta.problem_key() +
+                "'), but the output takes " + std::to_string(meta.capacity()) +
+                "; raise it with `shm: {" + name + ": {max_metadata_size: ...}}` in the dataflow"});
+    case SampleMetadata::Problem::bad_key:
+        return std::unexpected(Error{ErrorKind::invalid_argument, "a parameter key on output '" +
+                                                                      name +
+                                                                      "' is empty or longer "
+                                                                      "than 255 bytes ('" +
+                                                                      meta.problem_key() + "')"});
+    case SampleMetadata::Problem::bad_value:
+        return std::unexpected(Error{ErrorKind::invalid_argument,
+                                     "the value of parameter '" + meta.problem_key() +
+                                         "' on output '" + name +
+                                         "' does not fit (integers must fit int64, lengths 32 "
+                                         "bits)"});
+    }
+    return {};
 }
 
 std::expected<void, Error> NodeImpl::send(Sample&& sample) {
@@ -377,11 +533,30 @@ std::expected<void, Error> NodeImpl::send(Sample&& sample) {
             Error{ErrorKind::invalid_argument,
                   "this sample was not loaned by this node (or was already sent)"});
     }
-    const shm::Loan loan{sample.chunk_, sample.data_, sample.capacity_};
+    const shm::Loan loan{sample.chunk_, sample.data_, sample.capacity_, sample.area_};
     auto& sender = senders_[sample.output_];
     const auto size = sample.size_;
+    shm::MessageInfo info;
+    // The plain path (bytes, no shape, encoding or parameters) checks three bytes and goes on.
+    if (sample.ndim_ != 0 || sample.dtype_ != DataType::bytes || sample.encoding_size_ != 0 ||
+        sample.metadata_.size() != 0 || sample.shape_invalid_ || sample.encoding_invalid_ ||
+        sample.metadata_.problem() != SampleMetadata::Problem::none) {
+        auto checked = check_sample(sample);
+        if (!checked) {
+            sample.discard();
+            return std::unexpected(std::move(checked.error()));
+        }
+        info.dtype = static_cast<std::uint8_t>(sample.dtype_);
+        info.ndim = sample.ndim_;
+        info.encoding_size = sample.encoding_size_;
+        info.metadata_size = static_cast<std::uint32_t>(sample.metadata_.size());
+        if (sample.ndim_ != 0) {
+            std::memcpy(sample.area_ + shm::kShapeOffset, sample.shape_.data(),
+                        sample.ndim_ * sizeof(std::uint64_t));
+        }
+    }
     sample.owner_ = nullptr; // consumed whatever happens
-    if (auto sent = sender.send(loan, size); !sent) {
+    if (auto sent = sender.send(loan, size, 0, info); !sent) {
         return std::unexpected(from_shm(sent.error()));
     }
     return {};
@@ -395,6 +570,10 @@ void NodeImpl::discard(std::uint32_t output, std::uint32_t chunk) noexcept {
     if (output < senders_.size()) {
         senders_[output].discard(shm::Loan{chunk, nullptr, 0});
     }
+}
+
+std::uint64_t NodeImpl::dropped_at(std::uint32_t input) const noexcept {
+    return input < input_names.size() ? receiver_->dropped(input) : 0;
 }
 
 std::uint64_t NodeImpl::dropped(std::string_view input) const noexcept {
@@ -413,7 +592,9 @@ std::uint64_t NodeImpl::dropped(std::string_view input) const noexcept {
 Event::Event(Event&& other) noexcept
     : kind(other.kind), id(other.id), data(other.data), timestamp_ns(other.timestamp_ns),
       sequence(other.sequence), message(other.message), owner_(other.owner_), input_(other.input_),
-      chunk_(other.chunk_) {
+      chunk_(other.chunk_), wall_time_ns_(other.wall_time_ns_), dtype_(other.dtype_),
+      ndim_(other.ndim_), shape_(other.shape_), encoding_(other.encoding_),
+      metadata_(other.metadata_) {
     other.owner_ = nullptr;
 }
 
@@ -429,6 +610,12 @@ Event& Event::operator=(Event&& other) noexcept {
         owner_ = other.owner_;
         input_ = other.input_;
         chunk_ = other.chunk_;
+        wall_time_ns_ = other.wall_time_ns_;
+        dtype_ = other.dtype_;
+        ndim_ = other.ndim_;
+        shape_ = other.shape_;
+        encoding_ = other.encoding_;
+        metadata_ = other.metadata_;
         other.owner_ = nullptr;
     }
     return *this;
@@ -443,12 +630,46 @@ void Event::release() noexcept {
         owner_->release(input_, chunk_);
         owner_ = nullptr;
         data = {};
+        ndim_ = 0;
+        dtype_ = DataType::bytes;
+        encoding_ = {};
+        metadata_ = {};
     }
+}
+
+std::expected<void, Error> Event::check_view(DataType type, std::size_t size,
+                                             std::size_t align) const {
+    // std::byte views any message; an untyped (bytes) message has no type to check, so it
+    // reads as any T, subject to size and alignment.
+    const bool any = type == DataType::bytes || dtype_ == DataType::bytes;
+    if (!any && type != dtype_) {
+        return std::unexpected(Error{
+            ErrorKind::invalid_argument,
+            "message on input '" + std::string(id) + "' holds " + std::string(to_string(dtype_)) +
+                ", not " + std::string(to_string(type)) + "; read it as as<" +
+                std::string(to_string(dtype_)) + " type>() or check event.dtype() first"});
+    }
+    if (data.size() % size != 0) {
+        return std::unexpected(
+            Error{ErrorKind::invalid_argument,
+                  "message on input '" + std::string(id) + "' has " + std::to_string(data.size()) +
+                      " bytes, not a multiple of the element size " + std::to_string(size)});
+    }
+    if (reinterpret_cast<std::uintptr_t>(data.data()) % align != 0) {
+        return std::unexpected(
+            Error{ErrorKind::invalid_argument, "message on input '" + std::string(id) +
+                                                   "' is not aligned to " + std::to_string(align) +
+                                                   " bytes for this element type"});
+    }
+    return {};
 }
 
 Sample::Sample(Sample&& other) noexcept
     : owner_(other.owner_), output_(other.output_), chunk_(other.chunk_), data_(other.data_),
-      size_(other.size_), capacity_(other.capacity_) {
+      size_(other.size_), capacity_(other.capacity_), area_(other.area_), dtype_(other.dtype_),
+      ndim_(other.ndim_), encoding_size_(other.encoding_size_),
+      shape_invalid_(other.shape_invalid_), encoding_invalid_(other.encoding_invalid_),
+      elements_(other.elements_), shape_(other.shape_), metadata_(std::move(other.metadata_)) {
     other.owner_ = nullptr;
 }
 
@@ -461,6 +682,15 @@ Sample& Sample::operator=(Sample&& other) noexcept {
         data_ = other.data_;
         size_ = other.size_;
         capacity_ = other.capacity_;
+        area_ = other.area_;
+        dtype_ = other.dtype_;
+        ndim_ = other.ndim_;
+        encoding_size_ = other.encoding_size_;
+        shape_invalid_ = other.shape_invalid_;
+        encoding_invalid_ = other.encoding_invalid_;
+        elements_ = other.elements_;
+        shape_ = other.shape_;
+        metadata_ = std::move(other.metadata_);
         other.owner_ = nullptr;
     }
     return *this;
@@ -475,6 +705,101 @@ void Sample::discard() noexcept {
         owner_->discard(output_, chunk_);
         owner_ = nullptr;
     }
+}
+
+Sample& Sample::set_shape(std::span<const std::uint64_t> shape) noexcept {
+    if (shape.size() > kMaxDims) {
+        shape_invalid_ = true;
+        return *this;
+    }
+    std::uint64_t elements = 1;
+    for (auto dim : shape) {
+        if (__builtin_mul_overflow(elements, dim, &elements)) {
+            shape_invalid_ = true;
+            return *this;
+        }
+    }
+    shape_invalid_ = false;
+    std::copy(shape.begin(), shape.end(), shape_.begin());
+    ndim_ = static_cast<std::uint8_t>(shape.size());
+    elements_ = elements;
+    return *this;
+}
+
+Sample& Sample::set_type(DataType dtype, std::span<const std::uint64_t> shape) noexcept {
+    dtype_ = dtype;
+    return set_shape(shape);
+}
+
+Sample& Sample::set_encoding(std::string_view encoding) noexcept {
+    if (encoding.size() > kMaxEncodingSize || area_ == nullptr) {
+        encoding_invalid_ = encoding.size() > kMaxEncodingSize;
+        return *this;
+    }
+    encoding_invalid_ = false;
+    std::memcpy(area_ + shm::kEncodingOffset, encoding.data(), encoding.size());
+    encoding_size_ = static_cast<std::uint8_t>(encoding.size());
+    return *this;
+}
+
+// ---- Output and Input ------------------------------------------------------------------------
+
+std::expected<Sample, Error> Output::loan(std::size_t bytes) const {
+    return impl_->loan_at(index_, bytes);
+}
+
+std::expected<Sample, Error> Output::loan_typed(DataType dtype, std::size_t count) const {
+    if (static_cast<std::uint8_t>(dtype) > kLastDataType) {
+        return std::unexpected(Error{ErrorKind::invalid_argument, "unknown DataType code"});
+    }
+    std::size_t bytes = 0;
+    if (__builtin_mul_overflow(count, element_size(dtype), &bytes)) {
+        return std::unexpected(Error{ErrorKind::message_too_large,
+                                     std::to_string(count) + " elements of " +
+                                         std::string(to_string(dtype)) + " overflow a size"});
+    }
+    auto sample = impl_->loan_at(index_, bytes);
+    if (sample) {
+        const std::uint64_t shape[1] = {count};
+        sample->set_type(dtype, shape);
+    }
+    return sample;
+}
+
+std::expected<void, Error> Output::send(std::span<const std::byte> bytes) const {
+    auto sample = impl_->loan_at(index_, bytes.size());
+    if (!sample) {
+        return std::unexpected(std::move(sample.error()));
+    }
+    if (!bytes.empty()) {
+        std::memcpy(sample->data().data(), bytes.data(), bytes.size());
+    }
+    return impl_->send(std::move(*sample));
+}
+
+const std::string& Output::id() const noexcept {
+    return impl_->output_names[index_];
+}
+
+std::size_t Output::max_metadata_size() const noexcept {
+    return impl_->sender(index_).max_metadata_size();
+}
+
+std::uint64_t Output::sent() const noexcept {
+    return impl_->sender(index_).messages_sent();
+}
+
+bool Input::matches(const Event& event) const noexcept {
+    return (event.kind == EventKind::Input || event.kind == EventKind::InputClosed) &&
+           event.id == impl_->input_names[index_];
+}
+
+const std::string& Input::id() const noexcept {
+    return impl_->input_names[index_];
+}
+
+std::uint64_t Input::dropped() const noexcept {
+    return impl_->dropped_at(index_);
 }
 
 // ---- Node ------------------------------------------------------------------------------------
@@ -526,6 +851,14 @@ Event Node::next() {
 
 std::optional<Event> Node::next(std::chrono::nanoseconds timeout) {
     return impl_->next(timeout);
+}
+
+std::expected<Output, Error> Node::output(std::string_view id) {
+    return impl_->output_handle(id);
+}
+
+std::expected<Input, Error> Node::input(std::string_view id) {
+    return impl_->input_handle(id);
 }
 
 std::expected<Sample, Error> Node::loan(std::string_view output, std::size_t bytes) {

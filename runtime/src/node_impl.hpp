@@ -26,6 +26,14 @@ public:
 
     std::optional<Event> next(std::optional<std::chrono::nanoseconds> timeout);
     std::expected<Sample, Error> loan(std::string_view output, std::size_t bytes);
+    /// Lends on output `index` (< output_names.size()).
+    std::expected<Sample, Error> loan_at(std::uint32_t index, std::size_t bytes);
+    std::expected<std::uint32_t, Error> find_output(std::string_view output) const;
+    std::expected<std::uint32_t, Error> find_input(std::string_view input) const;
+    std::expected<Output, Error> output_handle(std::string_view output);
+    std::expected<Input, Error> input_handle(std::string_view input);
+    const shm::OutputSender& sender(std::uint32_t index) const { return senders_[index]; }
+    std::uint64_t dropped_at(std::uint32_t input) const noexcept;
     std::expected<void, Error> send(Sample&& sample);
     void release(std::uint32_t input, std::uint32_t chunk) noexcept;
     void discard(std::uint32_t output, std::uint32_t chunk) noexcept;
@@ -39,6 +47,8 @@ public:
 
 private:
     enum class Stream : std::uint8_t { open, all_closed_pending, ended };
+    std::expected<void, Error> check_sample(const Sample& sample) const;
+    void describe(Event& e, const shm::Delivery& d) const noexcept;
     Event make_event(EventKind kind) const;
     void watch_daemon();
 

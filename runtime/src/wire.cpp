@@ -77,7 +77,8 @@ protocol::Json to_json(const shm::LayoutSpec& spec) {
         outputs.push_back({{"owner", o.owner},
                            {"name", o.name},
                            {"max_message_size", o.max_message_size},
-                           {"chunks_per_class", o.chunks_per_class}});
+                           {"chunks_per_class", o.chunks_per_class},
+                           {"max_metadata_size", o.max_metadata_size}});
     }
     protocol::Json connections = protocol::Json::array();
     for (const auto& c : spec.connections) {
@@ -147,7 +148,8 @@ std::expected<shm::LayoutSpec, std::string> layout_spec_from_json(const protocol
         if (!o.is_object() || !read_uint(o, "owner", os.owner, error) ||
             !read_string(o, "name", os.name, error) ||
             !read_uint(o, "max_message_size", os.max_message_size, error) ||
-            !read_uint(o, "chunks_per_class", os.chunks_per_class, error)) {
+            !read_uint(o, "chunks_per_class", os.chunks_per_class, error) ||
+            !read_uint(o, "max_metadata_size", os.max_metadata_size, error)) {
             return std::unexpected(error.empty() ? "bad output entry" : error);
         }
         spec.outputs.push_back(std::move(os));

@@ -54,6 +54,7 @@ std::uint64_t hash_spec(const LayoutSpec& spec) {
         h.add(o.name);
         h.add(o.max_message_size);
         h.add(o.chunks_per_class);
+        h.add(o.max_metadata_size);
     }
     h.add(spec.connections.size());
     for (const auto& c : spec.connections) {
@@ -103,10 +104,16 @@ Result<Layout> compute_layout(const LayoutSpec& spec) noexcept {
                 return std::unexpected(
                     invalid("output '" + os.name + "': max_message_size must be 1 byte .. 4 GiB"));
             }
+            if (os.max_metadata_size > kMaxMetadataSizeLimit) {
+                return std::unexpected(
+                    invalid("output '" + os.name + "': max_metadata_size must be at most 1 MiB"));
+            }
             auto& ol = layout.outputs[o];
             ol.block_offset = offset;
             ol.owner = os.owner;
             ol.max_message_size = os.max_message_size;
+            ol.max_metadata_size = os.max_metadata_size;
+            ol.metadata_area = kParametersOffset + align_up(os.max_metadata_size, kCacheLine);
             ol.name = os.name;
             offset += sizeof(OutputBlock);
         }
@@ -163,7 +170,7 @@ Result<Layout> compute_layout(const LayoutSpec& spec) noexcept {
             for (auto capacity : capacities) {
                 ClassLayout cl;
                 cl.capacity = capacity;
-                cl.stride = align_up(sizeof(ChunkHeader) + capacity,
+                cl.stride = align_up(sizeof(ChunkHeader) + capacity + ol.metadata_area,
                                      capacity >= (16U << 10) ? kPage : kCacheLine);
                 cl.count = count;
                 cl.first_chunk = static_cast<std::uint32_t>(chunks);

@@ -179,6 +179,22 @@ std::optional<Delivery> NodeReceiver::take(std::uint32_t index) noexcept {
         d.size = size;
         d.sequence = header->sequence;
         d.timestamp_ns = header->timestamp_ns;
+        d.wall_time_ns = header->wall_time_ns;
+        d.metadata = d.data + capacity;
+        // What the header says about the metadata area, checked against our private bounds:
+        // a value out of range is dropped (read as "none") and counted, never followed.
+        const auto meta_size = header->metadata_size;
+        const auto ndim = header->ndim;
+        const auto encoding_size = header->encoding_size;
+        if (meta_size > in.layout->max_metadata_size || ndim > kMaxDims ||
+            encoding_size > kMaxEncodingSize) {
+            ++errors_;
+        } else {
+            d.metadata_size = meta_size;
+            d.ndim = ndim;
+            d.encoding_size = encoding_size;
+            d.dtype = header->dtype;
+        }
         return d;
     }
     return std::nullopt;

@@ -13,7 +13,32 @@ std::uint64_t monotonic_ns() noexcept {
            static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+std::uint64_t realtime_ns() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+           static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+std::int64_t measure_wall_offset_ns() noexcept {
+    std::int64_t best_offset = 0;
+    std::uint64_t best_gap = ~0ULL;
+    for (int round = 0; round < 3; ++round) {
+        const auto before = realtime_ns();
+        const auto mono = monotonic_ns();
+        const auto after = realtime_ns();
+        const auto gap = after - before;
+        if (gap < best_gap) {
+            best_gap = gap;
+            best_offset = static_cast<std::int64_t>(before + gap / 2 - mono);
+        }
+    }
+    return best_offset;
+}
+
 namespace {
+
+constexpr std::uint64_t kWallRemeasureNs = 1'000'000'000ULL;
 
 constexpr std::uint64_t kBigChunk = 64U << 10;
 constexpr std::uint32_t kWarmBigChunks = 4;
@@ -82,6 +107,8 @@ Result<OutputSender> OutputSender::attach(const Segment& segment, std::uint32_t 
             }
         }
         sut.free_count_ = total;
+        sut.wall_offset_ = measure_wall_offset_ns();
+        sut.wall_measured_at_ = monotonic_ns();
         sut.closed_ = sut.block_->closed.load(std::memory_order_acquire) != 0;
         sut.sequence_ = sut.block_->sent.load(std::memory_order_acquire);
         // Tokens a previous process of this output left in the rings are voided (their chunks
@@ -293,7 +320,9 @@ Result<Loan> OutputSender::loan(std::uint64_t bytes) noexcept {
             ++reserved_[k];
         }
         flags_[chunk] |= kLoaned;
-        return Loan{chunk, chunk_address(chunk) + sizeof(ChunkHeader), classes[k].capacity};
+        auto* base = chunk_address(chunk);
+        return Loan{chunk, base + sizeof(ChunkHeader), classes[k].capacity,
+                    base + sizeof(ChunkHeader) + classes[k].capacity};
     }
     return std::unexpected(
         Error{ErrorCode::pool_exhausted,
@@ -311,8 +340,22 @@ void OutputSender::discard(const Loan& loan) noexcept {
     }
 }
 
-Result<void> OutputSender::send(const Loan& loan, std::uint64_t size,
-                                std::uint64_t timestamp_ns) noexcept {
+std::uint32_t OutputSender::max_metadata_size() const noexcept {
+    return layout_->max_metadata_size;
+}
+
+std::uint64_t OutputSender::wall_time(std::uint64_t monotonic) noexcept {
+    // One clock read per message: the wall clock is the monotonic one plus an offset that is
+    // measured again once a second (one compare per message).
+    if (monotonic > wall_measured_at_ + kWallRemeasureNs) {
+        wall_offset_ = measure_wall_offset_ns();
+        wall_measured_at_ = monotonic;
+    }
+    return static_cast<std::uint64_t>(static_cast<std::int64_t>(monotonic) + wall_offset_);
+}
+
+Result<void> OutputSender::send(const Loan& loan, std::uint64_t size, std::uint64_t timestamp_ns,
+                                const MessageInfo& info) noexcept {
     const auto chunk = loan.chunk;
     if (chunk >= layout_->total_chunks || (flags_[chunk] & kLoaned) == 0) {
         return std::unexpected(Error{ErrorCode::invalid_argument,
@@ -334,9 +377,14 @@ Result<void> OutputSender::send(const Loan& loan, std::uint64_t size,
     auto& header = *reinterpret_cast<ChunkHeader*>(chunk_address(chunk));
     header.payload_size = size;
     header.sequence = ++sequence_;
-    header.timestamp_ns = timestamp_ns != 0 ? timestamp_ns : monotonic_ns();
+    const auto now = timestamp_ns != 0 ? timestamp_ns : monotonic_ns();
+    header.timestamp_ns = now;
+    header.wall_time_ns = wall_time(now);
     header.output = index_;
-    header.metadata_size = 0;
+    header.metadata_size = info.metadata_size;
+    header.dtype = info.dtype;
+    header.ndim = info.ndim;
+    header.encoding_size = info.encoding_size;
 
     // Pick up state changes (dead inputs) before deciding who gets this chunk.
     for (auto& c : connections_) {

@@ -1,5 +1,6 @@
 // Sender and receivers in one process: delivery, eviction with exact drop counts, fan-out
 // sharing, returns, reclaim of a dead receiver, errors, ordering, and scribbled rings.
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -418,6 +419,102 @@ TEST(Ring, ReattachingSenderWaitsForChunksHeldFromItsPreviousProcess) {
     sut.release(d->input, d->chunk);
     again->maintain();
     EXPECT_EQ(again->free_chunks(), again->total_chunks());
+}
+
+// ---- The metadata area of a chunk ----------------------------------------------------------
+
+TEST(ChunkMetadata, AreaFollowsThePayloadAndChunksDoNotOverlap) {
+    auto spec = test::simple_spec(1, 4, 4096);
+    spec.outputs[0].max_metadata_size = 300;
+    auto layout = compute_layout(spec);
+    ASSERT_TRUE(layout) << layout.error().message;
+    const auto& out = layout->outputs[0];
+    EXPECT_EQ(out.max_metadata_size, 300U);
+    EXPECT_EQ(out.metadata_area, kParametersOffset + 320); // 300 rounded up to a cache line
+    for (const auto& cls : out.classes) {
+        EXPECT_GE(cls.stride, sizeof(ChunkHeader) + cls.capacity + out.metadata_area);
+    }
+    spec.outputs[0].max_metadata_size = kMaxMetadataSizeLimit + 1;
+    EXPECT_FALSE(compute_layout(spec));
+}
+
+TEST(ChunkMetadata, TypeShapeEncodingParametersAndWallTimeArrive) {
+    Rig rig(test::simple_spec(1, 4));
+    auto loan = rig.sender->loan(24);
+    ASSERT_TRUE(loan);
+    ASSERT_NE(loan->metadata, nullptr);
+    EXPECT_EQ(loan->metadata, loan->data + loan->capacity);
+    const std::uint64_t shape[2] = {2, 3};
+    std::memcpy(loan->metadata + kShapeOffset, shape, sizeof(shape));
+    std::memcpy(loan->metadata + kEncodingOffset, "mono16", 6);
+    const char params[] = "\x01k\x01\x01"; // key "k", bool true
+    std::memcpy(loan->metadata + kParametersOffset, params, 4);
+    const auto before = realtime_ns();
+    ASSERT_TRUE(rig.sender->send(*loan, 24, 0, MessageInfo{4, 3, 2, 6}));
+    const auto after = realtime_ns();
+    auto d = rig.receivers[0].poll();
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->dtype, 3);
+    EXPECT_EQ(d->ndim, 2);
+    EXPECT_EQ(d->encoding_size, 6);
+    EXPECT_EQ(d->metadata_size, 4U);
+    ASSERT_EQ(d->metadata, d->data + (loan->capacity));
+    EXPECT_EQ(std::memcmp(d->metadata + kEncodingOffset, "mono16", 6), 0);
+    EXPECT_EQ(std::memcmp(d->metadata + kShapeOffset, shape, sizeof(shape)), 0);
+    // The wall clock is derived from the one monotonic read: it lies within the send call
+    // (give or take the offset's own measurement error).
+    EXPECT_GE(d->wall_time_ns + 1'000'000, before);
+    EXPECT_LE(d->wall_time_ns, after + 1'000'000);
+    rig.receivers[0].release(d->input, d->chunk);
+}
+
+TEST(ChunkMetadata, APlainMessageCarriesNoMetadata) {
+    Rig rig(test::simple_spec(1, 4));
+    rig.send_value(7);
+    auto d = rig.receivers[0].poll();
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->dtype, 0);
+    EXPECT_EQ(d->ndim, 0);
+    EXPECT_EQ(d->encoding_size, 0);
+    EXPECT_EQ(d->metadata_size, 0U);
+    EXPECT_GT(d->wall_time_ns, 1'600'000'000'000'000'000ULL); // after 2020
+    rig.receivers[0].release(d->input, d->chunk);
+}
+
+TEST(ChunkMetadata, ScribbledHeaderFieldsAreDroppedAndCountedNeverFollowed) {
+    Rig rig(test::simple_spec(1, 8));
+    const auto& out = rig.segment->layout().outputs[0];
+    // What a scribbling sender could put in a header: sizes past the area, too many dims.
+    const MessageInfo bad[] = {
+        {static_cast<std::uint32_t>(out.max_metadata_size + 1), 0, 0, 0},
+        {0xffffffffU, 0, 0, 0},
+        {0, 1, kMaxDims + 1, 0},
+        {0, 1, 255, 0},
+        {0, 0, 0, kMaxEncodingSize + 1},
+    };
+    for (const auto& info : bad) {
+        auto loan = rig.sender->loan(8);
+        ASSERT_TRUE(loan);
+        ASSERT_TRUE(rig.sender->send(*loan, 8, 0, info));
+    }
+    auto& sut = rig.receivers[0];
+    for (std::size_t i = 0; i < std::size(bad); ++i) {
+        auto d = sut.poll();
+        ASSERT_TRUE(d);
+        EXPECT_EQ(d->metadata_size, 0U) << i;
+        EXPECT_EQ(d->ndim, 0) << i;
+        EXPECT_EQ(d->encoding_size, 0) << i;
+        EXPECT_EQ(d->dtype, 0) << i;
+        sut.release(d->input, d->chunk);
+    }
+    EXPECT_EQ(sut.errors(), std::size(bad));
+}
+
+TEST(ChunkMetadata, WallOffsetMatchesTheClocks) {
+    const auto offset = measure_wall_offset_ns();
+    const auto real = static_cast<std::int64_t>(realtime_ns());
+    const auto derived = static_cast<std::int64_t>(monotonic_ns()) + offset;
+    EXPECT_LT(std::llabs(derived - real), 1'000'000); // within 1 ms
 }
 
 } // namespace

@@ -255,7 +255,8 @@ Json DaemonTest::find(const Json& dataflows, const std::string& uuid) {
     return nullptr;
 }
 
-fs::path DaemonTest::write_dataflow(const std::string& name, const std::vector<NodeSpec>& nodes) {
+fs::path DaemonTest::write_dataflow(const std::string& name, const std::vector<NodeSpec>& nodes,
+                                    const std::string& extra) {
     std::ostringstream yaml;
     yaml << "nodes:\n";
     for (const auto& node : nodes) {
@@ -286,6 +287,7 @@ fs::path DaemonTest::write_dataflow(const std::string& name, const std::vector<N
             }
         }
     }
+    yaml << extra;
     const auto path = flows_ / (name + ".yml");
     std::ofstream(path) << yaml.str();
     return path;

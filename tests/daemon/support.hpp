@@ -97,8 +97,10 @@ protected:
     /// One dataflow of `list` by UUID (null when absent).
     static Json find(const Json& dataflows, const std::string& uuid);
 
-    /// Writes a dataflow file `name`.yml into this test's dataflow folder.
-    fs::path write_dataflow(const std::string& name, const std::vector<NodeSpec>& nodes);
+    /// Writes a dataflow file `name`.yml into this test's dataflow folder; `extra` is YAML
+    /// appended at the top level (e.g. an `shm:` section).
+    fs::path write_dataflow(const std::string& name, const std::vector<NodeSpec>& nodes,
+                            const std::string& extra = "");
     /// Path of a report file in this test's folder.
     fs::path report(const std::string& name) const { return root_ / "reports" / name; }
     /// Pids of every test node run this test started (each leaves its pid in a folder).

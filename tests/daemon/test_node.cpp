@@ -247,6 +247,266 @@ int run_sink(zeroflow::Node& node, const Args& args) {
     return 0;
 }
 
+// ---- Self-describing messages: typed_source / typed_sink ------------------------------------
+// Message k (k = sequence, from 1) is, by k % 3:
+//   1: untyped bytes, 15 bytes (the fill pattern), no metadata at all;
+//   2: u8 of shape {4, 5, 3}, encoding "rgb8", parameters frame=k, camera="front";
+//   0: f32 of shape {2, 3, 4}, no encoding, one parameter of every kind.
+// The sink recomputes what each message must be from its sequence alone and compares.
+
+constexpr std::uint64_t kRgbShape[3] = {4, 5, 3};
+constexpr std::uint64_t kFloatShape[3] = {2, 3, 4};
+
+std::string tag_of(std::uint64_t k) {
+    return "b" + std::to_string(k);
+}
+
+bool write_typed(zeroflow::Sample& sample, std::uint64_t k, std::uint64_t blob) {
+    if (k % 3 == 1) {
+        fill(sample.data(), k, 3);
+        return true;
+    }
+    if (k % 3 == 2) {
+        sample.set_shape(kRgbShape).set_encoding("rgb8");
+        auto data = sample.data();
+        for (std::size_t i = 0; i < data.size(); ++i) {
+            data[i] = static_cast<std::byte>((k + i) % 256);
+        }
+        sample.metadata().set("frame", k).set("camera", "front");
+    } else {
+        sample.set_shape(kFloatShape);
+        auto* values = reinterpret_cast<float*>(sample.data().data());
+        for (std::size_t i = 0; i < 24; ++i) {
+            values[i] = static_cast<float>(k * 100 + i);
+        }
+        const auto kk = static_cast<std::int64_t>(k);
+        sample.metadata()
+            .set("frame", kk)
+            .set("flag", k % 2 == 0)
+            .set("scale", static_cast<double>(k) * 0.5)
+            .set("name", "f" + std::to_string(k))
+            .set("dims", std::vector<std::int64_t>{2, 3, 4})
+            .set("gains",
+                 std::vector<double>{static_cast<double>(k), -0.25 * static_cast<double>(k)})
+            .set("tags", std::vector<std::string>{"a", tag_of(k)});
+    }
+    if (blob != 0) {
+        sample.metadata().set("blob", std::string(blob, 'z'));
+    }
+    return true;
+}
+
+/// Sends --count typed messages on --output (one every --period-us); --blob B adds a B-byte
+/// string parameter to the typed ones. A send that fails with metadata_too_large is reported
+/// (too_large=1, error=the message) and ends the node with status 0.
+int run_typed_source(zeroflow::Node& node, const Args& args) {
+    const auto count = args.number("count", 30);
+    const auto period = std::chrono::microseconds(args.number("period-us", 1000));
+    const auto blob = args.number("blob", 0);
+    const auto report = args.text("report");
+    auto output = node.output(args.text("output", "out"));
+    if (!output) {
+        std::cerr << "typed_source: " << output.error().message() << std::endl;
+        return 1;
+    }
+    std::uint64_t sent = 0;
+    for (std::uint64_t k = 1; k <= count; ++k) {
+        if (auto event = node.next(period); event && event->kind == zeroflow::EventKind::Stop) {
+            break;
+        }
+        std::expected<zeroflow::Sample, zeroflow::Error> sample =
+            k % 3 == 1 ? output->loan(15)
+                       : (k % 3 == 2 ? output->loan<std::uint8_t>(60) : output->loan<float>(24));
+        for (int retry = 0;
+             !sample && sample.error().kind() == zeroflow::ErrorKind::pool_exhausted &&
+             retry < 10000;
+             ++retry) {
+            std::this_thread::sleep_for(1ms);
+            sample = k % 3 == 1
+                         ? output->loan(15)
+                         : (k % 3 == 2 ? output->loan<std::uint8_t>(60) : output->loan<float>(24));
+        }
+        if (!sample) {
+            std::cerr << "typed_source: loan failed: " << sample.error().message() << std::endl;
+            return 1;
+        }
+        write_typed(*sample, k, k % 3 == 1 ? 0 : blob);
+        if (auto ok = node.send(std::move(*sample)); !ok) {
+            if (ok.error().kind() == zeroflow::ErrorKind::metadata_too_large) {
+                write_report(report, "sent=" + std::to_string(sent) +
+                                         "\ntoo_large=1\nerror=" + ok.error().message() + "\n");
+                std::cerr << "typed_source: " << ok.error().message() << std::endl;
+                return 0;
+            }
+            std::cerr << "typed_source: send failed: " << ok.error().message() << std::endl;
+            return 1;
+        }
+        sent = k;
+    }
+    write_report(report, "sent=" + std::to_string(sent) + "\ntoo_large=0\n");
+    return 0;
+}
+
+/// What is wrong with message `event` (k = its sequence), or "" when it is exactly as sent.
+std::string check_typed(const zeroflow::Event& event, std::uint64_t blob) {
+    const auto k = event.sequence;
+    const auto& meta = event.metadata();
+    auto expect_blob = [&]() -> std::string {
+        if (blob == 0) {
+            return meta.get<std::string_view>("blob") ? "unexpected blob" : "";
+        }
+        const auto b = meta.get<std::string_view>("blob");
+        return b && *b == std::string(blob, 'z') ? "" : "blob missing or wrong";
+    };
+    if (k % 3 == 1) {
+        std::vector<std::byte> want(15);
+        fill(want, k, 3);
+        if (event.dtype() != zeroflow::DataType::bytes || !event.shape().empty() ||
+            !event.encoding().empty() || !meta.empty()) {
+            return "plain message carries a type or metadata";
+        }
+        if (event.data.size() != want.size() ||
+            !std::equal(want.begin(), want.end(), event.data.begin())) {
+            return "plain payload differs";
+        }
+        // An untyped message reads as any T, but 15 bytes are no whole number of u16s.
+        if (event.as<std::uint16_t>()) {
+            return "as<u16>() accepted 15 bytes";
+        }
+        auto bytes = event.as<std::uint8_t>();
+        return bytes && bytes->size() == 15 ? "" : "as<u8>() refused a bytes message";
+    }
+    if (k % 3 == 2) {
+        if (event.dtype() != zeroflow::DataType::u8 ||
+            !std::equal(event.shape().begin(), event.shape().end(), std::begin(kRgbShape),
+                        std::end(kRgbShape)) ||
+            event.encoding() != "rgb8") {
+            return "rgb message: dtype/shape/encoding differ";
+        }
+        auto values = event.as<std::uint8_t>();
+        if (!values || values->size() != 60) {
+            return "rgb message: as<u8>() failed";
+        }
+        for (std::size_t i = 0; i < 60; ++i) {
+            if ((*values)[i] != static_cast<std::uint8_t>((k + i) % 256)) {
+                return "rgb payload differs at " + std::to_string(i);
+            }
+        }
+        if (meta.get<std::uint64_t>("frame") != k ||
+            meta.get<std::string_view>("camera") != "front") {
+            return "rgb parameters differ";
+        }
+        if (event.as<float>()) {
+            return "as<float>() accepted a u8 message";
+        }
+        const auto keys = meta.keys();
+        const std::size_t want_keys = blob != 0 ? 3 : 2;
+        if (keys.size() != want_keys || keys[0] != "frame" || keys[1] != "camera") {
+            return "rgb parameter keys differ";
+        }
+        return expect_blob();
+    }
+    if (event.dtype() != zeroflow::DataType::f32 ||
+        !std::equal(event.shape().begin(), event.shape().end(), std::begin(kFloatShape),
+                    std::end(kFloatShape)) ||
+        !event.encoding().empty()) {
+        return "float message: dtype/shape/encoding differ";
+    }
+    auto values = event.as<float>();
+    if (!values || values->size() != 24) {
+        return "float message: as<float>() failed";
+    }
+    for (std::size_t i = 0; i < 24; ++i) {
+        if ((*values)[i] != static_cast<float>(k * 100 + i)) {
+            return "float payload differs at " + std::to_string(i);
+        }
+    }
+    if (auto wrong = event.as<double>();
+        wrong || wrong.error().kind() != zeroflow::ErrorKind::invalid_argument) {
+        return "as<double>() accepted an f32 message";
+    }
+    const auto kd = static_cast<double>(k);
+    const std::vector<std::string_view> want_keys = {"frame", "flag",  "scale", "name",
+                                                     "dims",  "gains", "tags"};
+    auto keys = meta.keys();
+    if (blob != 0 && !keys.empty()) {
+        keys.pop_back();
+    }
+    if (keys != want_keys) {
+        return "float parameter keys differ";
+    }
+    if (meta.get<std::int64_t>("frame") != static_cast<std::int64_t>(k) ||
+        meta.get<bool>("flag") != (k % 2 == 0) || meta.get<double>("scale") != kd * 0.5 ||
+        meta.get<std::string>("name") != "f" + std::to_string(k) ||
+        meta.get<std::vector<std::int64_t>>("dims") != std::vector<std::int64_t>{2, 3, 4} ||
+        meta.get<std::vector<double>>("gains") != std::vector<double>{kd, -0.25 * kd} ||
+        meta.get<std::vector<std::string>>("tags") != std::vector<std::string>{"a", tag_of(k)}) {
+        return "float parameter values differ";
+    }
+    return expect_blob();
+}
+
+/// Receives until Stop and checks every message against what typed_source sent (--blob as
+/// given to it). Reports count, verified, mismatches, the first mismatch, and wall_ok: how
+/// many wall-clock send times lay within a second of this node's own clock.
+int run_typed_sink(zeroflow::Node& node, const Args& args) {
+    const auto report = args.text("report");
+    const auto blob = args.number("blob", 0);
+    auto input = node.input(args.text("input", "in"));
+    if (!input) {
+        std::cerr << "typed_sink: " << input.error().message() << std::endl;
+        return 1;
+    }
+    std::uint64_t count = 0;
+    std::uint64_t verified = 0;
+    std::uint64_t wall_ok = 0;
+    std::string first_mismatch;
+    auto write = [&] {
+        write_report(report,
+                     "count=" + std::to_string(count) + "\nverified=" + std::to_string(verified) +
+                         "\nmismatches=" + std::to_string(count - verified) + "\nwall_ok=" +
+                         std::to_string(wall_ok) + "\ndropped=" + std::to_string(input->dropped()) +
+                         "\nfirst_mismatch=" + first_mismatch + "\n");
+    };
+    for (auto event = node.next(); event.kind != zeroflow::EventKind::Stop; event = node.next()) {
+        if (event.kind != zeroflow::EventKind::Input || !input->matches(event)) {
+            continue;
+        }
+        ++count;
+        const auto problem = check_typed(event, blob);
+        if (problem.empty()) {
+            ++verified;
+        } else if (first_mismatch.empty()) {
+            first_mismatch = "message " + std::to_string(event.sequence) + ": " + problem;
+        }
+        const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        const auto wall = static_cast<std::int64_t>(event.wall_time_ns());
+        if (std::llabs(now - wall) < 1'000'000'000LL) {
+            ++wall_ok;
+        }
+        write();
+    }
+    write();
+    return 0;
+}
+
+/// Asks for an input and an output the dataflow does not declare: both must be refused with
+/// invalid_argument naming the declared ones. Reports what it saw.
+int run_handles(zeroflow::Node& node, const Args& args) {
+    const auto in = node.input("imgae");
+    const auto out = node.output("nope");
+    const auto good_in = node.input("in");
+    write_report(
+        args.text("report"),
+        "bad_input=" + std::string(in ? "accepted" : in.error().message()) +
+            "\nbad_input_kind=" + std::string(in ? "" : zeroflow::to_string(in.error().kind())) +
+            "\nbad_output=" + std::string(out ? "accepted" : out.error().message()) +
+            "\ngood_input=" + std::string(good_in ? "ok" : "refused") + "\n");
+    return 0;
+}
+
 /// Registers, then never looks at its events again (so it never sees Stop); with
 /// --ignore-term it ignores SIGTERM too, so only SIGKILL ends it.
 int run_stubborn(const Args& args) {
@@ -302,6 +562,15 @@ int main(int argc, char** argv) {
     }
     if (args.role == "stubborn") {
         return run_stubborn(args);
+    }
+    if (args.role == "typed_source") {
+        return run_typed_source(*node, args);
+    }
+    if (args.role == "typed_sink") {
+        return run_typed_sink(*node, args);
+    }
+    if (args.role == "handles") {
+        return run_handles(*node, args);
     }
     std::cerr << "test node: unknown role '" << args.role << "'\n";
     return 2;

@@ -23,9 +23,9 @@ namespace fs = std::filesystem;
 
 constexpr std::array kTopLevelKeys{"nodes", "communication", "_unstable_debug", "shm"};
 constexpr std::array kTopLevelUnsupported{"_unstable_deploy", "deploy"};
-constexpr std::array kNodeKeys{"id",      "name",         "description", "path",
-                               "args",    "env",          "build",       "inputs",
-                               "outputs", "cpu_affinity", "busy_poll_us"};
+constexpr std::array kNodeKeys{
+    "id",     "name",    "description",  "path",         "args",         "env",        "build",
+    "inputs", "outputs", "cpu_affinity", "busy_poll_us", "output_types", "input_types"};
 constexpr std::array kNodeUnsupported{"operators",
                                       "operator",
                                       "custom",
@@ -39,7 +39,7 @@ constexpr std::array kNodeUnsupported{"operators",
                                       "_unstable_deploy",
                                       "deploy"};
 constexpr std::array kInputKeys{"source", "queue_size"};
-constexpr std::array kShmKeys{"max_message_size", "chunks"};
+constexpr std::array kShmKeys{"max_message_size", "chunks", "max_metadata_size"};
 
 template <std::size_t N>
 bool contains(const std::array<const char*, N>& keys, std::string_view key) {
@@ -338,6 +338,8 @@ private:
                 if (const auto us = integer(value, "'busy_poll_us' of " + who, 0, kMaxBusyPollUs)) {
                     draft.node.busy_poll_us = static_cast<std::uint32_t>(*us);
                 }
+            } else if (*key == "output_types" || *key == "input_types") {
+                parse_types(draft.node, *key, value, key_mark, who);
             } else if (contains(kNodeUnsupported, *key)) {
                 has_unsupported = true;
                 error(key_mark, "node key " + quote(*key) + " is not supported yet by zeroflow");
@@ -636,8 +638,8 @@ private:
             const std::string what = "shm settings of " + quote(*key);
             const YAML::Node& settings = entry.second;
             if (!settings.IsNull() && !settings.IsMap()) {
-                error(settings.Mark(), what + " must be a map with 'max_message_size' and/or "
-                                              "'chunks'");
+                error(settings.Mark(), what + " must be a map with 'max_message_size', "
+                                              "'max_metadata_size' and/or 'chunks'");
                 continue;
             }
             std::set<std::string> seen_settings;
@@ -649,6 +651,8 @@ private:
                     }
                     if (*name == "max_message_size") {
                         parse_max_message_size(draft, setting.second, what);
+                    } else if (*name == "max_metadata_size") {
+                        parse_max_metadata_size(draft, setting.second, what);
                     } else if (*name == "chunks") {
                         if (const auto chunks = integer(setting.second, "'chunks' of " + what,
                                                         kMinChunks, kMaxChunks)) {
@@ -686,6 +690,50 @@ private:
             return;
         }
         draft.settings.max_message_size = *size;
+    }
+
+    void parse_max_metadata_size(ShmDraft& draft, const YAML::Node& value,
+                                 const std::string& what) {
+        const std::string expected = "a size like 1024, '1 KiB' or '64KiB'";
+        const auto text = scalar(value, "'max_metadata_size' of " + what, expected);
+        if (!text) {
+            return;
+        }
+        const auto size = parse_size(*text);
+        if (!size || *size > kMaxMetadataSizeLimit) {
+            error(value.Mark(), "'max_metadata_size' of " + what +
+                                    " must be between 0 B and 1 MiB, got " + quote(*text));
+            return;
+        }
+        draft.settings.max_metadata_size = static_cast<std::uint32_t>(*size);
+    }
+
+    // dora 1.0's `output_types: {image: std/core/v1/UInt8}` (and `input_types`): stored so
+    // such files load, with a warning that zeroflow does not check them yet.
+    void parse_types(Node& node, const std::string& key, const YAML::Node& value,
+                     const YAML::Mark& key_mark, const std::string& who) {
+        if (value.IsNull()) {
+            return;
+        }
+        if (!value.IsMap()) {
+            error(value.Mark(), "'" + key + "' of " + who + " must be a map of id to type name");
+            return;
+        }
+        auto& out = key == "output_types" ? node.output_types : node.input_types;
+        std::set<std::string> seen;
+        for (const auto& entry : value) {
+            const auto id = key_of(entry.first, seen);
+            if (!id) {
+                continue;
+            }
+            if (const auto type =
+                    scalar(entry.second, "type of " + quote(*id) + " in '" + key + "' of " + who)) {
+                out.emplace_back(*id, *type);
+            }
+        }
+        warning(key_mark, "'" + key + "' of " + who +
+                              " is stored but not enforced yet: zeroflow does not check message "
+                              "types against it (messages carry their own dtype and shape)");
     }
 
     // Checks across nodes: unique ids, inputs that name existing outputs, fan-out, shm keys.

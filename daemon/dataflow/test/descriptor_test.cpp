@@ -593,6 +593,51 @@ TEST_F(DescriptorTest, RejectsBadShmSettings) {
                                "must be a size like 8388608, '512 KiB' or '16MiB', got 'lots'"));
 }
 
+TEST_F(DescriptorTest, MaxMetadataSizeDefaultsTo1KiBAndIsBounded) {
+    EXPECT_EQ(parse(kPair).descriptor->shm_for({"sender", "message"}).max_metadata_size, 1024u);
+    const auto sut =
+        parse(std::string(kPair) + "shm:\n  sender/message: {max_metadata_size: 4KiB}\n");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    EXPECT_EQ(sut.descriptor->shm_for({"sender", "message"}).max_metadata_size, 4096u);
+    const auto zero =
+        parse(std::string(kPair) + "shm:\n  sender/message: {max_metadata_size: 0}\n");
+    ASSERT_TRUE(zero.ok()) << zero.format();
+    EXPECT_EQ(zero.descriptor->shm_for({"sender", "message"}).max_metadata_size, 0u);
+    const auto bad =
+        parse(std::string(kPair) + "shm:\n  sender/message: {max_metadata_size: 2MiB}\n"
+                                   "  receiver/x: {max_metadata_sise: 1}\n");
+    EXPECT_TRUE(has_diagnostic(bad, Severity::error, 13, 39,
+                               "'max_metadata_size' of shm settings of 'sender/message' must be "
+                               "between 0 B and 1 MiB, got '2MiB'"));
+    EXPECT_TRUE(
+        has_diagnostic(bad, Severity::error, 14, 16, "(did you mean 'max_metadata_size'?)"));
+}
+
+TEST_F(DescriptorTest, StoresDora10OutputAndInputTypesWithAWarning) {
+    const auto sut = parse(R"(nodes:
+  - id: sender
+    path: sender
+    outputs: [image]
+    output_types:
+      image: std/core/v1/UInt8
+  - id: receiver
+    path: ./receiver
+    inputs:
+      image: sender/image
+    input_types:
+      image: std/core/v1/UInt8
+)");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    const auto& sender = sut.descriptor->nodes[0];
+    ASSERT_EQ(sender.output_types.size(), 1u);
+    EXPECT_EQ(sender.output_types[0],
+              (std::pair<std::string, std::string>{"image", "std/core/v1/UInt8"}));
+    EXPECT_EQ(sut.descriptor->nodes[1].input_types.size(), 1u);
+    EXPECT_TRUE(has_diagnostic(sut, Severity::warning, 5, 5,
+                               "'output_types' of node 'sender' is stored but not enforced yet"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::warning, 11, 5, "'input_types' of node 'receiver'"));
+}
+
 TEST_F(DescriptorTest, FanOutIsLimitedTo64Inputs) {
     const auto dataflow = [](int receivers) {
         std::string yaml = "nodes:\n  - id: src\n    path: sender\n    outputs: [o]\n";

@@ -25,6 +25,7 @@ enum class ErrorKind : std::uint8_t {
     shared_memory,          ///< the dataflow's segment could not be opened or is invalid
     timeout,                ///< the daemon did not answer in time
     internal,               ///< anything else; the message says what
+    metadata_too_large,     ///< a message's parameters exceed the output's max_metadata_size
 };
 
 /// Stable snake_case name of a kind, e.g. "pool_exhausted".

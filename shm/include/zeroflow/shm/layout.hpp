@@ -17,13 +17,20 @@ namespace zeroflow::shm {
 
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kMagic = 0x31574c464f52455aULL; // "ZEROFLW1", little-endian
-inline constexpr std::uint32_t kLayoutVersion = 1;
-inline constexpr std::uint32_t kDaemonOwner = 0xffffffffU; ///< owner of timer outputs
-inline constexpr std::uint32_t kMaxFanOut = 64;            ///< inputs one output may feed
+inline constexpr std::uint32_t kLayoutVersion = 2;             ///< 2: chunks carry a metadata area
+inline constexpr std::uint32_t kDaemonOwner = 0xffffffffU;     ///< owner of timer outputs
+inline constexpr std::uint32_t kMaxFanOut = 64;                ///< inputs one output may feed
 inline constexpr std::uint32_t kMaxQueueSize = 1024;
 inline constexpr std::uint32_t kMaxChunksPerOutput = 1U << 22;
 inline constexpr std::uint64_t kDefaultMaxMessageSize = 8ULL << 20;
 inline constexpr std::uint64_t kMaxMessageSizeLimit = 4ULL << 30;
+inline constexpr std::uint32_t kDefaultMaxMetadataSize = 1024; ///< parameters' bytes per message
+inline constexpr std::uint32_t kMaxMetadataSizeLimit = 1U << 20;
+inline constexpr std::uint32_t kMaxDims = 8;            ///< shape dimensions a message may have
+inline constexpr std::uint32_t kMaxEncodingSize = 63;   ///< bytes of a message's encoding string
+inline constexpr std::uint64_t kShapeOffset = 0;        ///< in the metadata area: kMaxDims x u64
+inline constexpr std::uint64_t kEncodingOffset = 64;    ///< u8 length, then up to 63 bytes
+inline constexpr std::uint64_t kParametersOffset = 128; ///< the encoded parameters
 
 // ---------------------------------------------------------------------------------------------
 // What the daemon asks for.
@@ -33,6 +40,7 @@ struct OutputSpec {
     std::string name;                   ///< "node/output", for messages
     std::uint64_t max_message_size = kDefaultMaxMessageSize;
     std::uint32_t chunks_per_class = 0; ///< 0: computed from the queues it feeds
+    std::uint32_t max_metadata_size = kDefaultMaxMetadataSize; ///< parameters' room per chunk
 };
 
 struct ConnectionSpec {
@@ -55,7 +63,7 @@ struct LayoutSpec {
 
 struct ClassLayout {
     std::uint64_t capacity = 0; ///< payload bytes a chunk of this class takes
-    std::uint64_t stride = 0;   ///< bytes from one chunk to the next (header + payload, aligned)
+    std::uint64_t stride = 0;   ///< bytes from one chunk to the next (header, payload, metadata)
     std::uint64_t offset = 0;   ///< of the first chunk, from the segment base
     std::uint32_t count = 0;
     std::uint32_t first_chunk = 0; ///< chunk id of the first chunk of this class
@@ -65,6 +73,8 @@ struct OutputLayout {
     std::uint64_t block_offset = 0; ///< OutputBlock
     std::uint32_t owner = kDaemonOwner;
     std::uint64_t max_message_size = 0;
+    std::uint32_t max_metadata_size = 0; ///< bytes of parameters a message may carry
+    std::uint64_t metadata_area = 0;     ///< bytes of a chunk's metadata area (after its payload)
     std::uint32_t total_chunks = 0;
     std::vector<ClassLayout> classes; ///< ascending capacity; the last one takes max_message_size
     std::vector<std::uint32_t> connections; ///< connection indices fed by this output
@@ -168,14 +178,29 @@ struct alignas(kCacheLine) ConnectionBlock {
     std::array<std::byte, kCacheLine - 8> pad3;
 };
 
-/// At the start of every chunk; the payload follows, 64-byte aligned.
+/// At the start of every chunk; the payload follows, 64-byte aligned, and after the class's
+/// payload capacity the metadata area (shape, encoding, parameters; docs/design/shm.md).
+/// Every field is written by the sender while it owns the chunk, before it publishes it.
 struct alignas(kCacheLine) ChunkHeader {
-    std::uint64_t payload_size; // the sender, before it publishes the chunk
-    std::uint64_t sequence;     // the sender
-    std::uint64_t timestamp_ns; // the sender (CLOCK_MONOTONIC)
-    std::uint32_t output;       // the sender
-    std::uint32_t metadata_size;
-    std::array<std::byte, 32> metadata;
+    std::uint64_t payload_size;  // the sender
+    std::uint64_t sequence;      // the sender
+    std::uint64_t timestamp_ns;  // the sender (CLOCK_MONOTONIC)
+    std::uint64_t wall_time_ns;  // the sender (CLOCK_REALTIME, from the monotonic read + offset)
+    std::uint32_t output;        // the sender
+    std::uint32_t metadata_size; // the sender: bytes of encoded parameters (0: none)
+    std::uint8_t dtype;          // the sender: element type code (0: bytes)
+    std::uint8_t ndim;           // the sender: dimensions in the area's shape (0: none)
+    std::uint8_t encoding_size;  // the sender: bytes of the area's encoding (0: none)
+    std::uint8_t flags;          // the sender: reserved, 0
+    std::array<std::byte, 20> reserved;
+};
+
+/// What a sender writes into a chunk's header beside size, sequence and clocks.
+struct MessageInfo {
+    std::uint32_t metadata_size = 0;
+    std::uint8_t dtype = 0;
+    std::uint8_t ndim = 0;
+    std::uint8_t encoding_size = 0;
 };
 
 static_assert(sizeof(SegmentHeader) <= 4096);

@@ -22,6 +22,16 @@ struct Delivery {
     std::uint64_t size = 0;
     std::uint64_t sequence = 0;
     std::uint64_t timestamp_ns = 0;
+    std::uint64_t wall_time_ns = 0;
+    /// The chunk's metadata area (OutputLayout::metadata_area bytes; untrusted like all of shm)
+    /// and what the header says is in it. `metadata_size` and `encoding_size` are already
+    /// checked against the area's bounds; `ndim` against kMaxDims (a bad one reads as 0 and
+    /// counts as an error).
+    const std::byte* metadata = nullptr;
+    std::uint32_t metadata_size = 0;
+    std::uint8_t dtype = 0;
+    std::uint8_t ndim = 0;
+    std::uint8_t encoding_size = 0;
 };
 
 /// Owns one node's receiving side. One thread at a time calls poll/wait/release; wake() may be

@@ -10,11 +10,13 @@
 
 namespace zeroflow::shm {
 
-/// A chunk lent to the caller: write up to `capacity` bytes at `data`, then send or discard it.
+/// A chunk lent to the caller: write up to `capacity` bytes at `data` (and, optionally, the
+/// metadata area at `metadata`: shape, encoding, parameters), then send or discard it.
 struct Loan {
     std::uint32_t chunk = 0;
     std::byte* data = nullptr;
     std::uint64_t capacity = 0;
+    std::byte* metadata = nullptr; ///< the chunk's metadata area (OutputLayout::metadata_area)
 };
 
 /// Owns one output's pools. One thread at a time (the node's sending thread, or the daemon's
@@ -29,9 +31,11 @@ public:
     Result<Loan> loan(std::uint64_t bytes) noexcept;
 
     /// Sends `size` bytes of a loan to every live input; the loan is consumed in all cases.
-    /// `timestamp_ns` is CLOCK_MONOTONIC; 0 means now.
-    Result<void> send(const Loan& loan, std::uint64_t size,
-                      std::uint64_t timestamp_ns = 0) noexcept;
+    /// `timestamp_ns` is CLOCK_MONOTONIC; 0 means now. `info` describes what the caller wrote
+    /// into the metadata area (all zero: a plain bytes message). The wall-clock time is derived
+    /// from the monotonic one (see WallClock).
+    Result<void> send(const Loan& loan, std::uint64_t size, std::uint64_t timestamp_ns = 0,
+                      const MessageInfo& info = {}) noexcept;
 
     /// Returns a loan unsent.
     void discard(const Loan& loan) noexcept;
@@ -47,6 +51,7 @@ public:
     void maintain() noexcept;
 
     std::uint32_t free_chunks() const noexcept { return free_count_; }
+    std::uint32_t max_metadata_size() const noexcept;
     std::uint32_t total_chunks() const noexcept;
     std::uint64_t max_message_size() const noexcept;
     std::uint64_t messages_sent() const noexcept { return sequence_; }
@@ -72,6 +77,7 @@ private:
     static constexpr std::uint8_t kReserved = 2; ///< flag: its pages are reserved
 
     OutputSender() = default;
+    std::uint64_t wall_time(std::uint64_t monotonic) noexcept;
     std::byte* chunk_address(std::uint32_t chunk) const noexcept;
     void take_back(std::uint32_t chunk_plus_one, std::uint64_t bit) noexcept;
     void free_chunk(std::uint32_t chunk) noexcept;
@@ -92,6 +98,8 @@ private:
     std::uint64_t sequence_ = 0;
     std::uint64_t errors_ = 0;
     bool closed_ = false;
+    std::int64_t wall_offset_ = 0;       ///< CLOCK_REALTIME - CLOCK_MONOTONIC, measured
+    std::uint64_t wall_measured_at_ = 0; ///< monotonic time of that measurement
     /// Set at attach until every live receiver returned what it held of a previous process of
     /// this output (a dynamic node that reconnects): until then no chunk can be proven free.
     bool quarantined_ = true;
@@ -99,5 +107,13 @@ private:
 
 /// CLOCK_MONOTONIC in nanoseconds.
 std::uint64_t monotonic_ns() noexcept;
+/// CLOCK_REALTIME in nanoseconds.
+std::uint64_t realtime_ns() noexcept;
+/// CLOCK_REALTIME - CLOCK_MONOTONIC now, in nanoseconds: the realtime clock is read on both
+/// sides of one monotonic read and the pair with the shortest gap of three tries is kept, so
+/// the offset is good to that gap (tens of ns here). Senders add it to their one monotonic
+/// read per message, and measure it again once a second so clock steps (NTP) reach messages
+/// within a second.
+std::int64_t measure_wall_offset_ns() noexcept;
 
 } // namespace zeroflow::shm

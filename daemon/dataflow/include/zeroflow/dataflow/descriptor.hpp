@@ -59,6 +59,8 @@ inline constexpr std::uint64_t kDefaultMaxMessageSize = 8ull << 20;
 inline constexpr std::uint64_t kMaxMessageSizeLimit = 4ull << 30;
 inline constexpr std::uint32_t kMinChunks = 2;
 inline constexpr std::uint32_t kMaxChunks = 65536;
+inline constexpr std::uint32_t kDefaultMaxMetadataSize = 1024;
+inline constexpr std::uint32_t kMaxMetadataSizeLimit = 1U << 20;
 
 struct Input {
     std::string id;
@@ -80,6 +82,10 @@ struct Node {
     std::vector<std::string> outputs;                     ///< in file order, unique
     std::vector<int> cpu_affinity;                        ///< empty = not pinned
     std::optional<std::uint32_t> busy_poll_us;
+    /// dora 1.0's `output_types` / `input_types`: id -> type name, kept as written (not
+    /// enforced yet; `check` warns).
+    std::vector<std::pair<std::string, std::string>> output_types;
+    std::vector<std::pair<std::string, std::string>> input_types;
     Location where; ///< the node's first key
 
     const Input* find_input(std::string_view input_id) const;
@@ -90,6 +96,8 @@ struct Node {
 struct OutputShm {
     std::uint64_t max_message_size = kDefaultMaxMessageSize;
     std::optional<std::uint32_t> chunks; ///< per size class; empty = the runtime decides
+    /// Bytes of parameters one message may carry (shape and encoding have room of their own).
+    std::uint32_t max_metadata_size = kDefaultMaxMetadataSize;
 };
 
 /// A validated dataflow: every input refers to an existing output or is a valid timer.
