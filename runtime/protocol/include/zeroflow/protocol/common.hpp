@@ -12,7 +12,7 @@
 namespace zeroflow::protocol {
 
 /// Version of the wire protocol. Bumped on any incompatible change to framing or requests.
-inline constexpr std::uint32_t kProtocolVersion = 1;
+inline constexpr std::uint32_t kProtocolVersion = 2; ///< 2: chunks carry metadata (layout v2)
 
 /// Name of the request field that carries the sender's protocol version.
 inline constexpr std::string_view kProtocolVersionField = "protocol_version";
