@@ -67,9 +67,9 @@ std::optional<DataType> parse_data_type(std::string_view name) noexcept {
     return std::nullopt;
 }
 
-namespace {
+namespace detail {
 
-struct Record {
+struct MetadataRecord {
     std::string_view key;
     ParameterKind kind = ParameterKind::boolean;
     const std::byte* value = nullptr;
@@ -77,6 +77,12 @@ struct Record {
     std::size_t offset = 0; ///< of the record's first byte
     std::size_t size = 0;   ///< of the whole record
 };
+
+} // namespace detail
+
+namespace {
+
+using Record = detail::MetadataRecord;
 
 std::uint32_t read_u32(const std::byte* p) noexcept {
     std::uint32_t v = 0;
@@ -170,27 +176,21 @@ std::pair<bool, bool> walk(const std::byte* data, std::size_t size, F&& f) noexc
     return {true, false};
 }
 
-std::optional<Record> find(const std::byte* data, std::size_t size, std::string_view key) noexcept {
+/// The first record of `key`. With `whole` the walk goes on to the end (so that a malformed
+/// tail makes it fail: nullopt); without it, it stops at the match (the caller knows the area
+/// is well formed).
+std::optional<Record> find(const std::byte* data, std::size_t size, std::string_view key,
+                           bool whole) noexcept {
     std::optional<Record> found;
-    const auto [ok, hit] = walk(data, size, [&](const Record& r) {
-        if (r.key == key) {
+    const auto [ok, stopped] = walk(data, size, [&](const Record& r) {
+        if (!found && r.key == key) {
             found = r;
-            return true;
+            return !whole;
         }
         return false;
     });
-    if (!ok && !hit) {
-        return std::nullopt;
-    }
-    // A key found before a malformed tail still counts only if the whole area is well formed.
-    if (hit) {
-        const auto [whole_ok, unused] = walk(data, size, [](const Record&) { return false; });
-        (void)unused;
-        if (!whole_ok) {
-            return std::nullopt;
-        }
-    }
-    return found;
+    (void)stopped;
+    return ok ? found : std::nullopt;
 }
 
 std::vector<std::string_view> strings_of(const Record& r) {
@@ -221,7 +221,21 @@ std::vector<T> numbers_of(const Record& r) {
 // ---- MetadataView ----------------------------------------------------------------------------
 
 bool MetadataView::ok() const noexcept {
-    return walk(data_, size_, [](const Record&) { return false; }).first;
+    // Checked once per view: the bytes are the sender's to write only while it owns the chunk,
+    // and every later read is bounds-checked again whatever they became since.
+    if (validity_ == Validity::unknown) {
+        validity_ = walk(data_, size_, [](const Record&) { return false; }).first
+                        ? Validity::valid
+                        : Validity::invalid;
+    }
+    return validity_ == Validity::valid;
+}
+
+std::optional<Record> MetadataView::lookup(std::string_view key) const noexcept {
+    if (!ok()) {
+        return std::nullopt;
+    }
+    return find(data_, size_, key, false);
 }
 
 bool MetadataView::empty() const noexcept {
@@ -279,12 +293,12 @@ std::vector<Parameter> MetadataView::entries() const {
 }
 
 std::optional<ParameterKind> MetadataView::kind(std::string_view key) const noexcept {
-    const auto r = find(data_, size_, key);
+    const auto r = lookup(key);
     return r ? std::optional<ParameterKind>(r->kind) : std::nullopt;
 }
 
 std::optional<bool> MetadataView::get_bool(std::string_view key) const noexcept {
-    const auto r = find(data_, size_, key);
+    const auto r = lookup(key);
     if (!r || r->kind != ParameterKind::boolean) {
         return std::nullopt;
     }
@@ -292,7 +306,7 @@ std::optional<bool> MetadataView::get_bool(std::string_view key) const noexcept 
 }
 
 std::optional<std::int64_t> MetadataView::get_int(std::string_view key) const noexcept {
-    const auto r = find(data_, size_, key);
+    const auto r = lookup(key);
     if (!r || r->kind != ParameterKind::int64) {
         return std::nullopt;
     }
@@ -302,7 +316,7 @@ std::optional<std::int64_t> MetadataView::get_int(std::string_view key) const no
 }
 
 std::optional<double> MetadataView::get_double(std::string_view key) const noexcept {
-    const auto r = find(data_, size_, key);
+    const auto r = lookup(key);
     if (!r) {
         return std::nullopt;
     }
@@ -320,7 +334,7 @@ std::optional<double> MetadataView::get_double(std::string_view key) const noexc
 }
 
 std::optional<std::string_view> MetadataView::get_string(std::string_view key) const noexcept {
-    const auto r = find(data_, size_, key);
+    const auto r = lookup(key);
     if (!r || r->kind != ParameterKind::string) {
         return std::nullopt;
     }
@@ -328,7 +342,7 @@ std::optional<std::string_view> MetadataView::get_string(std::string_view key) c
 }
 
 std::optional<std::vector<std::int64_t>> MetadataView::get_int_list(std::string_view key) const {
-    const auto r = find(data_, size_, key);
+    const auto r = lookup(key);
     if (!r || r->kind != ParameterKind::int64_list) {
         return std::nullopt;
     }
@@ -336,7 +350,7 @@ std::optional<std::vector<std::int64_t>> MetadataView::get_int_list(std::string_
 }
 
 std::optional<std::vector<double>> MetadataView::get_double_list(std::string_view key) const {
-    const auto r = find(data_, size_, key);
+    const auto r = lookup(key);
     if (!r || r->kind != ParameterKind::float64_list) {
         return std::nullopt;
     }
@@ -345,7 +359,7 @@ std::optional<std::vector<double>> MetadataView::get_double_list(std::string_vie
 
 std::optional<std::vector<std::string_view>>
 MetadataView::get_string_list(std::string_view key) const {
-    const auto r = find(data_, size_, key);
+    const auto r = lookup(key);
     if (!r || r->kind != ParameterKind::string_list) {
         return std::nullopt;
     }
@@ -370,7 +384,7 @@ SampleMetadata& SampleMetadata::fail_value(std::string_view key) {
 }
 
 bool SampleMetadata::erase(std::string_view key) noexcept {
-    const auto r = find(data_, used_, key);
+    const auto r = find(data_, used_, key, true);
     if (!r) {
         return false;
     }
@@ -395,7 +409,7 @@ std::byte* SampleMetadata::reserve(std::string_view key, ParameterKind kind,
     // Replacing keeps the key's place: the records after it move up over the old value.
     std::size_t at = used_;
     std::size_t old_size = 0;
-    if (const auto r = find(data_, used_, key)) {
+    if (const auto r = find(data_, used_, key, true)) {
         at = r->offset;
         old_size = r->size;
     }

@@ -86,6 +86,28 @@ TEST_F(Messages, ARaisedMaxMetadataSizeCarriesTheLargeParameters) {
     EXPECT_EQ(report_number(sink, "verified"), 30U) << sink["first_mismatch"];
 }
 
+TEST_F(Messages, AScribbledMetadataAreaReadsAsPlainBytesOrEmptyParametersNeverACrash) {
+    // k % 3 == 0: shape garbled (no longer matches the size) -> reads as untyped bytes, its
+    // parameters intact; 1: parameters garbled -> typed, no parameters; 2: header sizes out of
+    // range -> untyped, no parameters. The payload is intact in every case.
+    const auto file = write_dataflow(
+        "scribble", {NodeSpec{"source", "scribbler", {"--count", "30"}, {}, {"out"}},
+                     NodeSpec{"sink",
+                              "scribble_sink",
+                              {"--delay-ms", "700", "--report", report("sink").string()},
+                              {{"in", "source/out"}},
+                              {},
+                              64}});
+    const auto sut = zeroflow({"run", file.string()});
+    ASSERT_EQ(sut.status, 0) << sut.out << sut.err;
+    auto sink = read_report(report("sink"));
+    EXPECT_EQ(report_number(sink, "count"), 30U);
+    EXPECT_EQ(report_number(sink, "untyped"), 20U);
+    EXPECT_EQ(report_number(sink, "typed"), 10U);
+    EXPECT_EQ(report_number(sink, "no_parameters"), 20U);
+    EXPECT_EQ(report_number(sink, "payload_ok"), 30U);
+}
+
 TEST_F(Messages, HandlesRefuseInputsAndOutputsTheDataflowDoesNotDeclare) {
     const auto file = write_dataflow(
         "handles",

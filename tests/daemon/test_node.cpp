@@ -507,6 +507,85 @@ int run_handles(zeroflow::Node& node, const Args& args) {
     return 0;
 }
 
+// ---- A scribbling sender: metadata areas garbled after send -----------------------------------
+// The chunk layout (docs/design/shm.md, layout version 2): the header is the 64 bytes before the
+// payload; the metadata area follows the class's payload capacity (1 KiB for these messages):
+// shape at +0, encoding at +64, parameters at +128. A scribbler keeps its pointers after send,
+// as a buggy or hostile process of the same user could.
+constexpr std::size_t kSmallClassCapacity = 1024;
+constexpr std::size_t kHeaderMetadataSize = 36; // ChunkHeader::metadata_size
+constexpr std::size_t kHeaderNdim = 41;         // ChunkHeader::ndim
+
+/// Sends --count u8 {4,5,3} messages with a parameter "frame", and right after each send
+/// garbles, by k % 3: 0 the shape (so it no longer matches the size), 1 the parameters' first
+/// key length (0: malformed), 2 the header's metadata_size and ndim (out of range).
+int run_scribbler(zeroflow::Node& node, const Args& args) {
+    const auto count = args.number("count", 30);
+    auto output = node.output("out");
+    if (!output) {
+        std::cerr << "scribbler: " << output.error().message() << std::endl;
+        return 1;
+    }
+    for (std::uint64_t k = 1; k <= count; ++k) {
+        auto sample = output->loan<std::uint8_t>(60);
+        if (!sample) {
+            std::cerr << "scribbler: " << sample.error().message() << std::endl;
+            return 1;
+        }
+        sample->set_shape(kRgbShape).set_encoding("rgb8");
+        sample->metadata().set("frame", k);
+        auto* payload = sample->data().data();
+        auto* area = payload + kSmallClassCapacity;
+        if (auto ok = node.send(std::move(*sample)); !ok) {
+            std::cerr << "scribbler: " << ok.error().message() << std::endl;
+            return 1;
+        }
+        if (k % 3 == 0) {
+            const std::uint64_t huge = 999'999;
+            std::memcpy(area, &huge, sizeof(huge));
+        } else if (k % 3 == 1) {
+            area[128] = std::byte{0};
+        } else {
+            const std::uint32_t bad_size = 0xffffffffU;
+            std::memcpy(payload - 64 + kHeaderMetadataSize, &bad_size, sizeof(bad_size));
+            payload[-64 + static_cast<std::ptrdiff_t>(kHeaderNdim)] = std::byte{200};
+        }
+    }
+    return 0;
+}
+
+/// Sleeps --delay-ms (so that every message is queued, and scribbled, before it looks), then
+/// receives until Stop and counts how the scribbled messages read: as plain bytes (no dtype,
+/// no shape), with empty parameters, and with their payload intact.
+int run_scribble_sink(zeroflow::Node& node, const Args& args) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(args.number("delay-ms", 500)));
+    std::uint64_t count = 0;
+    std::uint64_t untyped = 0;
+    std::uint64_t typed = 0;
+    std::uint64_t no_parameters = 0;
+    std::uint64_t payload_ok = 0;
+    for (auto event = node.next(); event.kind != zeroflow::EventKind::Stop; event = node.next()) {
+        if (event.kind != zeroflow::EventKind::Input) {
+            continue;
+        }
+        ++count;
+        const auto k = event.sequence;
+        const bool is_typed = event.dtype() == zeroflow::DataType::u8 && event.shape().size() == 3;
+        const bool is_untyped = event.dtype() == zeroflow::DataType::bytes && event.shape().empty();
+        typed += is_typed ? 1 : 0;
+        untyped += is_untyped ? 1 : 0;
+        no_parameters += event.metadata().empty() && event.metadata().keys().empty() ? 1 : 0;
+        payload_ok += event.data.size() == 60 ? 1 : 0;
+        (void)k;
+    }
+    write_report(args.text("report"), "count=" + std::to_string(count) +
+                                          "\nuntyped=" + std::to_string(untyped) +
+                                          "\ntyped=" + std::to_string(typed) +
+                                          "\nno_parameters=" + std::to_string(no_parameters) +
+                                          "\npayload_ok=" + std::to_string(payload_ok) + "\n");
+    return 0;
+}
+
 /// Registers, then never looks at its events again (so it never sees Stop); with
 /// --ignore-term it ignores SIGTERM too, so only SIGKILL ends it.
 int run_stubborn(const Args& args) {
@@ -568,6 +647,12 @@ int main(int argc, char** argv) {
     }
     if (args.role == "typed_sink") {
         return run_typed_sink(*node, args);
+    }
+    if (args.role == "scribbler") {
+        return run_scribbler(*node, args);
+    }
+    if (args.role == "scribble_sink") {
+        return run_scribble_sink(*node, args);
     }
     if (args.role == "handles") {
         return run_handles(*node, args);

@@ -18,6 +18,10 @@
 
 namespace zeroflow {
 
+namespace detail {
+struct MetadataRecord; ///< one decoded record (metadata.cpp)
+}
+
 /// The kind of one parameter's value. The numeric values are the codes in shared memory.
 enum class ParameterKind : std::uint8_t {
     boolean = 1,
@@ -123,8 +127,12 @@ public:
     std::optional<std::vector<std::string_view>> get_string_list(std::string_view key) const;
 
 private:
+    enum class Validity : std::uint8_t { unknown, valid, invalid };
+    std::optional<detail::MetadataRecord> lookup(std::string_view key) const noexcept;
+
     const std::byte* data_ = nullptr;
     std::size_t size_ = 0;
+    mutable Validity validity_ = Validity::unknown; ///< ok()'s one walk, cached
 };
 
 /// Writes the parameters of a message being sent, straight into its chunk. Setting a key that
