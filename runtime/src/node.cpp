@@ -256,6 +256,7 @@ void NodeImpl::watch_daemon() {
             if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {
                 continue;
             }
+            // SYNC daemon_lost: publish (pairs with next()), then wake the event loop
             daemon_lost_.store(true, std::memory_order_release);
             receiver_->wake();
             return;
@@ -299,7 +300,7 @@ std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> time
                 remaining = std::chrono::nanoseconds(0);
             }
         }
-        const bool lost = daemon_lost_.load(std::memory_order_acquire);
+        const bool lost = daemon_lost_.load(std::memory_order_acquire); // SYNC daemon_lost
         auto d = lost ? receiver_->poll() : receiver_->wait(remaining, busy_poll_);
         if (!d) {
             if (lost) {

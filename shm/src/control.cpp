@@ -10,6 +10,7 @@ void Control::wake(std::uint32_t node) const noexcept {
         return;
     }
     auto& block = segment_->at<NodeBlock>(layout.node_blocks[node]);
+    // SYNC events: bump (pairs with NodeReceiver::wait's read of the futex word)
     block.events.fetch_add(1, std::memory_order_seq_cst);
     futex_wake_all(block.events);
 }
@@ -19,6 +20,7 @@ void Control::request_stop(std::uint32_t node) const noexcept {
     if (node >= layout.node_blocks.size()) {
         return;
     }
+    // SYNC stop: publish (pairs with NodeReceiver::poll)
     segment_->at<NodeBlock>(layout.node_blocks[node]).stop.store(1, std::memory_order_release);
     wake(node);
 }
@@ -26,6 +28,7 @@ void Control::request_stop(std::uint32_t node) const noexcept {
 void Control::request_stop_all() const noexcept {
     const auto& layout = segment_->layout();
     for (const auto offset : layout.node_blocks) {
+        // SYNC stop: publish (pairs with NodeReceiver::poll)
         segment_->at<NodeBlock>(offset).stop.store(1, std::memory_order_release);
     }
     for (std::uint32_t node = 0; node < layout.node_blocks.size(); ++node) {
@@ -39,6 +42,7 @@ void Control::close_output(std::uint32_t output) const noexcept {
         return;
     }
     const auto& ol = layout.outputs[output];
+    // SYNC closed: publish (pairs with NodeReceiver::poll)
     segment_->at<OutputBlock>(ol.block_offset).closed.store(1, std::memory_order_release);
     for (auto c : ol.connections) {
         wake(layout.connections[c].receiver);
@@ -61,16 +65,18 @@ void Control::mark_receiver_dead(std::uint32_t node) const noexcept {
             continue;
         }
         auto& block = segment_->at<ConnectionBlock>(cl.block_offset);
+        // Relaxed: `state` has one writer, the daemon (this thread).
         const auto state = block.state.load(std::memory_order_relaxed);
         if ((state & kConnectionDead) != 0) {
             continue;
         }
+        // SYNC state: publish (pairs with OutputSender::maintain / send)
         block.state.store(((state >> 1) + 1) << 1 | kConnectionDead, std::memory_order_release);
         const auto owner = layout.outputs[cl.output].owner;
         if (owner != kDaemonOwner) {
             wake(owner);
             auto& owner_block = segment_->at<NodeBlock>(layout.node_blocks[owner]);
-            owner_block.control.fetch_add(1, std::memory_order_release);
+            owner_block.control.fetch_add(1, std::memory_order_release); // statistics
         }
     }
 }
@@ -85,6 +91,7 @@ bool Control::receiver_reclaimed(std::uint32_t node) const noexcept {
         const auto state = block.state.load(std::memory_order_acquire);
         const bool sender_closed = segment_->at<OutputBlock>(layout.outputs[cl.output].block_offset)
                                        .closed.load(std::memory_order_acquire) != 0;
+        // SYNC acked: observe (pairs with OutputSender::maintain)
         if ((state & kConnectionDead) != 0 && !sender_closed &&
             block.acked.load(std::memory_order_acquire) != state) {
             return false;
@@ -104,6 +111,7 @@ void Control::revive_receiver(std::uint32_t node) const noexcept {
         if ((state & kConnectionDead) == 0) {
             continue;
         }
+        // SYNC state: publish (pairs with OutputSender::maintain / send)
         block.state.store(((state >> 1) + 1) << 1, std::memory_order_release);
         const auto owner = layout.outputs[cl.output].owner;
         if (owner != kDaemonOwner) {

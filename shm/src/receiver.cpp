@@ -66,6 +66,7 @@ bool NodeReceiver::available(Input& in) noexcept {
     if (in.tail < in.head_cache) {
         return true;
     }
+    // SYNC submit_head: observe (pairs with OutputSender::send)
     const auto head = in.block->submit_head.load(std::memory_order_acquire);
     if (head <= in.tail) {
         // Empty. The sender publishes a position only after the exchange that filled it, so a
@@ -103,6 +104,9 @@ const ChunkHeader* NodeReceiver::chunk_header(const Input& in, std::uint32_t chu
 }
 
 std::uint64_t NodeReceiver::peek_timestamp(const Input& in) const noexcept {
+    // SYNC slot: observe (pairs with OutputSender::send's exchange). The token is not taken:
+    // the sender may evict it and rewrite its chunk while we read the timestamp. That read is
+    // a benign race — it only orders inputs, best effort — and take() checks what it gets.
     const auto token = in.slots[in.slot].load(std::memory_order_acquire);
     std::uint64_t capacity = 0;
     const auto* header =
@@ -120,7 +124,11 @@ std::optional<Delivery> NodeReceiver::take(std::uint32_t index) noexcept {
         }
         // Count the chunk as held before taking it: a sender that re-attaches drains the slots
         // and then waits for `held` to reach 0, so it must never miss a chunk in our hands.
+        // Relaxed: the exchange below releases it. A re-attaching sender that drains this slot
+        // after us reads our 0 with acquire, so it sees `held` raised.
         in.block->held.store(++in.held, std::memory_order_relaxed);
+        // SYNC slot: observe (acquire: the sender's header, metadata and payload) and publish
+        // (release: `held`); pairs with OutputSender::send's exchange.
         const auto token = in.slots[in.slot].exchange(0, std::memory_order_acq_rel);
         const auto not_taken = [&in] {
             in.block->held.store(--in.held, std::memory_order_release);
@@ -201,6 +209,7 @@ std::optional<Delivery> NodeReceiver::take(std::uint32_t index) noexcept {
 }
 
 std::optional<Delivery> NodeReceiver::poll() noexcept {
+    // SYNC stop: observe (pairs with Control::request_stop)
     if (!stop_delivered_ && node_->stop.load(std::memory_order_acquire) != 0) {
         stop_delivered_ = true;
         Delivery d;
@@ -240,9 +249,10 @@ std::optional<Delivery> NodeReceiver::poll() noexcept {
             continue;
         }
         // Closed is read before the ring: what the sender queued before closing is seen first.
+        // SYNC closed: observe (pairs with OutputSender::close / Control::close_output)
         if (in.output->closed.load(std::memory_order_acquire) != 0 && !available(in)) {
             in.closed_delivered = true;
-            in.block->dropped.store(in.skipped, std::memory_order_relaxed);
+            in.block->dropped.store(in.skipped, std::memory_order_relaxed); // statistics
             Delivery d;
             d.kind = Delivery::Kind::input_closed;
             d.input = i;
@@ -281,8 +291,10 @@ std::optional<Delivery> NodeReceiver::wait(std::chrono::nanoseconds timeout,
     }
     // Announce the sleep, fence, then poll once more: a sender publishes, fences, then reads
     // `sleeping` — one of the two sides sees the other (see notify in sender.cpp).
+    // SYNC sleeping: publish + fence (pairs with OutputSender::send's fence and notify)
     node_->sleeping.store(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    // SYNC events: observe (futex_wait returns at once if a bump came after this read)
     const auto seen = node_->events.load(std::memory_order_acquire);
     if (auto d = poll()) {
         node_->sleeping.store(0, std::memory_order_relaxed);
@@ -302,6 +314,7 @@ void NodeReceiver::release(std::uint32_t input, std::uint32_t chunk) noexcept {
     }
     auto& in = inputs_[input];
     if (in.return_head - in.return_tail_cache > in.return_mask) {
+        // SYNC return_tail: observe (pairs with OutputSender::drain_returns)
         in.return_tail_cache = in.block->return_tail.load(std::memory_order_acquire);
         if (in.return_head - in.return_tail_cache > in.return_mask) {
             // Full: the sender is gone or broken. The chunk stays held until the segment goes.
@@ -310,8 +323,10 @@ void NodeReceiver::release(std::uint32_t input, std::uint32_t chunk) noexcept {
             return;
         }
     }
+    // Relaxed: published by the return_head store below.
     in.returns[in.return_head & in.return_mask].store(chunk + 1, std::memory_order_relaxed);
     ++in.return_head;
+    // SYNC return_head: publish (pairs with OutputSender::drain_returns)
     in.block->return_head.store(in.return_head, std::memory_order_release);
     drop_held(in);
 }
@@ -319,6 +334,7 @@ void NodeReceiver::release(std::uint32_t input, std::uint32_t chunk) noexcept {
 void NodeReceiver::drop_held(Input& in) noexcept {
     // After the return is published: a sender that sees held == 0 also sees the return.
     if (in.held > 0) {
+        // SYNC held: publish (pairs with OutputSender::end_quarantine)
         in.block->held.store(--in.held, std::memory_order_release);
     }
 }

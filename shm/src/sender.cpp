@@ -48,7 +48,9 @@ constexpr std::uint32_t kWarmBigChunks = 4;
 /// before futex_wait, so either it sees the message or we see it sleeping — a lost wake-up is
 /// impossible, and a busy receiver costs us no locked instruction at all.
 inline void notify_if_sleeping(NodeBlock& node) noexcept {
+    // SYNC sleeping: observe (after the caller's seq_cst fence; pairs with wait()'s fence)
     if (node.sleeping.load(std::memory_order_relaxed) != 0) {
+        // SYNC events: bump (the futex word; wait() compares against the value it read)
         node.events.fetch_add(1, std::memory_order_seq_cst);
         futex_wake_all(node.events);
     }
@@ -84,6 +86,8 @@ Result<OutputSender> OutputSender::attach(const Segment& segment, std::uint32_t 
             conn.queue_size = cl.queue_size;
             conn.return_mask = cl.return_capacity - 1;
             // Resume where the published indices are (a re-attaching sender continues them).
+            // A previous process of this output wrote these; it is gone, and the daemon's
+            // handshake (its exit seen, our registration) orders us after it.
             conn.position = conn.block->submit_head.load(std::memory_order_acquire);
             conn.slot = static_cast<std::uint32_t>(conn.position % conn.queue_size);
             conn.return_tail = conn.block->return_tail.load(std::memory_order_acquire);
@@ -169,6 +173,8 @@ void OutputSender::drain_returns(Connection& c) noexcept {
     if (quarantined_) {
         return; // what comes back belongs to a previous process; end_quarantine skips it
     }
+    // SYNC return_head: observe (pairs with NodeReceiver::release's publish): the return
+    // slots up to `head` are written.
     const auto head = c.block->return_head.load(std::memory_order_acquire);
     if (head == c.return_tail) {
         // Nothing returned. Repair a scribbled tail (a line we own, so the load is a cache hit):
@@ -189,9 +195,12 @@ void OutputSender::drain_returns(Connection& c) noexcept {
         return;
     }
     for (; count > 0; --count, ++c.return_tail) {
+        // Relaxed: ordered after the acquire of return_head above.
         const auto value = c.returns[c.return_tail & c.return_mask].load(std::memory_order_relaxed);
         take_back(value, c.bit);
     }
+    // SYNC return_tail: publish (pairs with NodeReceiver::release's observe): our reads of
+    // these slots happen before the receiver writes them again.
     c.block->return_tail.store(c.return_tail, std::memory_order_release);
 }
 
@@ -214,6 +223,8 @@ void OutputSender::reclaim(Connection& c) noexcept {
 
 bool OutputSender::end_quarantine() noexcept {
     for (const auto& c : connections_) {
+        // SYNC held: observe (pairs with NodeReceiver::drop_held): at 0, every chunk the
+        // receiver took is back in the return ring, and visible.
         if (c.live && c.block->held.load(std::memory_order_acquire) != 0) {
             return false;
         }
@@ -229,6 +240,7 @@ bool OutputSender::end_quarantine() noexcept {
 
 void OutputSender::maintain() noexcept {
     for (auto& c : connections_) {
+        // SYNC state: observe (pairs with Control::mark_receiver_dead / revive_receiver)
         const auto state = c.block->state.load(std::memory_order_acquire);
         if (state != c.state_seen) {
             c.state_seen = state;
@@ -237,6 +249,8 @@ void OutputSender::maintain() noexcept {
                     reclaim(c);
                 }
                 c.live = false;
+                // SYNC acked: publish (pairs with Control::receiver_reclaimed): the reclaim
+                // above is complete.
                 c.block->acked.store(state, std::memory_order_release);
             } else {
                 c.live = true; // revived for a new receiver, which starts at our head
@@ -246,7 +260,8 @@ void OutputSender::maintain() noexcept {
             drain_returns(c);
         }
     }
-    // Statistics for the daemon (same cache line; written here, not on every send).
+    // Statistics for the daemon (same cache line; written here, not on every send). Relaxed:
+    // no data is published with them; readers treat them as hints.
     block_->free_chunks.store(free_count_, std::memory_order_relaxed);
     block_->sent.store(sequence_, std::memory_order_relaxed);
     block_->errors.store(errors_, std::memory_order_relaxed);
@@ -254,6 +269,7 @@ void OutputSender::maintain() noexcept {
 
 bool OutputSender::closed() noexcept {
     // The daemon closes every output when the dataflow finishes: sends after that are errors.
+    // Relaxed: the flag carries no data for the sender; a late view costs one more send.
     if (!closed_ && block_->closed.load(std::memory_order_relaxed) != 0) {
         closed_ = true;
     }
@@ -415,16 +431,21 @@ Result<void> OutputSender::send(const Loan& loan, std::uint64_t size, std::uint6
         const auto token = ((c.position & kPositionMask) << kChunkBits) | (chunk + 1);
         // One exchange hands the slot over: what comes back was never taken by the receiver,
         // so it is evicted (the receiver counts the gap as a drop) and returns to us.
+        // SYNC slot: publish (release: the header, metadata and payload written above) and
+        // observe (acquire: an evicted token's chunk is no longer the receiver's); pairs with
+        // NodeReceiver::take's exchange.
         const auto old = c.slots[c.slot].exchange(token, std::memory_order_acq_rel);
         ++c.position;
         c.slot = c.slot + 1 == c.queue_size ? 0 : c.slot + 1;
+        // SYNC submit_head: publish (pairs with NodeReceiver::available)
         c.block->submit_head.store(c.position, std::memory_order_release);
         if (old != 0) {
             take_back(static_cast<std::uint32_t>(old & kChunkMask), c.bit);
         }
     }
     block_->free_chunks.store(free_count_, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst); // pairs with the receiver's, see notify
+    // SYNC sleeping: fence (pairs with wait()'s): we see `sleeping`, or it sees submit_head.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     for (auto& c : connections_) {
         if (c.live) {
             notify_if_sleeping(*c.receiver);
@@ -438,6 +459,8 @@ void OutputSender::close() noexcept {
         return;
     }
     closed_ = true;
+    // SYNC closed: publish (pairs with NodeReceiver::poll): every send before it is visible
+    // to a receiver that sees the flag.
     block_->closed.store(1, std::memory_order_release);
     for (auto& c : connections_) {
         notify(*c.receiver);
