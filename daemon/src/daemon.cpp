@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <deque>
 #include <fstream>
 
 #include <fcntl.h>
@@ -14,7 +15,6 @@
 #include <unistd.h>
 
 #include <zeroflow/daemon/daemon.hpp>
-#include <zeroflow/shm/segment.hpp>
 
 #include "loop.hpp"
 #include "supervisor.hpp"
@@ -32,12 +32,24 @@ std::shared_ptr<spdlog::logger> log() {
 } // namespace
 
 struct Daemon::Impl final : Replier {
+    struct PendingFd {
+        std::size_t offset = 0; ///< in `out`: the first byte of the frame it goes with
+        int fd = -1;            ///< ours (a dup); closed once sent or dropped
+    };
     struct Connection {
         int fd = -1;
         protocol::FrameDecoder decoder;
         std::string out;
+        std::deque<PendingFd> fds;
         bool closing = false; ///< close once `out` is flushed
         explicit Connection(std::size_t max_frame) : decoder(max_frame) {}
+        Connection(const Connection&) = delete;
+        Connection& operator=(const Connection&) = delete;
+        ~Connection() {
+            for (const auto& p : fds) {
+                ::close(p.fd);
+            }
+        }
     };
 
     Options options;
@@ -79,6 +91,59 @@ struct Daemon::Impl final : Replier {
         flush(conn);
     }
 
+    bool reply_with_fd(ConnId conn, const Json& message, int fd) override {
+        const auto it = connections.find(conn);
+        if (it == connections.end()) {
+            return true; // the requester left; nothing to answer
+        }
+        auto frame = protocol::encode_frame(message);
+        const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (copy < 0) {
+            return false;
+        }
+        auto& c = *it->second;
+        try {
+            c.fds.push_back(PendingFd{c.out.size(), copy});
+        } catch (...) {
+            ::close(copy);
+            throw;
+        }
+        c.out += frame;
+        flush(conn);
+        return true;
+    }
+
+    void reply_encoded(ConnId conn, std::string_view frame) noexcept override {
+        const auto it = connections.find(conn);
+        if (it == connections.end()) {
+            return;
+        }
+        auto& c = *it->second;
+        if (c.out.empty()) {
+            // Straight to the socket: no buffer to grow while memory is short.
+            while (!frame.empty()) {
+                const auto n =
+                    ::send(c.fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n > 0) {
+                    frame.remove_prefix(static_cast<std::size_t>(n));
+                } else if (n < 0 && errno == EINTR) {
+                    continue;
+                } else {
+                    break;
+                }
+            }
+            if (frame.empty()) {
+                return;
+            }
+        }
+        try {
+            c.out.append(frame);
+            flush(conn);
+        } catch (...) {
+            drop(conn); // cannot even queue the answer: this connection goes, the daemon stays
+        }
+    }
+
     void close_connection(ConnId conn) override {
         const auto it = connections.find(conn);
         if (it == connections.end()) {
@@ -104,9 +169,28 @@ struct Daemon::Impl final : Replier {
     void flush(ConnId conn) {
         auto& c = *connections.at(conn);
         while (!c.out.empty()) {
-            const auto n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            // A descriptor goes with the first byte of its frame; bytes before it go first, and
+            // no send covers two descriptors' frames.
+            std::string_view bytes = c.out;
+            ssize_t n = 0;
+            const bool with_fd = !c.fds.empty() && c.fds.front().offset == 0;
+            if (c.fds.size() > (with_fd ? 1U : 0U)) {
+                bytes = bytes.substr(0, c.fds[with_fd ? 1 : 0].offset);
+            }
+            if (with_fd) {
+                n = protocol::send_with_fd(c.fd, bytes, c.fds.front().fd);
+                if (n > 0) {
+                    ::close(c.fds.front().fd);
+                    c.fds.pop_front();
+                }
+            } else {
+                n = ::send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            }
             if (n > 0) {
                 c.out.erase(0, static_cast<std::size_t>(n));
+                for (auto& p : c.fds) {
+                    p.offset -= static_cast<std::size_t>(n);
+                }
                 continue;
             }
             if (n < 0 && errno == EINTR) {
@@ -255,18 +339,11 @@ std::expected<std::unique_ptr<Daemon>, std::string> Daemon::create(const Options
         const auto pid = std::to_string(::getpid()) + "\n";
         [[maybe_unused]] auto n = ::pwrite(impl->lock_fd, pid.data(), pid.size(), 0);
     }
-    // We hold the lock: whatever a previous daemon of this directory left is dead.
+    // We hold the lock: whatever a previous daemon of this directory left is dead. Segments
+    // are memfds that vanish with their last user, so there is none to sweep; a stale-segment
+    // marker folder of an older version goes.
     std::error_code ec;
-    const auto markers = options.runtime_dir / "segments";
-    if (std::filesystem::is_directory(markers, ec)) {
-        for (const auto& entry : std::filesystem::directory_iterator(markers, ec)) {
-            const auto name = entry.path().filename().string();
-            if (name.starts_with("zeroflow-") && shm::Segment::remove(name)) {
-                log()->info("removed shared memory {} left by a dead daemon", name);
-            }
-            std::filesystem::remove(entry.path(), ec);
-        }
-    }
+    std::filesystem::remove_all(options.runtime_dir / "segments", ec);
     impl->socket = protocol::socket_path(options.runtime_dir);
     std::filesystem::remove(impl->socket, ec);
     auto listener = protocol::listen_unix(impl->socket);

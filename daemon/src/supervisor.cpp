@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 
 #include <spdlog/spdlog.h>
@@ -112,17 +113,6 @@ shm::LayoutSpec build_spec(const dataflow::Descriptor& d, const wire::Uuid& uuid
     return spec;
 }
 
-void write_marker(const std::filesystem::path& dir, const std::string& name, bool present) {
-    std::error_code ec;
-    const auto markers = dir / "segments";
-    if (present) {
-        std::filesystem::create_directories(markers, ec);
-        std::ofstream(markers / name).put('\n');
-    } else {
-        std::filesystem::remove(markers / name, ec);
-    }
-}
-
 /// Remembers where a dataflow's logs are (DIR/dataflows/<uuid>: name, then folder), so that
 /// `zeroflow logs` finds them after the daemon that ran it is gone (e.g. after `zeroflow run`).
 /// Keeps the newest 64 entries.
@@ -162,10 +152,7 @@ Supervisor::~Supervisor() {
             }
         }
         df->timers.reset();
-        if (df->segment) {
-            write_marker(options_.runtime_dir, df->segment->name(), false);
-            df->segment.reset();
-        }
+        df->segment.reset();
     }
 }
 
@@ -337,12 +324,12 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
     df->start_deadline =
         df->started_at +
         std::chrono::milliseconds(static_cast<std::int64_t>(timeout->value_or(60.0) * 1000));
-    auto segment = shm::Segment::create(df->spec);
+    // The daemon maps the control area and its timer pools only: pool sizes cost it nothing.
+    auto segment = shm::Segment::create(df->spec, shm::Mapping::daemon);
     if (!segment) {
         return std::unexpected(RequestError{"shared_memory", segment.error().message});
     }
     df->segment = std::make_unique<shm::Segment>(std::move(*segment));
-    write_marker(options_.runtime_dir, df->segment->name(), true);
     df->node_setup_template = wire::to_json(df->spec);
     const shm::Control control(*df->segment);
 
@@ -350,7 +337,6 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
     std::error_code ec;
     std::filesystem::create_directories(out_dir, ec);
     if (ec) {
-        write_marker(options_.runtime_dir, df->segment->name(), false);
         return std::unexpected(RequestError{
             "io_error", "cannot create the log folder " + out_dir.string() + ": " + ec.message()});
     }
@@ -435,7 +421,13 @@ void Supervisor::barrier_reached(DataflowState& df) {
     for (auto& n : df.nodes) {
         if (!n.dynamic && n.conn) {
             n.status = NodeStatus::running;
-            replier_.reply(*n.conn, protocol::ok_reply(node_setup(df, n)));
+            if (!replier_.reply_with_fd(*n.conn, protocol::ok_reply(node_setup(df, n)),
+                                        df.segment->fd())) {
+                replier_.reply(*n.conn, protocol::error_reply(
+                                            "resource_limit",
+                                            std::string("cannot pass the segment: ") +
+                                                std::strerror(errno) + " (limit open_files)"));
+            }
         }
     }
     if (!df.timer_outputs.empty()) {
@@ -597,12 +589,19 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
             "busy", "the previous connection of node '" + n.id +
                         "' is still being cleaned up by its senders; try again in a moment"});
     }
+    auto setup = protocol::ok_reply(node_setup(*target, n));
     control.revive_receiver(n.index);
+    if (!replier_.reply_with_fd(conn, setup, target->segment->fd())) {
+        control.mark_receiver_dead(n.index);
+        return std::unexpected(
+            RequestError{"resource_limit", std::string("cannot pass the segment: ") +
+                                               std::strerror(errno) + " (limit open_files)"});
+    }
     n.conn = conn;
     n.status = NodeStatus::connected;
     node_conns_[conn] = {target->uuid, n.index};
     log()->info("dynamic node {} of dataflow {} connected", n.id, target->uuid);
-    return std::optional<Json>{node_setup(*target, n)};
+    return std::optional<Json>{};
 }
 
 void Supervisor::on_disconnect_unguarded(ConnId conn) {
@@ -712,10 +711,7 @@ void Supervisor::finish(DataflowState& df) {
             n.conn.reset();
         }
     }
-    if (df.segment) {
-        write_marker(options_.runtime_dir, df.segment->name(), false);
-        df.segment.reset(); // unlinks it; nodes still mapping it keep their view
-    }
+    df.segment.reset(); // the memory goes once the last node unmaps it
     df.uptime_at_end =
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - df.started_at);
     if (df.status != DataflowStatus::failed) {

@@ -170,7 +170,8 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
             return std::unexpected(
                 Error{ErrorKind::internal, "bad layout from daemon: " + spec.error()});
         }
-        auto segment = shm::Segment::open(*spec);
+        // The segment's memfd came with the reply (SCM_RIGHTS); open() checks its seals.
+        auto segment = shm::Segment::open(*spec, client->take_fd());
         if (!segment) {
             return std::unexpected(from_shm(segment.error()));
         }
