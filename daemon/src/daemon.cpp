@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -264,6 +265,17 @@ struct Daemon::Impl final : Replier {
         }
     }
 
+    const std::string& connection_limit_frame() {
+        if (connection_limit_frame_.empty()) {
+            connection_limit_frame_ = protocol::encode_frame(
+                limit_reply("max_connections", options.limits.max_connections,
+                            "the daemon serves " + std::to_string(options.limits.max_connections) +
+                                " connections at once; this one is closed"));
+        }
+        return connection_limit_frame_;
+    }
+    std::string connection_limit_frame_;
+
     void on_accept() {
         for (int accepted = 0; accepted < 64; ++accepted) {
             const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -285,8 +297,11 @@ struct Daemon::Impl final : Replier {
                 ::close(fd);
                 continue;
             }
-            if (connections.size() >= options.max_connections) {
+            if (connections.size() >= options.limits.max_connections) {
                 log()->warn("too many connections ({}): refusing one", connections.size());
+                const auto& frame = connection_limit_frame();
+                [[maybe_unused]] auto n =
+                    ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
                 ::close(fd);
                 continue;
             }
@@ -313,8 +328,28 @@ const std::filesystem::path& Daemon::socket_path() const noexcept {
     return impl_->socket;
 }
 
-std::expected<std::unique_ptr<Daemon>, std::string> Daemon::create(const Options& options) {
+Limits Limits::resolved() const noexcept {
+    Limits out = *this;
+    const auto pages = ::sysconf(_SC_PHYS_PAGES);
+    const auto page = ::sysconf(_SC_PAGESIZE);
+    const std::uint64_t ram =
+        pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
+                              : (4ULL << 30);
+    // Segments are sparse (pages are taken when chunks are first lent), so these bound
+    // address space more than memory: 16 x RAM for one, 64 x RAM for all.
+    if (out.max_segment_bytes == 0) {
+        out.max_segment_bytes = 16 * ram;
+    }
+    if (out.max_total_segment_bytes == 0) {
+        out.max_total_segment_bytes = 64 * ram;
+    }
+    return out;
+}
+
+std::expected<std::unique_ptr<Daemon>, std::string> Daemon::create(const Options& given) {
     auto impl = std::make_unique<Impl>();
+    Options options = given;
+    options.limits = given.limits.resolved();
     impl->options = options;
     if (!impl->loop.ok()) {
         return std::unexpected(std::string("epoll_create1: ") + std::strerror(errno));
@@ -344,6 +379,10 @@ std::expected<std::unique_ptr<Daemon>, std::string> Daemon::create(const Options
     // marker folder of an older version goes.
     std::error_code ec;
     std::filesystem::remove_all(options.runtime_dir / "segments", ec);
+    // Orphans of our nodes' trees (setsid, double fork) re-parent to us, not to init: we can
+    // find, signal and reap them. And what a dead daemon's nodes left running ends now.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    end_leftover_nodes(options.runtime_dir);
     impl->socket = protocol::socket_path(options.runtime_dir);
     std::filesystem::remove(impl->socket, ec);
     auto listener = protocol::listen_unix(impl->socket);

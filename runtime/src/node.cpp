@@ -3,9 +3,11 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zeroflow/runtime/wire.hpp>
@@ -236,6 +238,24 @@ NodeImpl::~NodeImpl() {
     }
 }
 
+void NodeImpl::redirect_output_to_log() noexcept {
+    const char* file = std::getenv("ZEROFLOW_LOG_FILE");
+    if (file == nullptr || *file == '\0') {
+        return;
+    }
+    const int log = ::open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log < 0) {
+        return;
+    }
+    for (const int fd : {1, 2}) {
+        struct stat st {};
+        if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+            ::dup2(log, fd);
+        }
+    }
+    ::close(log);
+}
+
 void NodeImpl::watch_daemon() {
     // The daemon never writes to a registered node's connection; EOF or an error means it is
     // gone. Wake the event loop so next() reports it.
@@ -254,6 +274,9 @@ void NodeImpl::watch_daemon() {
             if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {
                 continue;
             }
+            // The daemon read our stdout/stderr through a pipe: with it gone, a write there
+            // would raise SIGPIPE. Write to the log file directly from now on.
+            redirect_output_to_log();
             daemon_lost_.store(true, std::memory_order_release);
             receiver_->wake();
             return;

@@ -41,6 +41,7 @@ private:
     enum class Stream : std::uint8_t { open, all_closed_pending, ended };
     Event make_event(EventKind kind) const;
     void watch_daemon();
+    static void redirect_output_to_log() noexcept;
 
     std::optional<protocol::Client> client_;
     std::unique_ptr<shm::Segment> segment_;
