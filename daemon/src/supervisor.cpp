@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -275,6 +276,7 @@ void Supervisor::handle(ConnId conn, const Json& request) noexcept {
         // the counter is a plain integer, and the log line is best effort.
         ++out_of_memory_errors_;
         replier_.reply_encoded(conn, out_of_memory_frame_);
+        ::malloc_trim(0);
         try {
             log()->error("out of memory handling a request: answered out_of_memory");
         } catch (...) {
@@ -408,6 +410,12 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         if (parsed.limit) {
             return std::unexpected(
                 RequestError{"resource_limit", text, parsed.limit->name, parsed.limit->value});
+        }
+        if (parsed.out_of_memory) {
+            parsed = {};
+            ::malloc_trim(0); // hand what the parser took back, for the next requests
+            ++out_of_memory_errors_;
+            return std::unexpected(RequestError{"out_of_memory", text});
         }
         return std::unexpected(RequestError{"bad_dataflow", text});
     }

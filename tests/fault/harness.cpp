@@ -12,6 +12,7 @@
 
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -273,8 +274,19 @@ void FaultTest::start_daemon() {
     if (pid == 0) {
         ::setpgid(0, 0);
         const auto log = (rt_.parent_path() / "daemon.log").string();
-        ::execl(kDaemon.c_str(), kDaemon.c_str(), "--runtime-dir", rt_.c_str(), "--log-file",
-                log.c_str(), static_cast<char*>(nullptr));
+        std::vector<std::string> words = {kDaemon.string(), "--runtime-dir", rt_.string(),
+                                          "--log-file", log};
+        words.insert(words.end(), daemon_args_.begin(), daemon_args_.end());
+        std::vector<char*> argv;
+        for (auto& w : words) {
+            argv.push_back(w.data());
+        }
+        argv.push_back(nullptr);
+        if (address_space_limit_ > 0) {
+            const rlimit lim{address_space_limit_, address_space_limit_};
+            ::setrlimit(RLIMIT_AS, &lim);
+        }
+        ::execv(kDaemon.c_str(), argv.data());
         ::_exit(127);
     }
     daemon_pid_ = pid;

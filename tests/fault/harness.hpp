@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <zeroflow/protocol/protocol.hpp>
@@ -119,6 +120,8 @@ protected:
     /// Stops the companion and asserts that its sink saw no gap and no drop.
     void finish_companion();
 
+    std::vector<std::string> daemon_args_; ///< extra zeroflowd arguments (limits)
+    rlim_t address_space_limit_ = 0;       ///< RLIMIT_AS of the next daemon; 0: none
     fs::path root_;
     fs::path rt_;
     fs::path socket_;

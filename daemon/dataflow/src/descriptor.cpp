@@ -203,7 +203,9 @@ ParseResult parse_file(const std::filesystem::path& file, const ParseLimits& lim
         text.resize(got);
         return parse_string(text, file, limits);
     } catch (...) {
-        return refusal(file, "cannot read the dataflow file (out of memory?)");
+        auto result = refusal(file, "cannot read the dataflow file (out of memory?)");
+        result.out_of_memory = true;
+        return result;
     }
 }
 

@@ -881,6 +881,7 @@ ParseResult parse_string(std::string_view yaml, const std::filesystem::path& fil
         }
         result.diagnostics = parser.take_diagnostics();
     } catch (const std::bad_alloc&) {
+        result.out_of_memory = true;
         fail(result, "out of memory while parsing the dataflow");
     } catch (...) {
         fail(result, "internal error while parsing the dataflow");

@@ -133,6 +133,7 @@ struct ParseResult {
     std::optional<Descriptor> descriptor; ///< set iff there is no error
     std::vector<Diagnostic> diagnostics;  ///< errors and warnings, in file order
     std::optional<LimitHit> limit;        ///< set when a ParseLimits bound refused it
+    bool out_of_memory = false;           ///< parsing ran out of memory (std::bad_alloc)
 
     bool ok() const { return descriptor.has_value(); }
     std::size_t error_count() const;
