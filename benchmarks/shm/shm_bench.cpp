@@ -284,7 +284,6 @@ void BM_ShmPingPong(benchmark::State& state) {
         state.SkipWithError(segment.error().message.c_str());
         return;
     }
-    bench::cleanup_add_shm(segment->name());
     auto tx = shm::OutputSender::attach(*segment, 0);
     auto rx = shm::NodeReceiver::attach(*segment, 0);
     std::vector<std::int64_t> samples;
@@ -308,7 +307,6 @@ void BM_ShmPingPong(benchmark::State& state) {
         }
         shm::Control(*segment).request_stop(1);
     }
-    bench::cleanup_forget_shm(segment->name());
     record(state, std::string("shm ") + (busy ? "busy " : "futex ") + std::to_string(bytes),
            samples);
 }
@@ -356,7 +354,6 @@ void BM_ShmStream8B(benchmark::State& state) {
         state.SkipWithError(segment.error().message.c_str());
         return;
     }
-    bench::cleanup_add_shm(segment->name());
     // Here node 1 (the peer) streams on output 1 to node 0 (this process).
     auto rx = shm::NodeReceiver::attach(*segment, 0);
     std::uint64_t count = 0;
@@ -378,7 +375,6 @@ void BM_ShmStream8B(benchmark::State& state) {
         count = kStreamMessages - 1;
         shm::Control(*segment).request_stop(1);
     }
-    bench::cleanup_forget_shm(segment->name());
     state.counters["msgs_per_s"] = static_cast<double>(count) / seconds;
     state.counters["lost"] = static_cast<double>(lost);
     figures()["shm stream"] = static_cast<double>(count) / seconds;
@@ -419,7 +415,7 @@ int raw_stream(const std::string& name, std::uint64_t count) {
 }
 
 int shm_echo(const std::string& uuid, std::uint64_t bytes, bool busy) {
-    auto segment = shm::Segment::open(pair_spec(unhex(uuid), bytes, 4, 4));
+    auto segment = shm::Segment::open_held_by(::getppid(), pair_spec(unhex(uuid), bytes, 4, 4));
     if (!segment) {
         std::fprintf(stderr, "peer: %s\n", segment.error().message.c_str());
         return 2;
@@ -447,7 +443,7 @@ int shm_echo(const std::string& uuid, std::uint64_t bytes, bool busy) {
 }
 
 int shm_stream(const std::string& uuid, std::uint64_t count) {
-    auto segment = shm::Segment::open(pair_spec(unhex(uuid), 8, 1024, 256));
+    auto segment = shm::Segment::open_held_by(::getppid(), pair_spec(unhex(uuid), 8, 1024, 256));
     if (!segment) {
         return 2;
     }

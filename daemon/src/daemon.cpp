@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <deque>
 #include <fstream>
 
 #include <fcntl.h>
@@ -10,11 +11,11 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <zeroflow/daemon/daemon.hpp>
-#include <zeroflow/shm/segment.hpp>
 
 #include "loop.hpp"
 #include "supervisor.hpp"
@@ -32,12 +33,24 @@ std::shared_ptr<spdlog::logger> log() {
 } // namespace
 
 struct Daemon::Impl final : Replier {
+    struct PendingFd {
+        std::size_t offset = 0; ///< in `out`: the first byte of the frame it goes with
+        int fd = -1;            ///< ours (a dup); closed once sent or dropped
+    };
     struct Connection {
         int fd = -1;
         protocol::FrameDecoder decoder;
         std::string out;
+        std::deque<PendingFd> fds;
         bool closing = false; ///< close once `out` is flushed
         explicit Connection(std::size_t max_frame) : decoder(max_frame) {}
+        Connection(const Connection&) = delete;
+        Connection& operator=(const Connection&) = delete;
+        ~Connection() {
+            for (const auto& p : fds) {
+                ::close(p.fd);
+            }
+        }
     };
 
     Options options;
@@ -79,6 +92,59 @@ struct Daemon::Impl final : Replier {
         flush(conn);
     }
 
+    bool reply_with_fd(ConnId conn, const Json& message, int fd) override {
+        const auto it = connections.find(conn);
+        if (it == connections.end()) {
+            return true; // the requester left; nothing to answer
+        }
+        auto frame = protocol::encode_frame(message);
+        const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (copy < 0) {
+            return false;
+        }
+        auto& c = *it->second;
+        try {
+            c.fds.push_back(PendingFd{c.out.size(), copy});
+        } catch (...) {
+            ::close(copy);
+            throw;
+        }
+        c.out += frame;
+        flush(conn);
+        return true;
+    }
+
+    void reply_encoded(ConnId conn, std::string_view frame) noexcept override {
+        const auto it = connections.find(conn);
+        if (it == connections.end()) {
+            return;
+        }
+        auto& c = *it->second;
+        if (c.out.empty()) {
+            // Straight to the socket: no buffer to grow while memory is short.
+            while (!frame.empty()) {
+                const auto n =
+                    ::send(c.fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n > 0) {
+                    frame.remove_prefix(static_cast<std::size_t>(n));
+                } else if (n < 0 && errno == EINTR) {
+                    continue;
+                } else {
+                    break;
+                }
+            }
+            if (frame.empty()) {
+                return;
+            }
+        }
+        try {
+            c.out.append(frame);
+            flush(conn);
+        } catch (...) {
+            drop(conn); // cannot even queue the answer: this connection goes, the daemon stays
+        }
+    }
+
     void close_connection(ConnId conn) override {
         const auto it = connections.find(conn);
         if (it == connections.end()) {
@@ -104,9 +170,28 @@ struct Daemon::Impl final : Replier {
     void flush(ConnId conn) {
         auto& c = *connections.at(conn);
         while (!c.out.empty()) {
-            const auto n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            // A descriptor goes with the first byte of its frame; bytes before it go first, and
+            // no send covers two descriptors' frames.
+            std::string_view bytes = c.out;
+            ssize_t n = 0;
+            const bool with_fd = !c.fds.empty() && c.fds.front().offset == 0;
+            if (c.fds.size() > (with_fd ? 1U : 0U)) {
+                bytes = bytes.substr(0, c.fds[with_fd ? 1 : 0].offset);
+            }
+            if (with_fd) {
+                n = protocol::send_with_fd(c.fd, bytes, c.fds.front().fd);
+                if (n > 0) {
+                    ::close(c.fds.front().fd);
+                    c.fds.pop_front();
+                }
+            } else {
+                n = ::send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            }
             if (n > 0) {
                 c.out.erase(0, static_cast<std::size_t>(n));
+                for (auto& p : c.fds) {
+                    p.offset -= static_cast<std::size_t>(n);
+                }
                 continue;
             }
             if (n < 0 && errno == EINTR) {
@@ -180,6 +265,17 @@ struct Daemon::Impl final : Replier {
         }
     }
 
+    const std::string& connection_limit_frame() {
+        if (connection_limit_frame_.empty()) {
+            connection_limit_frame_ = protocol::encode_frame(
+                limit_reply("max_connections", options.limits.max_connections,
+                            "the daemon serves " + std::to_string(options.limits.max_connections) +
+                                " connections at once; this one is closed"));
+        }
+        return connection_limit_frame_;
+    }
+    std::string connection_limit_frame_;
+
     void on_accept() {
         for (int accepted = 0; accepted < 64; ++accepted) {
             const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -201,8 +297,11 @@ struct Daemon::Impl final : Replier {
                 ::close(fd);
                 continue;
             }
-            if (connections.size() >= options.max_connections) {
+            if (connections.size() >= options.limits.max_connections) {
                 log()->warn("too many connections ({}): refusing one", connections.size());
+                const auto& frame = connection_limit_frame();
+                [[maybe_unused]] auto n =
+                    ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
                 ::close(fd);
                 continue;
             }
@@ -229,8 +328,28 @@ const std::filesystem::path& Daemon::socket_path() const noexcept {
     return impl_->socket;
 }
 
-std::expected<std::unique_ptr<Daemon>, std::string> Daemon::create(const Options& options) {
+Limits Limits::resolved() const noexcept {
+    Limits out = *this;
+    const auto pages = ::sysconf(_SC_PHYS_PAGES);
+    const auto page = ::sysconf(_SC_PAGESIZE);
+    const std::uint64_t ram =
+        pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
+                              : (4ULL << 30);
+    // Segments are sparse (pages are taken when chunks are first lent), so these bound
+    // address space more than memory: 16 x RAM for one, 64 x RAM for all.
+    if (out.max_segment_bytes == 0) {
+        out.max_segment_bytes = 16 * ram;
+    }
+    if (out.max_total_segment_bytes == 0) {
+        out.max_total_segment_bytes = 64 * ram;
+    }
+    return out;
+}
+
+std::expected<std::unique_ptr<Daemon>, std::string> Daemon::create(const Options& given) {
     auto impl = std::make_unique<Impl>();
+    Options options = given;
+    options.limits = given.limits.resolved();
     impl->options = options;
     if (!impl->loop.ok()) {
         return std::unexpected(std::string("epoll_create1: ") + std::strerror(errno));
@@ -255,18 +374,15 @@ std::expected<std::unique_ptr<Daemon>, std::string> Daemon::create(const Options
         const auto pid = std::to_string(::getpid()) + "\n";
         [[maybe_unused]] auto n = ::pwrite(impl->lock_fd, pid.data(), pid.size(), 0);
     }
-    // We hold the lock: whatever a previous daemon of this directory left is dead.
+    // We hold the lock: whatever a previous daemon of this directory left is dead. Segments
+    // are memfds that vanish with their last user, so there is none to sweep; a stale-segment
+    // marker folder of an older version goes.
     std::error_code ec;
-    const auto markers = options.runtime_dir / "segments";
-    if (std::filesystem::is_directory(markers, ec)) {
-        for (const auto& entry : std::filesystem::directory_iterator(markers, ec)) {
-            const auto name = entry.path().filename().string();
-            if (name.starts_with("zeroflow-") && shm::Segment::remove(name)) {
-                log()->info("removed shared memory {} left by a dead daemon", name);
-            }
-            std::filesystem::remove(entry.path(), ec);
-        }
-    }
+    std::filesystem::remove_all(options.runtime_dir / "segments", ec);
+    // Orphans of our nodes' trees (setsid, double fork) re-parent to us, not to init: we can
+    // find, signal and reap them. And what a dead daemon's nodes left running ends now.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    end_leftover_nodes(options.runtime_dir);
     impl->socket = protocol::socket_path(options.runtime_dir);
     std::filesystem::remove(impl->socket, ec);
     auto listener = protocol::listen_unix(impl->socket);

@@ -59,10 +59,17 @@ void Loop::run_once(std::chrono::milliseconds timeout) {
         try {
             (*callback)(events[static_cast<std::size_t>(i)].events);
         } catch (const std::exception& e) {
-            // Last line of defence: one connection's or one child's trouble never ends the loop.
-            spdlog::error("internal error in an event callback: {}", e.what());
+            // Last line of defence: one connection's or one child's trouble never ends the loop
+            // (not even when there is no memory left to log it).
+            try {
+                spdlog::error("internal error in an event callback: {}", e.what());
+            } catch (...) {
+            }
         } catch (...) {
-            spdlog::error("internal error in an event callback (unknown exception)");
+            try {
+                spdlog::error("internal error in an event callback (unknown exception)");
+            } catch (...) {
+            }
         }
     }
 }

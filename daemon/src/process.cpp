@@ -1,15 +1,17 @@
-// posix_spawn of node processes and process-group signalling.
+// Spawning nodes (fork + exec, cgroup, output pipe) and finding what they started.
 #include "process.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <sstream>
 
 #include <fcntl.h>
 #include <sched.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +19,48 @@
 extern char** environ;
 
 namespace zeroflow::daemon {
+
+namespace {
+
+/// /proc/<pid>/stat fields after "(comm)": state, ppid, pgrp.
+struct ProcStat {
+    char state = '?';
+    pid_t ppid = -1;
+    pid_t pgrp = -1;
+};
+
+std::optional<ProcStat> proc_stat(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    std::getline(in, text);
+    const auto paren = text.rfind(')');
+    if (paren == std::string::npos) {
+        return std::nullopt;
+    }
+    ProcStat st;
+    if (std::sscanf(text.c_str() + paren + 1, " %c %d %d", &st.state, &st.ppid, &st.pgrp) != 3) {
+        return std::nullopt;
+    }
+    return st;
+}
+
+bool environ_matches(pid_t pid, const std::vector<std::string>& wanted) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+    if (!in) {
+        return false;
+    }
+    std::size_t found = 0;
+    for (std::string entry; std::getline(in, entry, '\0');) {
+        for (const auto& w : wanted) {
+            if (entry == w) {
+                ++found;
+            }
+        }
+    }
+    return found == wanted.size();
+}
+
+} // namespace
 
 std::expected<Spawned, std::string> spawn_node(const SpawnRequest& request) {
     const auto& node = *request.node;
@@ -55,63 +99,209 @@ std::expected<Spawned, std::string> spawn_node(const SpawnRequest& request) {
         envp.push_back(e.data());
     }
     envp.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, request.log_file.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    posix_spawn_file_actions_addchdir_np(&actions, request.working_dir.c_str());
-    sigset_t none;
-    sigemptyset(&none);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGCHLD);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
-    pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) {
-        return std::unexpected("cannot start node '" + node.id + "' (" + argv_storage[0] +
-                               "): " + std::strerror(rc));
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    for (int cpu : node.cpu_affinity) {
+        if (cpu >= 0 && cpu < CPU_SETSIZE) {
+            CPU_SET(static_cast<std::size_t>(cpu), &cpus);
+        }
     }
-    if (!node.cpu_affinity.empty()) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        for (int cpu : node.cpu_affinity) {
-            if (cpu >= 0 && cpu < CPU_SETSIZE) {
-                CPU_SET(static_cast<std::size_t>(cpu), &set);
+    const bool pin = !node.cpu_affinity.empty();
+
+    // Everything the child needs is opened here: after fork() it may only make
+    // async-signal-safe calls (the daemon has other threads).
+    int cgroup_procs = -1;
+    if (!request.cgroup.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(request.cgroup, ec);
+        if (!ec) {
+            cgroup_procs = ::open((request.cgroup / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+        }
+    }
+    int out[2] = {-1, -1};
+    int status_pipe[2] = {-1, -1};
+    const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    auto close_all = [&] {
+        for (int fd : {out[0], out[1], status_pipe[0], status_pipe[1], devnull, cgroup_procs}) {
+            if (fd >= 0) {
+                ::close(fd);
             }
         }
-        ::sched_setaffinity(pid, sizeof(set), &set); // best effort: a warning at check time
+    };
+    if (devnull < 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(status_pipe, O_CLOEXEC) != 0) {
+        const int err = errno;
+        close_all();
+        return std::unexpected("cannot start node '" + node.id + "': " + std::strerror(err));
+    }
+    const char* dir = request.working_dir.c_str();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        const int err = errno;
+        close_all();
+        return std::unexpected("cannot start node '" + node.id + "': fork: " + std::strerror(err));
+    }
+    if (pid == 0) {
+        // The child: report the first failure through status_pipe, then _exit.
+        auto fail = [&](int err) {
+            [[maybe_unused]] auto n = ::write(status_pipe[1], &err, sizeof(err));
+            ::_exit(127);
+        };
+        ::setpgid(0, 0);
+        if (cgroup_procs >= 0) {
+            // "0" moves the writer: the node is in its cgroup before it can fork anything.
+            [[maybe_unused]] auto n = ::write(cgroup_procs, "0", 1);
+        }
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGHUP, SIGQUIT}) {
+            ::sigaction(sig, &dfl, nullptr);
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        if (::dup2(devnull, 0) < 0 || ::dup2(out[1], 1) < 0 || ::dup2(out[1], 2) < 0) {
+            fail(errno);
+        }
+        if (::chdir(dir) != 0) {
+            fail(errno);
+        }
+        if (pin) {
+            ::sched_setaffinity(0, sizeof(cpus), &cpus); // best effort: a warning at check time
+        }
+        ::execve(argv[0], argv.data(), envp.data());
+        fail(errno);
+    }
+    ::close(out[1]);
+    out[1] = -1;
+    ::close(status_pipe[1]);
+    status_pipe[1] = -1;
+    ::setpgid(pid, pid); // also here: no race with a signal to the group right after fork
+    int child_errno = 0;
+    ssize_t got = 0;
+    do {
+        got = ::read(status_pipe[0], &child_errno, sizeof(child_errno));
+    } while (got < 0 && errno == EINTR);
+    if (got == static_cast<ssize_t>(sizeof(child_errno))) {
+        ::waitpid(pid, nullptr, 0);
+        close_all();
+        return std::unexpected("cannot start node '" + node.id + "' (" + argv_storage[0] +
+                               "): " + std::strerror(child_errno));
     }
     const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     if (pidfd < 0) {
         const int err = errno;
         signal_group(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
+        close_all();
         return std::unexpected(std::string("pidfd_open: ") + std::strerror(err) +
                                " (zeroflow needs Linux 5.3 or newer)");
     }
     ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
-    return Spawned{pid, pidfd};
+    ::fcntl(out[0], F_SETFL, ::fcntl(out[0], F_GETFL) | O_NONBLOCK);
+    Spawned spawned{pid, pidfd, out[0], cgroup_procs >= 0};
+    out[0] = -1;
+    close_all();
+    return spawned;
 }
 
 void signal_group(pid_t pid, int signal) noexcept {
     if (pid > 0) {
         ::kill(-pid, signal);
     }
+}
+
+std::filesystem::path writable_cgroup_base() {
+    std::ifstream mounts("/proc/self/mountinfo");
+    std::string mount_point;
+    for (std::string line; std::getline(mounts, line);) {
+        // "... mount_point options ... - fstype source superoptions"
+        const auto dash = line.find(" - ");
+        if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) {
+            continue;
+        }
+        std::istringstream fields(line.substr(0, dash));
+        std::string id, parent, devno, root, point;
+        fields >> id >> parent >> devno >> root >> point;
+        mount_point = point;
+        break;
+    }
+    if (mount_point.empty()) {
+        return {};
+    }
+    std::ifstream self("/proc/self/cgroup");
+    std::string own;
+    for (std::string line; std::getline(self, line);) {
+        if (line.starts_with("0::")) {
+            own = line.substr(3);
+        }
+    }
+    const std::filesystem::path base =
+        std::filesystem::path(mount_point) / own.substr(own.starts_with('/') ? 1 : 0);
+    const auto probe = base / ("zeroflow-probe-" + std::to_string(::getpid()));
+    std::error_code ec;
+    if (!std::filesystem::create_directory(probe, ec) || ec) {
+        return {};
+    }
+    const bool usable = std::filesystem::exists(probe / "cgroup.procs", ec);
+    std::filesystem::remove(probe, ec);
+    return usable ? base : std::filesystem::path();
+}
+
+std::vector<pid_t> node_processes(const NodeIdentity& node) {
+    std::vector<pid_t> out;
+    const pid_t self = ::getpid();
+    const std::vector<std::string> env = {"ZEROFLOW_DATAFLOW_ID=" + node.dataflow_id,
+                                          "ZEROFLOW_NODE_ID=" + node.node_id,
+                                          "ZEROFLOW_RUNTIME_DIR=" + node.runtime_dir};
+    std::vector<pid_t> in_cgroup;
+    if (!node.cgroup.empty()) {
+        std::ifstream procs(node.cgroup / "cgroup.procs");
+        for (pid_t p = 0; procs >> p;) {
+            in_cgroup.push_back(p);
+        }
+    }
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        const auto name = entry.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        const auto pid = static_cast<pid_t>(std::stol(name));
+        if (pid == self) {
+            continue;
+        }
+        const auto st = proc_stat(pid);
+        if (!st || st->state == 'Z' || st->state == 'X') {
+            continue;
+        }
+        const bool member = std::find(in_cgroup.begin(), in_cgroup.end(), pid) != in_cgroup.end() ||
+                            (node.pid > 0 && st->pgrp == node.pid) || environ_matches(pid, env);
+        if (member) {
+            out.push_back(pid);
+        }
+    }
+    return out;
+}
+
+std::size_t signal_node_tree(const NodeIdentity& node, int signal) {
+    if (signal == SIGKILL && !node.cgroup.empty()) {
+        std::ofstream(node.cgroup / "cgroup.kill") << "1";
+    }
+    signal_group(node.pid, signal);
+    const auto pids = node_processes(node);
+    for (const pid_t p : pids) {
+        ::kill(p, signal);
+    }
+    return pids.size();
+}
+
+void remove_cgroup(const std::filesystem::path& cgroup) noexcept {
+    if (cgroup.empty()) {
+        return;
+    }
+    // rmdir, not remove_all: a cgroup folder goes with rmdir once it has no process.
+    ::rmdir(cgroup.c_str());
+    ::rmdir(cgroup.parent_path().c_str());
 }
 
 std::string tail_lines(const std::filesystem::path& file, std::size_t lines) {

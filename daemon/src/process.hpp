@@ -1,8 +1,10 @@
-// Starting node processes (own process group, log file, environment) and ending them.
+// Starting node processes (own process group, own cgroup where the kernel lets us, output
+// through a pipe the daemon reads) and finding, signalling and ending everything they started.
 #pragma once
 
 #include <expected>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,21 +17,50 @@ namespace zeroflow::daemon {
 struct SpawnRequest {
     const dataflow::Node* node = nullptr;
     std::filesystem::path working_dir;
-    std::filesystem::path log_file;
     std::vector<std::pair<std::string, std::string>> extra_env; ///< ZEROFLOW_* and friends
+    std::filesystem::path cgroup; ///< the node's cgroup v2 folder (created here); empty: none
 };
 
 struct Spawned {
     pid_t pid = -1;
-    int pidfd = -1; ///< readable once the process exited
+    int pidfd = -1;  ///< readable once the process exited
+    int output = -1; ///< read end of the node's stdout+stderr pipe (non-blocking, close-on-exec)
+    bool in_cgroup = false;
 };
 
-/// Starts a node in its own process group: stdin /dev/null, stdout+stderr appended to the log
-/// file, cwd = working_dir, pinned to its cpu_affinity. The error says what to fix.
+/// Starts a node: fork, then in the child (async-signal-safe calls only) its own process
+/// group, its cgroup, stdin /dev/null, stdout+stderr into a pipe, cwd = working_dir, a clean
+/// signal mask, its cpu_affinity, exec. An exec failure comes back as the error.
 std::expected<Spawned, std::string> spawn_node(const SpawnRequest& request);
 
-/// Sends `signal` to the process group of `pid` (the node and whatever it started).
+/// Sends `signal` to the process group of `pid` (the node and whatever stayed in its group).
 void signal_group(pid_t pid, int signal) noexcept;
+
+/// Where this process's cgroup v2 hierarchy lets it make child cgroups: "<mount>/<own cgroup>"
+/// when that folder is writable (checked by making and removing a probe), else empty.
+std::filesystem::path writable_cgroup_base();
+
+/// Who may be a descendant of a spawned node, for the /proc scan below.
+struct NodeIdentity {
+    pid_t pid = -1;               ///< the node (its process group id too)
+    std::string dataflow_id;      ///< ZEROFLOW_DATAFLOW_ID it was given
+    std::string node_id;          ///< ZEROFLOW_NODE_ID it was given
+    std::string runtime_dir;      ///< ZEROFLOW_RUNTIME_DIR it was given
+    std::filesystem::path cgroup; ///< its cgroup, or empty
+};
+
+/// Live processes (not zombies) that belong to the node, the node itself included: members of
+/// its cgroup, of its process group, and any process whose environment still carries the
+/// node's three ZEROFLOW_* values (what setsid and double-forked children keep when there is
+/// no cgroup). Never this process.
+std::vector<pid_t> node_processes(const NodeIdentity& node);
+
+/// Signals every process of node_processes(); SIGKILL goes through cgroup.kill too. Returns how
+/// many processes were found.
+std::size_t signal_node_tree(const NodeIdentity& node, int signal);
+
+/// Removes a node's (empty) cgroup folder and, when empty, its parent (the dataflow's).
+void remove_cgroup(const std::filesystem::path& cgroup) noexcept;
 
 /// The last `lines` lines of a file (e.g. a node's log), without a trailing newline.
 std::string tail_lines(const std::filesystem::path& file, std::size_t lines);

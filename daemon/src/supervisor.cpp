@@ -3,17 +3,21 @@
 #include "supervisor.hpp"
 
 #include <algorithm>
+#include <array>
 #include <csignal>
+#include <cstring>
 #include <fstream>
+#include <sstream>
 
+#include <fcntl.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <zeroflow/runtime/wire.hpp>
-
-#include "process.hpp"
 
 namespace zeroflow::daemon {
 namespace {
@@ -113,17 +117,6 @@ shm::LayoutSpec build_spec(const dataflow::Descriptor& d, const wire::Uuid& uuid
     return spec;
 }
 
-void write_marker(const std::filesystem::path& dir, const std::string& name, bool present) {
-    std::error_code ec;
-    const auto markers = dir / "segments";
-    if (present) {
-        std::filesystem::create_directories(markers, ec);
-        std::ofstream(markers / name).put('\n');
-    } else {
-        std::filesystem::remove(markers / name, ec);
-    }
-}
-
 /// Remembers where a dataflow's logs are (DIR/dataflows/<uuid>: name, then folder), so that
 /// `zeroflow logs` finds them after the daemon that ran it is gone (e.g. after `zeroflow run`).
 /// Keeps the newest 64 entries.
@@ -145,28 +138,100 @@ void record_log_dir(const std::filesystem::path& dir, const std::string& uuid,
     }
 }
 
+std::string dashed(std::string_view name) {
+    std::string out(name);
+    std::replace(out.begin(), out.end(), '_', '-');
+    return out;
+}
+
 } // namespace
 
+RequestError limit_error(std::string_view name, std::uint64_t value, const std::string& what) {
+    return RequestError{"resource_limit",
+                        what + " (limit " + std::string(name) + " = " + std::to_string(value) +
+                            "; zeroflowd --" + dashed(name) + " raises it)",
+                        std::string(name), value};
+}
+
+Json limit_reply(std::string_view name, std::uint64_t value, const std::string& what) {
+    return error_reply(limit_error(name, value, what));
+}
+
+Json error_reply(const RequestError& error) {
+    auto reply = protocol::error_reply(error.kind, error.message);
+    if (!error.limit.empty()) {
+        reply["error"]["limit"] = error.limit;
+        reply["error"]["limit_value"] = error.limit_value;
+    }
+    return reply;
+}
+
 Supervisor::Supervisor(Loop& loop, Replier& replier, const Options& options)
-    : loop_(loop), replier_(replier), options_(options) {}
+    : loop_(loop), replier_(replier), options_(options),
+      out_of_memory_frame_(protocol::encode_frame(protocol::error_reply(
+          "out_of_memory", "the daemon ran out of memory answering this request; it serves on "
+                           "(try again, or lower what the request asks for)"))) {
+    // Each node in a cgroup of its own where the kernel lets us (docs/design/shm.md, process
+    // trees); the /proc scan of node_processes() covers the rest.
+    if (const auto base = writable_cgroup_base(); !base.empty()) {
+        // Empty cgroups of daemons that died go (rmdir fails on any that still has a process).
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(base, ec)) {
+            const auto name = e.path().filename().string();
+            if (!name.starts_with("zeroflow-") || !e.is_directory(ec)) {
+                continue;
+            }
+            const auto pid = std::atol(name.c_str() + 9);
+            if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+                std::vector<std::filesystem::path> dirs;
+                for (const auto& d : std::filesystem::recursive_directory_iterator(e.path(), ec)) {
+                    if (d.is_directory(ec)) {
+                        dirs.push_back(d.path());
+                    }
+                }
+                for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+                    ::rmdir(it->c_str());
+                }
+                ::rmdir(e.path().c_str());
+            }
+        }
+        cgroup_base_ = base / ("zeroflow-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(cgroup_base_, ec);
+        if (ec) {
+            cgroup_base_.clear();
+        }
+    }
+    log()->info("process trees: {}", cgroup_base_.empty()
+                                         ? std::string("process groups and environment (no "
+                                                       "writable cgroup v2)")
+                                         : "cgroup v2 at " + cgroup_base_.string());
+}
 
 Supervisor::~Supervisor() {
     // Last resort (run() normally stops everything first): leave nothing behind.
     for (auto& [uuid, df] : dataflows_) {
         for (auto& n : df->nodes) {
             if (n.pidfd >= 0) {
-                signal_group(n.pid, SIGKILL);
+                signal_node_tree(identity(*df, n), SIGKILL);
                 ::waitpid(n.pid, nullptr, 0);
                 loop_.unwatch(n.pidfd);
                 ::close(n.pidfd);
                 n.pidfd = -1;
             }
+            close_output(n);
+            if (n.lingering) {
+                signal_node_tree(identity(*df, n), SIGKILL);
+            }
+            remove_cgroup(n.cgroup);
         }
         df->timers.reset();
-        if (df->segment) {
-            write_marker(options_.runtime_dir, df->segment->name(), false);
-            df->segment.reset();
-        }
+        df->segment.reset();
+        std::error_code ec;
+        std::filesystem::remove(options_.runtime_dir / "nodes" / uuid, ec);
+    }
+    reap_children();
+    if (!cgroup_base_.empty()) {
+        ::rmdir(cgroup_base_.c_str());
     }
 }
 
@@ -200,24 +265,40 @@ void Supervisor::handle(ConnId conn, const Json& request) noexcept {
         if (!outcome) {
             log()->debug("request '{}' refused: {}: {}", *op, outcome.error().kind,
                          outcome.error().message);
-            replier_.reply(conn,
-                           protocol::error_reply(outcome.error().kind, outcome.error().message));
+            replier_.reply(conn, error_reply(outcome.error()));
             if (outcome.error().kind == "protocol_mismatch") {
                 replier_.close_connection(conn); // docs/protocol.md: closed after the reply
             }
         } else if (*outcome) {
             replier_.reply(conn, protocol::ok_reply(std::move(**outcome)));
         }
+    } catch (const std::bad_alloc&) {
+        // Nothing here may need the memory that just ran out: the reply is encoded already,
+        // the counter is a plain integer, and the log line is best effort.
+        ++out_of_memory_errors_;
+        replier_.reply_encoded(conn, out_of_memory_frame_);
+        ::malloc_trim(0);
+        try {
+            log()->error("out of memory handling a request: answered out_of_memory");
+        } catch (...) {
+        }
     } catch (const std::exception& e) {
         ++internal_errors_;
-        log()->error("internal error handling a request: {} (request: {})", e.what(),
-                     request.dump(-1, ' ', false, Json::error_handler_t::replace).substr(0, 200));
-        replier_.reply(
-            conn, protocol::error_reply("internal", std::string("internal error: ") + e.what()));
+        try {
+            log()->error("internal error handling a request: {}", e.what());
+            replier_.reply(conn, protocol::error_reply("internal",
+                                                       std::string("internal error: ") + e.what()));
+        } catch (...) {
+            replier_.reply_encoded(conn, out_of_memory_frame_);
+        }
     } catch (...) {
         ++internal_errors_;
-        log()->error("internal error handling a request (unknown exception)");
-        replier_.reply(conn, protocol::error_reply("internal", "internal error"));
+        try {
+            log()->error("internal error handling a request (unknown exception)");
+            replier_.reply(conn, protocol::error_reply("internal", "internal error"));
+        } catch (...) {
+            replier_.reply_encoded(conn, out_of_memory_frame_);
+        }
     }
 }
 
@@ -312,20 +393,37 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
             }
         }
     }
-    if (std::error_code ec; std::filesystem::exists(*path, ec) &&
-                            !std::filesystem::is_regular_file(*path, ec) &&
-                            !std::filesystem::is_directory(*path, ec)) {
-        // Reading a FIFO would block this thread, /dev/zero would never end: refuse them.
-        return std::unexpected(RequestError{
-            "bad_dataflow", *path + ": not a regular file; a dataflow is a YAML file"});
+    const auto& limits = options_.limits;
+    if (active_count() >= limits.max_dataflows) {
+        return std::unexpected(
+            limit_error("max_dataflows", limits.max_dataflows,
+                        std::to_string(active_count()) + " dataflows are live already"));
     }
-    auto parsed = dataflow::parse_file(*path);
+    // parse_file reads regular files only (a FIFO would block this thread, /dev/zero would
+    // never end) and bounds the file's size and its YAML expansion.
+    auto parsed = dataflow::parse_file(
+        *path, dataflow::ParseLimits{limits.max_descriptor_bytes, limits.max_yaml_nodes});
     if (!parsed.ok()) {
         auto text = parsed.format();
         while (!text.empty() && text.back() == '\n') {
             text.pop_back();
         }
+        if (parsed.limit) {
+            return std::unexpected(
+                RequestError{"resource_limit", text, parsed.limit->name, parsed.limit->value});
+        }
+        if (parsed.out_of_memory) {
+            parsed = {};
+            ::malloc_trim(0); // hand what the parser took back, for the next requests
+            ++out_of_memory_errors_;
+            return std::unexpected(RequestError{"out_of_memory", text});
+        }
         return std::unexpected(RequestError{"bad_dataflow", text});
+    }
+    if (parsed.descriptor->nodes.size() > limits.max_nodes) {
+        return std::unexpected(limit_error(
+            "max_nodes", limits.max_nodes,
+            "the dataflow has " + std::to_string(parsed.descriptor->nodes.size()) + " nodes"));
     }
     auto df = std::make_unique<DataflowState>();
     const auto uuid = wire::random_uuid();
@@ -334,16 +432,50 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
     df->generation = next_generation_++;
     df->descriptor = std::move(*parsed.descriptor);
     df->spec = build_spec(df->descriptor, uuid, df->generation, df->timer_outputs);
+    if (df->spec.connections.size() > limits.max_inputs) {
+        return std::unexpected(limit_error(
+            "max_inputs", limits.max_inputs,
+            "the dataflow has " + std::to_string(df->spec.connections.size()) + " inputs"));
+    }
+    if (df->timer_outputs.size() > limits.max_timers) {
+        return std::unexpected(limit_error(
+            "max_timers", limits.max_timers,
+            "the dataflow has " + std::to_string(df->timer_outputs.size()) + " distinct timers"));
+    }
+    {
+        auto layout = shm::compute_layout(df->spec);
+        if (!layout) {
+            return std::unexpected(RequestError{"shared_memory", layout.error().message});
+        }
+        if (layout->total_size > limits.max_segment_bytes) {
+            return std::unexpected(limit_error(
+                "max_segment_bytes", limits.max_segment_bytes,
+                "the dataflow's segment would be " + std::to_string(layout->total_size) +
+                    " bytes; lower max_message_size, chunks or queue_size (shm: section)"));
+        }
+        std::uint64_t live_bytes = 0;
+        for (const auto& [id, other] : dataflows_) {
+            if (is_live(*other) && other->segment) {
+                live_bytes += other->segment->layout().total_size;
+            }
+        }
+        if (live_bytes + layout->total_size > limits.max_total_segment_bytes) {
+            return std::unexpected(limit_error(
+                "max_total_segment_bytes", limits.max_total_segment_bytes,
+                "live segments take " + std::to_string(live_bytes) + " bytes, this one would add " +
+                    std::to_string(layout->total_size)));
+        }
+    }
     df->started_at = Clock::now();
     df->start_deadline =
         df->started_at +
         std::chrono::milliseconds(static_cast<std::int64_t>(timeout->value_or(60.0) * 1000));
-    auto segment = shm::Segment::create(df->spec);
+    // The daemon maps the control area and its timer pools only: pool sizes cost it nothing.
+    auto segment = shm::Segment::create(df->spec, shm::Mapping::daemon);
     if (!segment) {
         return std::unexpected(RequestError{"shared_memory", segment.error().message});
     }
     df->segment = std::make_unique<shm::Segment>(std::move(*segment));
-    write_marker(options_.runtime_dir, df->segment->name(), true);
     df->node_setup_template = wire::to_json(df->spec);
     const shm::Control control(*df->segment);
 
@@ -351,7 +483,6 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
     std::error_code ec;
     std::filesystem::create_directories(out_dir, ec);
     if (ec) {
-        write_marker(options_.runtime_dir, df->segment->name(), false);
         return std::unexpected(RequestError{
             "io_error", "cannot create the log folder " + out_dir.string() + ": " + ec.message()});
     }
@@ -366,6 +497,7 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         ns.index = i;
         ns.dynamic = node.dynamic;
         ns.log_file = out_dir / ("log_" + node.id + ".txt");
+        ns.max_log_size = node.max_log_size.value_or(dataflow::kDefaultMaxLogSize);
         state->nodes.push_back(ns);
     }
     for (auto& ns : state->nodes) {
@@ -377,10 +509,22 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         SpawnRequest spawn;
         spawn.node = &state->descriptor.nodes[ns.index];
         spawn.working_dir = state->descriptor.working_dir;
-        spawn.log_file = ns.log_file;
         spawn.extra_env = {{"ZEROFLOW_DATAFLOW_ID", state->uuid},
                            {"ZEROFLOW_NODE_ID", ns.id},
-                           {"ZEROFLOW_RUNTIME_DIR", options_.runtime_dir.string()}};
+                           {"ZEROFLOW_RUNTIME_DIR", options_.runtime_dir.string()},
+                           {"ZEROFLOW_LOG_FILE", ns.log_file.string()}};
+        if (!cgroup_base_.empty()) {
+            spawn.cgroup = cgroup_base_ / state->uuid / ("n" + std::to_string(ns.index));
+        }
+        ns.log_fd = ::open(ns.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (ns.log_fd < 0) {
+            state->start_waiters.push_back(conn);
+            fail_start(*state, "cannot open the log file " + ns.log_file.string() + ": " +
+                                   std::strerror(errno));
+            return std::optional<Json>{};
+        }
+        struct stat st {};
+        ns.log_size = ::fstat(ns.log_fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
         auto spawned = spawn_node(spawn);
         if (!spawned) {
             state->start_waiters.push_back(conn);
@@ -389,10 +533,17 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         }
         ns.pid = spawned->pid;
         ns.pidfd = spawned->pidfd;
+        ns.output = spawned->output;
+        if (spawned->in_cgroup) {
+            ns.cgroup = spawn.cgroup;
+        }
         ns.status = NodeStatus::pending;
         const std::uint32_t index = ns.index;
         loop_.watch(ns.pidfd, EPOLLIN,
                     [this, uuid_key, index](std::uint32_t) { on_node_exit(uuid_key, index); });
+        loop_.watch(ns.output, EPOLLIN,
+                    [this, uuid_key, index](std::uint32_t) { on_output(uuid_key, index); });
+        write_node_record(*state);
     }
     log()->info("dataflow {} ({}) starting: {} nodes", state->uuid, state->descriptor.file.string(),
                 state->nodes.size());
@@ -431,16 +582,30 @@ Json Supervisor::node_setup(const DataflowState& df, const NodeState& node) cons
 }
 
 void Supervisor::barrier_reached(DataflowState& df) {
+    if (!df.timer_outputs.empty()) {
+        // Before anyone is told the dataflow runs: a thread that cannot be made (no memory, no
+        // threads left) fails this start with a reply, never a start that hangs.
+        try {
+            df.timers = std::make_unique<TimerThread>(*df.segment, df.timer_outputs);
+        } catch (const std::exception& e) {
+            fail_start(df, std::string("cannot start the dataflow's timer thread: ") + e.what() +
+                               " (the daemon is out of memory or threads)");
+            return;
+        }
+    }
     df.status = DataflowStatus::running;
     df.start_deadline.reset();
     for (auto& n : df.nodes) {
         if (!n.dynamic && n.conn) {
             n.status = NodeStatus::running;
-            replier_.reply(*n.conn, protocol::ok_reply(node_setup(df, n)));
+            if (!replier_.reply_with_fd(*n.conn, protocol::ok_reply(node_setup(df, n)),
+                                        df.segment->fd())) {
+                replier_.reply(*n.conn, protocol::error_reply(
+                                            "resource_limit",
+                                            std::string("cannot pass the segment: ") +
+                                                std::strerror(errno) + " (limit open_files)"));
+            }
         }
-    }
-    if (!df.timer_outputs.empty()) {
-        df.timers = std::make_unique<TimerThread>(*df.segment, df.timer_outputs);
     }
     for (auto conn : df.start_waiters) {
         replier_.reply(conn, protocol::ok_reply({{"uuid", df.uuid}, {"name", df.name}}));
@@ -592,18 +757,37 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
         return std::unexpected(
             RequestError{"dataflow_stopping", "dataflow " + target->uuid + " is stopping"});
     }
+    std::size_t dynamic_connected = 0;
+    for (const auto& [c, where] : node_conns_) {
+        const auto it = dataflows_.find(where.first);
+        if (it != dataflows_.end() && it->second->nodes[where.second].dynamic) {
+            ++dynamic_connected;
+        }
+    }
+    if (dynamic_connected >= options_.limits.max_dynamic_connections) {
+        return std::unexpected(limit_error(
+            "max_dynamic_connections", options_.limits.max_dynamic_connections,
+            std::to_string(dynamic_connected) + " dynamic nodes are connected already"));
+    }
     const shm::Control control(*target->segment);
     if (!control.receiver_reclaimed(n.index)) {
         return std::unexpected(RequestError{
             "busy", "the previous connection of node '" + n.id +
                         "' is still being cleaned up by its senders; try again in a moment"});
     }
+    auto setup = protocol::ok_reply(node_setup(*target, n));
     control.revive_receiver(n.index);
+    if (!replier_.reply_with_fd(conn, setup, target->segment->fd())) {
+        control.mark_receiver_dead(n.index);
+        return std::unexpected(
+            RequestError{"resource_limit", std::string("cannot pass the segment: ") +
+                                               std::strerror(errno) + " (limit open_files)"});
+    }
     n.conn = conn;
     n.status = NodeStatus::connected;
     node_conns_[conn] = {target->uuid, n.index};
     log()->info("dynamic node {} of dataflow {} connected", n.id, target->uuid);
-    return std::optional<Json>{node_setup(*target, n)};
+    return std::optional<Json>{};
 }
 
 void Supervisor::on_disconnect_unguarded(ConnId conn) {
@@ -644,16 +828,26 @@ void Supervisor::on_node_exit_unguarded(const std::string& uuid, std::uint32_t i
         return;
     }
     int status = 0;
-    const pid_t r = ::waitpid(n.pid, &status, WNOHANG);
-    if (r == 0) {
-        return; // not yet (spurious readiness)
+    pid_t r = -1;
+    if (const auto reaped = reaped_.find(n.pid); reaped != reaped_.end()) {
+        r = n.pid; // reap_children() took it first
+        status = reaped->second;
+        reaped_.erase(reaped);
+    } else {
+        r = ::waitpid(n.pid, &status, WNOHANG);
+        if (r == 0) {
+            return; // not yet (spurious readiness)
+        }
     }
     loop_.unwatch(n.pidfd);
     ::close(n.pidfd);
     n.pidfd = -1;
     n.wait_status = r == n.pid ? status : 0;
     n.status = NodeStatus::exited;
-    signal_group(n.pid, SIGKILL); // whatever the node started dies with it: no orphans
+    // Whatever the node started dies with it, setsid and double-forked ones included: no
+    // orphans. It counts as running until they are gone (tick() checks).
+    n.lingering = signal_node_tree(identity(df, n), SIGKILL) > 0;
+    read_output(n); // what it wrote last, for last_stderr
     n.last_stderr = tail_lines(n.log_file, kStderrLines);
     if (n.conn) {
         node_conns_.erase(*n.conn);
@@ -682,7 +876,7 @@ void Supervisor::maybe_finish(DataflowState& df) {
         return;
     }
     const bool all_exited = std::all_of(df.nodes.begin(), df.nodes.end(), [](const NodeState& n) {
-        return n.dynamic || n.status == NodeStatus::exited || n.pid < 0;
+        return n.dynamic || (n.status == NodeStatus::exited && !n.lingering) || n.pid < 0;
     });
     const bool has_spawned = std::any_of(df.nodes.begin(), df.nodes.end(),
                                          [](const NodeState& n) { return !n.dynamic; });
@@ -713,10 +907,14 @@ void Supervisor::finish(DataflowState& df) {
             n.conn.reset();
         }
     }
-    if (df.segment) {
-        write_marker(options_.runtime_dir, df.segment->name(), false);
-        df.segment.reset(); // unlinks it; nodes still mapping it keep their view
+    df.segment.reset(); // the memory goes once the last node unmaps it
+    for (auto& n : df.nodes) {
+        read_output(n);
+        close_output(n);
+        remove_cgroup(n.cgroup);
     }
+    std::error_code ec;
+    std::filesystem::remove(options_.runtime_dir / "nodes" / df.uuid, ec);
     df.uptime_at_end =
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - df.started_at);
     if (df.status != DataflowStatus::failed) {
@@ -766,12 +964,13 @@ void Supervisor::begin_stop(DataflowState& df, std::chrono::milliseconds grace) 
         df.status = DataflowStatus::stopping;
     }
     df.start_deadline.reset();
-    df.timers.reset();
     if (df.segment) {
-        // Every node's Stop is set before any is woken: a node then sees its Stop before the
-        // InputClosed of a neighbour that stopped faster.
+        // Every node's Stop is set before any is woken, and before the timer outputs close: a
+        // node then sees its Stop before any InputClosed (of a timer, or of a neighbour that
+        // stopped faster).
         shm::Control(*df.segment).request_stop_all();
     }
+    df.timers.reset(); // closes the timer outputs
     const auto term = Clock::now() + grace;
     if (!df.term_at || term < *df.term_at) {
         df.term_at = term;
@@ -864,9 +1063,12 @@ Json Supervisor::describe(const DataflowState& df) const {
         Json j{{"id", n.id}, {"status", node_status_name(n)}, {"dynamic", n.dynamic}};
         if (!n.dynamic) {
             ++spawned;
-            if (n.status == NodeStatus::running || n.status == NodeStatus::pending) {
+            if (n.status == NodeStatus::running || n.status == NodeStatus::pending || n.lingering) {
                 ++running;
             }
+        }
+        if (n.lingering) {
+            j["descendants_running"] = true;
         }
         if (n.pid > 0) {
             j["pid"] = n.pid;
@@ -936,14 +1138,31 @@ Outcome<std::optional<Json>> Supervisor::handle_ping(ConnId, const Json&) {
     return std::optional<Json>{Json{{"pid", ::getpid()},
                                     {"protocol_version", protocol::kProtocolVersion},
                                     {"runtime_dir", options_.runtime_dir.string()},
-                                    {"internal_errors", internal_errors_}}};
+                                    {"internal_errors", internal_errors_},
+                                    {"out_of_memory_errors", out_of_memory_errors_}}};
 }
 
 // ---- deadlines -------------------------------------------------------------------------------
 
 std::chrono::milliseconds Supervisor::tick_unguarded() {
+    reap_children();
     const auto now = Clock::now();
     auto next = now + std::chrono::milliseconds(500);
+    if (shutting_down_) {
+        // A shutdown that an error interrupted (e.g. out of memory half-way) goes on here, so
+        // that `destroy` always ends in an exit.
+        for (auto& [uuid, df] : dataflows_) {
+            if (is_live(*df) && df->status != DataflowStatus::stopping) {
+                begin_stop(*df, std::chrono::milliseconds(0));
+            }
+        }
+        if (active_count() == 0 && !shutdown_waiters_.empty()) {
+            for (auto conn : shutdown_waiters_) {
+                replier_.reply(conn, protocol::ok_reply());
+            }
+            shutdown_waiters_.clear();
+        }
+    }
     std::vector<DataflowState*> live;
     for (auto& [uuid, df] : dataflows_) {
         if (is_live(*df) || df->status == DataflowStatus::failed) {
@@ -964,16 +1183,35 @@ std::chrono::milliseconds Supervisor::tick_unguarded() {
                                 (df->descriptor.working_dir / "out" / df->uuid).string() + ")");
             continue;
         }
+        bool lingering_gone = false;
         for (auto& n : df->nodes) {
+            if (n.lingering) {
+                // The node exited; what it started was killed then. Once all of it is gone
+                // (reaped: we are their subreaper), the node stops counting as running.
+                if (signal_node_tree(identity(*df, n), SIGKILL) == 0) {
+                    n.lingering = false;
+                    lingering_gone = true;
+                } else {
+                    next = std::min(next, now + std::chrono::milliseconds(20));
+                }
+                continue;
+            }
             if (n.pidfd < 0) {
                 continue;
             }
+            // The whole tree: the process group, the cgroup, setsid and double-forked children.
             if (df->kill_at && now >= *df->kill_at) {
-                signal_group(n.pid, SIGKILL);
+                signal_node_tree(identity(*df, n), SIGKILL);
             } else if (df->term_at && now >= *df->term_at && !n.signalled_term) {
                 n.signalled_term = true;
                 log()->info("node {} of dataflow {} ignored Stop: SIGTERM", n.id, df->uuid);
-                signal_group(n.pid, SIGTERM);
+                signal_node_tree(identity(*df, n), SIGTERM);
+            }
+        }
+        if (lingering_gone) {
+            maybe_finish(*df);
+            if (!is_live(*df)) {
+                continue;
             }
         }
         for (const auto& t : {df->start_deadline, df->term_at, df->kill_at}) {
@@ -989,6 +1227,155 @@ std::chrono::milliseconds Supervisor::tick_unguarded() {
            std::chrono::milliseconds(1);
 }
 
+// ---- node output and process trees ---------------------------------------------------------
+
+void Supervisor::on_output(const std::string& uuid, std::uint32_t index) noexcept {
+    guarded("node output", [&] {
+        const auto it = dataflows_.find(uuid);
+        if (it != dataflows_.end() && index < it->second->nodes.size()) {
+            read_output(it->second->nodes[index]);
+        }
+    });
+}
+
+void Supervisor::read_output(NodeState& n) {
+    if (n.output < 0) {
+        return;
+    }
+    // A bounded amount per call keeps the loop fair; epoll calls again while more is there.
+    std::array<char, 65536> buffer{};
+    for (int reads = 0; reads < 64; ++reads) {
+        const auto got = ::read(n.output, buffer.data(), buffer.size());
+        if (got > 0) {
+            write_log(n, buffer.data(), static_cast<std::size_t>(got));
+            continue;
+        }
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        close_output(n); // EOF: the node and everything that shared its output are gone
+        return;
+    }
+}
+
+void Supervisor::write_log(NodeState& n, const char* data, std::size_t size) {
+    while (size > 0 && n.log_fd >= 0) {
+        if (n.log_size >= n.max_log_size) {
+            // Rotate: keep one old file, so the node's log never takes more than twice
+            // max_log_size on disk. `zeroflow logs` reads log_<id>.txt.1, then log_<id>.txt.
+            ::close(n.log_fd);
+            auto old = n.log_file;
+            old += ".1";
+            ::rename(n.log_file.c_str(), old.c_str());
+            n.log_fd = ::open(n.log_file.c_str(),
+                              O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+            n.log_size = 0;
+            continue;
+        }
+        const auto room =
+            static_cast<std::size_t>(std::min<std::uint64_t>(n.max_log_size - n.log_size, size));
+        const auto wrote = ::write(n.log_fd, data, room);
+        if (wrote < 0 && errno == EINTR) {
+            continue;
+        }
+        if (wrote <= 0) {
+            return; // disk full or the like: the output is dropped, the node is not blocked
+        }
+        n.log_size += static_cast<std::uint64_t>(wrote);
+        data += wrote;
+        size -= static_cast<std::size_t>(wrote);
+    }
+}
+
+void Supervisor::close_output(NodeState& n) {
+    if (n.output >= 0) {
+        loop_.unwatch(n.output);
+        ::close(n.output);
+        n.output = -1;
+    }
+    if (n.log_fd >= 0) {
+        ::close(n.log_fd);
+        n.log_fd = -1;
+    }
+}
+
+NodeIdentity Supervisor::identity(const DataflowState& df, const NodeState& n) const {
+    return NodeIdentity{n.pid, df.uuid, n.id, options_.runtime_dir.string(), n.cgroup};
+}
+
+void Supervisor::reap_children() {
+    // We are the subreaper of every node's tree: orphans come to us and must be reaped. A
+    // node's own status is kept for on_node_exit (its pidfd fires too).
+    std::vector<std::pair<std::string, std::uint32_t>> exited;
+    for (;;) {
+        int status = 0;
+        const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) {
+            break;
+        }
+        for (const auto& [uuid, df] : dataflows_) {
+            for (const auto& n : df->nodes) {
+                if (n.pid == pid && n.pidfd >= 0) {
+                    reaped_[pid] = status;
+                    exited.emplace_back(uuid, n.index);
+                }
+            }
+        }
+    }
+    for (const auto& [uuid, index] : exited) {
+        on_node_exit(uuid, index);
+    }
+}
+
+void Supervisor::write_node_record(const DataflowState& df) const {
+    // DIR/nodes/<uuid>: what the next daemon ends if this one dies (end_leftover_nodes).
+    std::error_code ec;
+    const auto dir = options_.runtime_dir / "nodes";
+    std::filesystem::create_directories(dir, ec);
+    std::ofstream out(dir / df.uuid, std::ios::trunc);
+    for (const auto& n : df.nodes) {
+        if (!n.dynamic && n.pid > 0) {
+            out << n.pid << ' ' << n.id << ' ' << n.cgroup.string() << '\n';
+        }
+    }
+}
+
+void end_leftover_nodes(const std::filesystem::path& runtime_dir) {
+    std::error_code ec;
+    const auto dir = runtime_dir / "nodes";
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const auto uuid = entry.path().filename().string();
+        std::ifstream in(entry.path());
+        std::size_t ended = 0;
+        for (std::string line; std::getline(in, line);) {
+            std::istringstream fields(line);
+            NodeIdentity id;
+            std::string cgroup;
+            fields >> id.pid >> id.node_id;
+            std::getline(fields >> std::ws, cgroup);
+            id.dataflow_id = uuid;
+            id.runtime_dir = runtime_dir.string();
+            id.cgroup = cgroup;
+            // The pid may have been reused since: its group counts only if it is still ours.
+            const auto env = "/proc/" + std::to_string(id.pid) + "/environ";
+            std::ifstream proc(env, std::ios::binary);
+            std::string text((std::istreambuf_iterator<char>(proc)), {});
+            if (text.find("ZEROFLOW_DATAFLOW_ID=" + uuid) == std::string::npos) {
+                id.pid = -1;
+            }
+            ended += signal_node_tree(id, SIGKILL);
+            remove_cgroup(id.cgroup);
+        }
+        if (ended > 0) {
+            log()->info("ended {} processes left by a dead daemon's dataflow {}", ended, uuid);
+        }
+        std::filesystem::remove(entry.path(), ec);
+    }
+}
+
 // ---- guarded entry points ------------------------------------------------------------------
 // The loop calls these; whatever throws inside (an allocation, a JSON error) is logged and
 // counted like a handler's internal error, and the daemon goes on serving.
@@ -999,10 +1386,16 @@ void Supervisor::guarded(const char* what, F&& body) noexcept {
         body();
     } catch (const std::exception& e) {
         ++internal_errors_;
-        log()->error("internal error in {}: {}", what, e.what());
+        try {
+            log()->error("internal error in {}: {}", what, e.what());
+        } catch (...) { // no memory even to log: the count says it
+        }
     } catch (...) {
         ++internal_errors_;
-        log()->error("internal error in {} (unknown exception)", what);
+        try {
+            log()->error("internal error in {} (unknown exception)", what);
+        } catch (...) {
+        }
     }
 }
 

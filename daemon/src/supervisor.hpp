@@ -19,6 +19,7 @@
 #include <zeroflow/shm/segment.hpp>
 
 #include "loop.hpp"
+#include "process.hpp"
 #include "timers.hpp"
 
 namespace zeroflow::daemon {
@@ -32,14 +33,34 @@ class Replier {
 public:
     virtual ~Replier() = default;
     virtual void reply(ConnId conn, const Json& message) = 0;
+    /// Replies with `fd` attached to the frame (SCM_RIGHTS; a dup is sent, `fd` stays ours).
+    /// False when no dup could be made (nothing sent then).
+    virtual bool reply_with_fd(ConnId conn, const Json& message, int fd) = 0;
+    /// Sends an already encoded frame without allocating where the connection's output is
+    /// empty (the out-of-memory reply). Never throws; drops the connection if it cannot.
+    virtual void reply_encoded(ConnId conn, std::string_view frame) noexcept = 0;
     virtual void close_connection(ConnId conn) = 0;
 };
 
-/// A typed request error: the reply's error kind and message.
+/// A typed request error: the reply's error kind and message (and for `resource_limit`, the
+/// limit's name and value, sent as error.limit and error.limit_value).
 struct RequestError {
+    RequestError(std::string kind_, std::string message_, std::string limit_ = {},
+                 std::uint64_t limit_value_ = 0)
+        : kind(std::move(kind_)), message(std::move(message_)), limit(std::move(limit_)),
+          limit_value(limit_value_) {}
     std::string kind;
     std::string message;
+    std::string limit;
+    std::uint64_t limit_value = 0;
 };
+
+/// The `resource_limit` error for limit `name` (a Limits field) of `value`.
+RequestError limit_error(std::string_view name, std::uint64_t value, const std::string& what);
+/// Its reply: {"ok": false, "error": {"kind": "resource_limit", "message", "limit",
+/// "limit_value"}}.
+Json limit_reply(std::string_view name, std::uint64_t value, const std::string& what);
+Json error_reply(const RequestError& error);
 
 template <typename T>
 using Outcome = std::expected<T, RequestError>;
@@ -59,6 +80,13 @@ struct NodeState {
     std::string last_stderr;        ///< once exited
     std::filesystem::path log_file;
     bool signalled_term = false;
+    // Output: the node's stdout+stderr pipe, copied into log_file, rotated at max_log_size.
+    int output = -1;                ///< read end, watched by the loop; -1 once at EOF
+    int log_fd = -1;                ///< log_file, open for appending
+    std::uint64_t log_size = 0;     ///< bytes in log_file now
+    std::uint64_t max_log_size = 0; ///< the descriptor's max_log_size or the default
+    std::filesystem::path cgroup;   ///< its cgroup v2 folder, or empty
+    bool lingering = false;         ///< exited, but something it started still runs
 };
 
 struct DataflowState {
@@ -135,6 +163,13 @@ private:
     void maybe_finish(DataflowState& df);
     std::size_t active_count() const noexcept;
     void forget_old_dataflows();
+    void on_output(const std::string& uuid, std::uint32_t index) noexcept;
+    void read_output(NodeState& n);
+    void write_log(NodeState& n, const char* data, std::size_t size);
+    void close_output(NodeState& n);
+    NodeIdentity identity(const DataflowState& df, const NodeState& n) const;
+    void reap_children();
+    void write_node_record(const DataflowState& df) const;
 
     Loop& loop_;
     Replier& replier_;
@@ -144,8 +179,17 @@ private:
     std::map<ConnId, std::pair<std::string, std::uint32_t>> node_conns_; ///< conn -> node
     std::uint64_t next_generation_ = 1;
     std::uint64_t internal_errors_ = 0;
+    std::uint64_t out_of_memory_errors_ = 0;
+    const std::string out_of_memory_frame_; ///< encoded at start: answering it needs no memory
     bool shutting_down_ = false;
     std::vector<ConnId> shutdown_waiters_;
+    std::filesystem::path cgroup_base_; ///< <own cgroup>/zeroflow-<pid>, or empty (none)
+    std::map<pid_t, int> reaped_;       ///< node pid -> wait status, reaped by reap_children
 };
+
+/// Ends what a dead daemon of `runtime_dir` left running (its records in DIR/nodes: the
+/// spawned nodes and everything they started, by cgroup and environment) and removes the
+/// records. Called by the next daemon under the directory's lock.
+void end_leftover_nodes(const std::filesystem::path& runtime_dir);
 
 } // namespace zeroflow::daemon

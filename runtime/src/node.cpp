@@ -4,9 +4,11 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zeroflow/runtime/wire.hpp>
@@ -173,7 +175,8 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
             return std::unexpected(
                 Error{ErrorKind::internal, "bad layout from daemon: " + spec.error()});
         }
-        auto segment = shm::Segment::open(*spec);
+        // The segment's memfd came with the reply (SCM_RIGHTS); open() checks its seals.
+        auto segment = shm::Segment::open(*spec, client->take_fd());
         if (!segment) {
             return std::unexpected(from_shm(segment.error()));
         }
@@ -238,6 +241,24 @@ NodeImpl::~NodeImpl() {
     }
 }
 
+void NodeImpl::redirect_output_to_log() noexcept {
+    const char* file = std::getenv("ZEROFLOW_LOG_FILE");
+    if (file == nullptr || *file == '\0') {
+        return;
+    }
+    const int log = ::open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log < 0) {
+        return;
+    }
+    for (const int fd : {1, 2}) {
+        struct stat st {};
+        if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+            ::dup2(log, fd);
+        }
+    }
+    ::close(log);
+}
+
 void NodeImpl::watch_daemon() {
     // The daemon never writes to a registered node's connection; EOF or an error means it is
     // gone. Wake the event loop so next() reports it.
@@ -256,6 +277,9 @@ void NodeImpl::watch_daemon() {
             if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {
                 continue;
             }
+            // The daemon read our stdout/stderr through a pipe: with it gone, a write there
+            // would raise SIGPIPE. Write to the log file directly from now on.
+            redirect_output_to_log();
             // SYNC daemon_lost: publish (pairs with next()), then wake the event loop
             daemon_lost_.store(true, std::memory_order_release);
             receiver_->wake();

@@ -51,6 +51,7 @@ private:
     void describe(Event& e, const shm::Delivery& d) const noexcept;
     Event make_event(EventKind kind) const;
     void watch_daemon();
+    static void redirect_output_to_log() noexcept;
 
     std::optional<protocol::Client> client_;
     std::unique_ptr<shm::Segment> segment_;

@@ -208,10 +208,20 @@ Result<Layout> compute_layout(const LayoutSpec& spec) noexcept {
 
         layout.control_size = align_up(offset, kPage);
         offset = layout.control_size;
-        for (auto& ol : layout.outputs) {
-            for (auto& cl : ol.classes) {
-                cl.offset = offset;
-                offset += cl.stride * cl.count;
+        // The daemon's own pools (timers) first: it maps [0, daemon_size) and nothing more.
+        for (const bool daemon_owned : {true, false}) {
+            for (auto& ol : layout.outputs) {
+                if ((ol.owner == kDaemonOwner) != daemon_owned) {
+                    continue;
+                }
+                for (auto& cl : ol.classes) {
+                    cl.offset = offset;
+                    offset += cl.stride * cl.count;
+                }
+            }
+            if (daemon_owned) {
+                offset = align_up(offset, kPage);
+                layout.daemon_size = offset;
             }
         }
         layout.total_size = offset;
@@ -233,6 +243,8 @@ const char* to_string(ErrorCode code) noexcept {
         return "segment_mismatch";
     case ErrorCode::segment_truncated:
         return "segment_truncated";
+    case ErrorCode::segment_unsealed:
+        return "segment_unsealed";
     case ErrorCode::no_space:
         return "no_space";
     case ErrorCode::message_too_large:

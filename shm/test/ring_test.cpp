@@ -38,7 +38,7 @@ struct Rig {
         receivers.clear();
         sender.reset();
         segment.reset();
-        EXPECT_FALSE(test::shm_object_exists(name)) << "segment left in /dev/shm";
+        EXPECT_FALSE(test::segment_held(name)) << "segment left mapped";
     }
     void send_value(std::uint64_t value, std::uint64_t size = 8) {
         auto loan = sender->loan(size);

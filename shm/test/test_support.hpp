@@ -1,7 +1,9 @@
-// Helpers shared by the shm unit tests: unique specs and a check that /dev/shm is clean.
+// Helpers shared by the shm unit tests: unique specs and a check that no segment is left mapped
+// or open in this process.
 #pragma once
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 
@@ -32,8 +34,22 @@ inline LayoutSpec simple_spec(std::uint32_t receivers, std::uint32_t queue_size,
     return spec;
 }
 
-inline bool shm_object_exists(const std::string& name) {
-    return std::filesystem::exists(std::filesystem::path("/dev/shm") / name);
+/// True while this process maps a segment named `name` or holds a descriptor of it.
+inline bool segment_held(const std::string& name) {
+    const auto needle = "/memfd:" + name;
+    std::ifstream maps("/proc/self/maps");
+    for (std::string line; std::getline(maps, line);) {
+        if (line.find(needle) != std::string::npos) {
+            return true;
+        }
+    }
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+        if (std::filesystem::read_symlink(e.path(), ec).string().starts_with(needle)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 } // namespace zeroflow::shm::test

@@ -1,5 +1,6 @@
 // Runs the built `zeroflow` binary on the dataflows in tests/cli/data and checks exit codes
 // and output, as a user at a shell would see them.
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -7,6 +8,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 namespace {
@@ -100,6 +102,22 @@ TEST_F(CliTest, CheckAcceptsAValidDataflow) {
     EXPECT_EQ(sut.out,
               (kData / "ok.yml").string() + ": ok — 3 nodes (1 dynamic), 3 connections, 1 timer\n");
     EXPECT_EQ(sut.err, "");
+}
+
+// A FIFO would block a reader forever and /dev/zero never ends: `check` refuses both at once.
+TEST_F(CliTest, CheckRefusesAFifoAndDevZeroAtOnce) {
+    const auto fifo = dir_ / "dataflow.yml";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    for (const auto& path : {fifo.string(), std::string("/dev/zero")}) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto sut = zeroflow("check " + quoted(path));
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - t0)
+                            .count();
+        EXPECT_NE(sut.status, 0) << path;
+        EXPECT_NE(sut.err.find("not a regular file"), std::string::npos) << path << ": " << sut.err;
+        EXPECT_LT(ms, 5000) << path;
+    }
 }
 
 TEST_F(CliTest, CheckPrintsWarningsButSucceeds) {

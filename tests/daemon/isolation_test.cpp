@@ -43,8 +43,8 @@ TEST_F(Isolation, StoppingOneDataflowLeavesTheOtherStreaming) {
 
     const auto stopped = zeroflow({"stop", "a"});
     EXPECT_EQ(stopped.status, 0) << stopped.err;
-    EXPECT_FALSE(fs::exists(segment_path(first_line(a.out))));
-    EXPECT_TRUE(fs::exists(segment_path(first_line(b.out))));
+    EXPECT_FALSE(segment_held(first_line(a.out)));
+    EXPECT_TRUE(segment_held(first_line(b.out)));
     const auto b_then = received(report("b"));
     EXPECT_TRUE(eventually([&] { return received(report("b")) >= b_then + 300; }, 20s))
         << "b stalled after a stopped: " << received(report("b"));
@@ -125,9 +125,9 @@ TEST_F(Isolation, DestroyingOneDaemonLeavesAnotherRuntimeDirectoryServing) {
     for (const pid_t pid : pids_one) {
         EXPECT_FALSE(process_alive(pid)) << pid;
     }
-    EXPECT_FALSE(fs::exists(segment_path(uuid_one)));
+    EXPECT_FALSE(segment_held(uuid_one));
     EXPECT_TRUE(process_alive(second));
-    EXPECT_TRUE(fs::exists(segment_path(uuid_two)));
+    EXPECT_TRUE(segment_held(uuid_two));
     const auto two_then = received(report("two"));
     EXPECT_TRUE(eventually([&] { return received(report("two")) >= two_then + 300; }, 20s));
     EXPECT_EQ(find(list(rt2), uuid_two)["status"], "running");

@@ -106,7 +106,7 @@ TEST_F(RunCommand, ACrashIsReportedByListAndTheRestOfTheDataflowEnds) {
             EXPECT_EQ(node.value("exit_code", -1), 0) << node.dump();
         }
     }
-    EXPECT_FALSE(fs::exists(segment_path(uuid)));
+    EXPECT_FALSE(segment_held(uuid));
     EXPECT_EQ(read_report(report("sink"))["events"], "closed:in,all_closed,stop");
 }
 

@@ -75,11 +75,32 @@ bool process_alive(pid_t pid) {
     return state != 'Z' && state != 'X';
 }
 
-fs::path segment_path(const std::string& uuid) {
+bool segment_held(const std::string& uuid) {
     std::string hex;
     std::copy_if(uuid.begin(), uuid.end(), std::back_inserter(hex),
                  [](char c) { return c != '-'; });
-    return fs::path("/dev/shm") / ("zeroflow-" + std::to_string(::getuid()) + "-" + hex);
+    const auto needle = "/memfd:zeroflow-" + hex;
+    std::error_code ec;
+    for (const auto& proc : fs::directory_iterator("/proc", ec)) {
+        const auto name = proc.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        std::ifstream maps(proc.path() / "maps");
+        for (std::string line; std::getline(maps, line);) {
+            if (line.find(needle) != std::string::npos) {
+                return true;
+            }
+        }
+        std::error_code fd_ec;
+        for (const auto& fd : fs::directory_iterator(proc.path() / "fd", fd_ec)) {
+            if (fs::read_symlink(fd.path(), fd_ec).string().starts_with(needle)) {
+                return true;
+            }
+        }
+    }
+    return fs::exists(fs::path("/dev/shm") /
+                      ("zeroflow-" + std::to_string(::getuid()) + "-" + hex));
 }
 
 void DaemonTest::SetUp() {
@@ -103,7 +124,7 @@ void DaemonTest::TearDown() {
             EXPECT_EQ(destroyed.status, 0) << destroyed.err;
         }
     }
-    // Nothing the test started may remain: processes, segments, segment markers.
+    // Nothing the test started may remain: processes, segments.
     auto survivors = [this] {
         std::vector<pid_t> alive;
         auto pids = node_pids();
@@ -120,19 +141,11 @@ void DaemonTest::TearDown() {
     for (const pid_t pid : alive) {
         ADD_FAILURE() << "process " << pid << " of this test is still running: " << cmdline_of(pid);
     }
-    std::vector<fs::path> segments;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(flows_ / "out", ec)) {
-        const auto segment = segment_path(entry.path().filename().string());
-        if (fs::exists(segment)) {
-            ADD_FAILURE() << "shared memory " << segment << " of dataflow "
-                          << entry.path().filename() << " remains";
-            segments.push_back(segment);
-        }
-    }
-    for (const auto& rt : used_runtime_dirs_) {
-        for (const auto& marker : fs::directory_iterator(rt / "segments", ec)) {
-            ADD_FAILURE() << "segment marker " << marker.path() << " remains";
+        if (segment_held(entry.path().filename().string())) {
+            ADD_FAILURE() << "the shared memory of dataflow " << entry.path().filename()
+                          << " is still mapped or held by a process";
         }
     }
     // Leave nothing behind for the next test, whatever happened.
@@ -142,9 +155,6 @@ void DaemonTest::TearDown() {
             cmdline.find(kCli.string()) != std::string::npos || cmdline.starts_with("zeroflow")) {
             ::kill(pid, SIGKILL);
         }
-    }
-    for (const auto& segment : segments) {
-        fs::remove(segment, ec);
     }
     fs::remove_all(root_, ec);
 }

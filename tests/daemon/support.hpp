@@ -71,8 +71,9 @@ bool eventually(Pred pred, std::chrono::milliseconds limit) {
     }
 }
 
-/// /dev/shm/zeroflow-<uid>-<uuid without dashes>: the segment of a dataflow.
-fs::path segment_path(const std::string& uuid);
+/// True while any process maps or holds the segment of dataflow `uuid` (a "/memfd:zeroflow-<uuid
+/// hex>" in its /proc/<pid>/maps or fd table), or a /dev/shm object of that dataflow exists.
+bool segment_held(const std::string& uuid);
 
 class DaemonTest : public ::testing::Test {
 protected:

@@ -5,6 +5,10 @@
 //   fault_node relay REPORT           forwards every `in` message to `out`
 //   fault_node sink REPORT            receives `in`, counts sequence gaps
 //   fault_node idle REPORT            waits for Stop
+//   fault_node tree REPORT            starts a child in its group, a setsid child and a
+//                                     double-forked (setsid) grandchild, all sleeping; reports
+//                                     their pids (children=a,b,c), then waits for Stop
+//   fault_node spew REPORT MIB        writes MIB MiB to stdout, reports spewed=1, waits for Stop
 //
 // FAULT_NODE_DELAY_MS=N delays the registration by N ms (a dataflow that stays "starting").
 // Every role writes REPORT (key=value lines, replaced atomically) now and then and when its
@@ -19,6 +23,7 @@
 #include <string>
 #include <thread>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <zeroflow/node.hpp>
@@ -78,6 +83,64 @@ int main(int argc, char** argv) {
     report.write();
     if (const char* delay = std::getenv("FAULT_NODE_DELAY_MS"); delay != nullptr) {
         std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(delay))); // registers late
+    }
+    if (role == "tree") {
+        std::string children;
+        auto sleeper = [] {
+            for (;;) {
+                ::pause();
+            }
+        };
+        const pid_t in_group = ::fork();
+        if (in_group == 0) {
+            sleeper();
+        }
+        int fds[2];
+        if (::pipe(fds) != 0) {
+            return 1;
+        }
+        const pid_t session = ::fork();
+        if (session == 0) {
+            ::setsid();
+            const pid_t grandchild = ::fork();
+            if (grandchild == 0) {
+                ::setsid();
+                sleeper();
+            }
+            [[maybe_unused]] auto n = ::write(fds[1], &grandchild, sizeof(grandchild));
+            sleeper(); // the setsid child stays too
+        }
+        pid_t grandchild = -1;
+        if (::read(fds[0], &grandchild, sizeof(grandchild)) != sizeof(grandchild)) {
+            return 1;
+        }
+        // A double fork: the middle one exits, its child re-parents (to the daemon: subreaper).
+        const pid_t middle = ::fork();
+        if (middle == 0) {
+            const pid_t orphan = ::fork();
+            if (orphan == 0) {
+                ::setsid();
+                sleeper();
+            }
+            [[maybe_unused]] auto n = ::write(fds[1], &orphan, sizeof(orphan));
+            ::_exit(0);
+        }
+        pid_t orphan = -1;
+        if (::read(fds[0], &orphan, sizeof(orphan)) != sizeof(orphan)) {
+            return 1;
+        }
+        ::waitpid(middle, nullptr, 0);
+        children = std::to_string(in_group) + "," + std::to_string(session) + "," +
+                   std::to_string(grandchild) + "," + std::to_string(orphan);
+        std::ofstream(report.path + ".children") << children << "\n";
+    }
+    if (role == "spew") {
+        const std::string block(1 << 20, 'x');
+        for (std::uint64_t i = 0; i < count; ++i) {
+            std::fwrite(block.data(), 1, block.size(), stdout);
+        }
+        std::fflush(stdout);
+        std::ofstream(report.path + ".spewed") << "1\n";
     }
     auto node = zeroflow::Node::from_env();
     if (!node) {

@@ -1,7 +1,7 @@
 // Plumbing of the fault tests: a zeroflowd child per test on its own runtime directory, raw and
 // library clients, dataflows from the YAML templates in flows/, the 1 kHz companion stream that
 // must see zero gaps through every scenario, and the after-test checks (daemon answers, no orphan
-// process, nothing left in /dev/shm).
+// process, no segment still mapped or held anywhere).
 #pragma once
 
 #include <chrono>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <zeroflow/protocol/protocol.hpp>
@@ -35,8 +36,9 @@ std::uint64_t number(const std::map<std::string, std::string>& report, const std
 
 /// True while `pid` exists and is not a zombie.
 bool process_alive(pid_t pid);
-/// /dev/shm/zeroflow-<uid>-<uuid hex>.
-fs::path segment_path(const std::string& uuid);
+/// True while any process maps or holds the segment of dataflow `uuid` (a "/memfd:zeroflow-<uuid
+/// hex>" in its /proc/<pid>/maps or fd table), or a /dev/shm object of that dataflow exists.
+bool segment_held(const std::string& uuid);
 
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds limit, std::chrono::milliseconds step = 5ms) {
@@ -118,6 +120,8 @@ protected:
     /// Stops the companion and asserts that its sink saw no gap and no drop.
     void finish_companion();
 
+    std::vector<std::string> daemon_args_; ///< extra zeroflowd arguments (limits)
+    rlim_t address_space_limit_ = 0;       ///< RLIMIT_AS of the next daemon; 0: none
     fs::path root_;
     fs::path rt_;
     fs::path socket_;

@@ -134,7 +134,7 @@ TEST_F(ShmProcesses, SenderKilledLeavesReceiversWithIntactDataAndInputClosed) {
             EXPECT_EQ(got["order_errors"], 0U);
         }
         destroy(segment);
-        EXPECT_TRUE(shm_objects_named(names_.back()).empty());
+        EXPECT_TRUE(processes_holding(names_.back()).empty());
     }
 }
 

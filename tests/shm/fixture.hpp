@@ -1,5 +1,5 @@
-// The test process plays the daemon: it creates each segment, and after every test checks that
-// none of the segments it made is left in /dev/shm.
+// The test process plays the daemon: it creates each segment (children open it through
+// /proc/<parent>/fd), and after every test checks that no process still maps or holds one.
 #pragma once
 
 #include <chrono>
@@ -36,7 +36,7 @@ protected:
         return *segments_.back();
     }
 
-    /// Unlinks and unmaps a segment now (every child using it must be gone).
+    /// Unmaps and closes a segment now (every child using it must be gone).
     void destroy(Segment& segment) {
         std::erase_if(segments_, [&](const auto& s) { return s.get() == &segment; });
     }
@@ -44,7 +44,7 @@ protected:
     void TearDown() override {
         segments_.clear();
         for (const auto& name : names_) {
-            EXPECT_TRUE(shm_objects_named(name).empty()) << name << " left in /dev/shm";
+            EXPECT_TRUE(processes_holding(name).empty()) << name << " still mapped or held";
         }
     }
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -259,13 +260,29 @@ std::uint64_t scaled(std::uint64_t full, std::uint64_t sanitized) {
 #endif
 }
 
-std::vector<std::string> shm_objects_named(const std::string& prefix) {
-    std::vector<std::string> out;
+std::vector<pid_t> processes_holding(const std::string& name) {
+    const auto needle = "/memfd:" + name;
+    std::vector<pid_t> out;
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator("/dev/shm", ec)) {
-        const auto name = entry.path().filename().string();
-        if (name.rfind(prefix, 0) == 0) {
-            out.push_back(name);
+    for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+        const auto pid_text = proc.path().filename().string();
+        if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        bool held = false;
+        std::ifstream maps(proc.path() / "maps");
+        for (std::string line; !held && std::getline(maps, line);) {
+            held = line.find(needle) != std::string::npos;
+        }
+        std::error_code fd_ec;
+        for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fd", fd_ec)) {
+            if (held) {
+                break;
+            }
+            held = std::filesystem::read_symlink(fd.path(), fd_ec).string().starts_with(needle);
+        }
+        if (held) {
+            out.push_back(static_cast<pid_t>(std::stol(pid_text)));
         }
     }
     return out;

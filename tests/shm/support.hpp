@@ -68,7 +68,8 @@ std::uint64_t scaled(std::uint64_t full, std::uint64_t sanitized);
 /// Entry point of the child roles (roles.cpp).
 int run_role(int argc, char** argv);
 
-/// Names of this uid's zeroflow-* objects in /dev/shm.
-std::vector<std::string> shm_objects_named(const std::string& prefix);
+/// Processes of this uid (this one included) that still map or hold the segment `name`
+/// (a "/memfd:<name>" line in /proc/<pid>/maps or link in /proc/<pid>/fd).
+std::vector<pid_t> processes_holding(const std::string& name);
 
 } // namespace zeroflow::shm::mp

@@ -1,8 +1,14 @@
 // The descriptor model's helpers, diagnostics formatting, sizes and reading files.
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <zeroflow/dataflow/descriptor.hpp>
 
@@ -113,38 +119,92 @@ std::optional<std::uint64_t> parse_size(std::string_view text) noexcept {
     return *number << shift;
 }
 
-ParseResult parse_file(const std::filesystem::path& file) noexcept {
+namespace {
+
+ParseResult refusal(const std::filesystem::path& file, std::string message) {
+    ParseResult result;
+    result.diagnostics.push_back({Severity::error, {file.string(), 0, 0}, std::move(message)});
+    return result;
+}
+
+const char* kind_of(mode_t mode) {
+    if (S_ISDIR(mode)) {
+        return "a directory";
+    }
+    if (S_ISFIFO(mode)) {
+        return "a FIFO";
+    }
+    if (S_ISCHR(mode)) {
+        return "a character device";
+    }
+    if (S_ISBLK(mode)) {
+        return "a block device";
+    }
+    if (S_ISSOCK(mode)) {
+        return "a socket";
+    }
+    return "not a regular file";
+}
+
+} // namespace
+
+ParseResult parse_file(const std::filesystem::path& file, const ParseLimits& limits) noexcept {
     try {
-        std::error_code ec;
-        if (std::filesystem::is_directory(file, ec)) {
-            ParseResult result;
-            result.diagnostics.push_back(
-                {Severity::error, {file.string(), 0, 0}, "is a directory, not a dataflow file"});
+        // O_NONBLOCK: opening a FIFO must not wait for a writer. Nothing but a regular file is
+        // read (a FIFO would block, /dev/zero would never end).
+        const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+            const int err = errno;
+            return refusal(file, err == ENOENT ? "no such dataflow file"
+                                               : std::string("cannot read the dataflow file: ") +
+                                                     std::strerror(err));
+        }
+        struct Closer {
+            int fd;
+            ~Closer() { ::close(fd); }
+        } closer{fd};
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) {
+            return refusal(file,
+                           std::string("cannot read the dataflow file: ") + std::strerror(errno));
+        }
+        if (!S_ISREG(st.st_mode)) {
+            if (S_ISDIR(st.st_mode)) {
+                return refusal(file, "is a directory, not a dataflow file");
+            }
+            return refusal(file, std::string("is ") + kind_of(st.st_mode) +
+                                     ", not a regular file: a dataflow is a YAML file");
+        }
+        if (st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) > limits.max_file_bytes) {
+            auto result = refusal(file, "the dataflow file is " + std::to_string(st.st_size) +
+                                            " bytes, more than the limit max_descriptor_bytes = " +
+                                            std::to_string(limits.max_file_bytes));
+            result.limit = LimitHit{"max_descriptor_bytes", limits.max_file_bytes};
             return result;
         }
-        std::ifstream in(file, std::ios::binary);
-        if (!in) {
-            ParseResult result;
-            const bool exists = std::filesystem::exists(file, ec);
-            result.diagnostics.push_back(
-                {Severity::error,
-                 {file.string(), 0, 0},
-                 exists ? "cannot read the dataflow file" : "no such dataflow file"});
-            return result;
+        // Read at most one byte past the limit: a file that grows meanwhile is caught too.
+        std::string text;
+        text.resize(static_cast<std::size_t>(limits.max_file_bytes) + 1);
+        std::size_t got = 0;
+        while (got < text.size()) {
+            const auto n = ::read(fd, text.data() + got, text.size() - got);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n < 0) {
+                return refusal(file, std::string("cannot read the dataflow file: ") +
+                                         std::strerror(errno));
+            }
+            if (n == 0) {
+                break;
+            }
+            got += static_cast<std::size_t>(n);
         }
-        std::ostringstream text;
-        text << in.rdbuf();
-        if (in.bad()) {
-            ParseResult result;
-            result.diagnostics.push_back(
-                {Severity::error, {file.string(), 0, 0}, "cannot read the dataflow file"});
-            return result;
-        }
-        return parse_string(text.str(), file);
+        text.resize(got);
+        return parse_string(text, file, limits);
     } catch (...) {
-        ParseResult result;
-        result.diagnostics.push_back(
-            {Severity::error, {}, "cannot read the dataflow file (out of memory?)"});
+        auto result = refusal(file, "cannot read the dataflow file (out of memory?)");
+        result.out_of_memory = true;
         return result;
     }
 }

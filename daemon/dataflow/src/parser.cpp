@@ -23,9 +23,10 @@ namespace fs = std::filesystem;
 
 constexpr std::array kTopLevelKeys{"nodes", "communication", "_unstable_debug", "shm"};
 constexpr std::array kTopLevelUnsupported{"_unstable_deploy", "deploy"};
-constexpr std::array kNodeKeys{
-    "id",     "name",    "description",  "path",         "args",         "env",        "build",
-    "inputs", "outputs", "cpu_affinity", "busy_poll_us", "output_types", "input_types"};
+constexpr std::array kNodeKeys{"id",           "name",         "description",  "path",
+                               "args",         "env",          "build",        "inputs",
+                               "outputs",      "cpu_affinity", "busy_poll_us", "max_log_size",
+                               "output_types", "input_types"};
 constexpr std::array kNodeUnsupported{"operators",
                                       "operator",
                                       "custom",
@@ -110,8 +111,52 @@ public:
     Parser(std::string file_for_messages, fs::path working_dir)
         : file_(std::move(file_for_messages)), working_dir_(std::move(working_dir)) {}
 
-    void parse(const std::string& yaml) {
+    /// Parses `yaml`; false (and nothing walked) when its aliases expand past `max_nodes`.
+    bool parse(const std::string& yaml, std::uint64_t max_nodes) {
         const YAML::Node root = YAML::Load(yaml);
+        // yaml-cpp shares an anchored node between its aliases, so a small file can describe a
+        // huge document (a "billion laughs"): count what walking it would visit, and stop at
+        // the budget before the walk builds anything of it.
+        std::uint64_t budget = max_nodes;
+        if (!within_budget(root, budget)) {
+            return false;
+        }
+        parse_root(root);
+        return true;
+    }
+
+    // Iterative (an alias cycle such as `&a [*a]` must not recurse without end): every node
+    // visited costs one unit, children are pushed only while the budget lasts.
+    static bool within_budget(const YAML::Node& root, std::uint64_t& budget) {
+        std::vector<YAML::Node> pending{root};
+        while (!pending.empty()) {
+            if (budget == 0) {
+                return false;
+            }
+            --budget;
+            const YAML::Node node = std::move(pending.back());
+            pending.pop_back();
+            if (node.IsMap()) {
+                for (const auto& entry : node) {
+                    if (pending.size() + 2 > budget) {
+                        return false;
+                    }
+                    pending.push_back(entry.first);
+                    pending.push_back(entry.second);
+                }
+            } else if (node.IsSequence()) {
+                for (const auto& item : node) {
+                    if (pending.size() + 1 > budget) {
+                        return false;
+                    }
+                    pending.push_back(item);
+                }
+            }
+        }
+        return true;
+    }
+
+    void parse_root(const YAML::Node& root) {
         if (!root.IsDefined() || root.IsNull()) {
             error_at(1, 1, "the dataflow file is empty: expected a map with a 'nodes' list");
             return;
@@ -340,6 +385,8 @@ private:
                 }
             } else if (*key == "output_types" || *key == "input_types") {
                 parse_types(draft.node, *key, value, key_mark, who);
+            } else if (*key == "max_log_size") {
+                parse_max_log_size(draft.node, value, who);
             } else if (contains(kNodeUnsupported, *key)) {
                 has_unsupported = true;
                 error(key_mark, "node key " + quote(*key) + " is not supported yet by zeroflow");
@@ -669,6 +716,21 @@ private:
         }
     }
 
+    void parse_max_log_size(Node& node, const YAML::Node& value, const std::string& who) {
+        const std::string expected = "a size like 67108864, '512 KiB' or '64MiB'";
+        const auto text = scalar(value, "'max_log_size' of " + who, expected);
+        if (!text) {
+            return;
+        }
+        const auto size = parse_size(*text);
+        if (!size || *size < kMinLogSize) {
+            error(value.Mark(), "'max_log_size' of " + who + " must be " + expected +
+                                    " (at least 4 KiB), got " + quote(*text));
+            return;
+        }
+        node.max_log_size = *size;
+    }
+
     void parse_max_message_size(ShmDraft& draft, const YAML::Node& value, const std::string& what) {
         const std::string expected = "a size like 8388608, '512 KiB' or '16MiB'";
         const auto text = scalar(value, "'max_message_size' of " + what, expected);
@@ -829,8 +891,8 @@ void fail(ParseResult& result, const char* message) noexcept {
 
 } // namespace
 
-ParseResult parse_string(std::string_view yaml,
-                         const std::filesystem::path& file_for_messages) noexcept {
+ParseResult parse_string(std::string_view yaml, const std::filesystem::path& file_for_messages,
+                         const ParseLimits& limits) noexcept {
     ParseResult result;
     try {
         const std::string name =
@@ -841,7 +903,20 @@ ParseResult parse_string(std::string_view yaml,
         absolute = absolute.lexically_normal();
         Parser parser(name, absolute.parent_path());
         try {
-            parser.parse(std::string(yaml));
+            if (yaml.size() > limits.max_file_bytes) {
+                result.limit = LimitHit{"max_descriptor_bytes", limits.max_file_bytes};
+                parser.error_at(0, 0,
+                                "the dataflow is " + std::to_string(yaml.size()) +
+                                    " bytes, more than the limit max_descriptor_bytes = " +
+                                    std::to_string(limits.max_file_bytes));
+            } else if (!parser.parse(std::string(yaml), limits.max_yaml_nodes)) {
+                result.limit = LimitHit{"max_yaml_nodes", limits.max_yaml_nodes};
+                parser.error_at(1, 1,
+                                "the dataflow's YAML expands (through anchors and aliases) to "
+                                "more than max_yaml_nodes = " +
+                                    std::to_string(limits.max_yaml_nodes) +
+                                    " nodes: refused before it is read");
+            }
         } catch (const YAML::Exception& e) {
             if (e.mark.is_null()) {
                 parser.error_at(0, 0, "YAML error: " + e.msg);
@@ -855,6 +930,7 @@ ParseResult parse_string(std::string_view yaml,
         }
         result.diagnostics = parser.take_diagnostics();
     } catch (const std::bad_alloc&) {
+        result.out_of_memory = true;
         fail(result, "out of memory while parsing the dataflow");
     } catch (...) {
         fail(result, "internal error while parsing the dataflow");

@@ -87,6 +87,22 @@ std::string ms_text(std::chrono::milliseconds timeout) {
 
 } // namespace
 
+long send_with_fd(int socket, std::string_view bytes, int fd) noexcept {
+    msghdr msg{};
+    iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    return static_cast<long>(::sendmsg(socket, &msg, MSG_NOSIGNAL | MSG_DONTWAIT));
+}
+
 std::expected<void, ProtocolError> send_all(int fd, std::string_view bytes,
                                             std::chrono::milliseconds timeout) {
     const auto deadline = deadline_after(timeout);
@@ -122,14 +138,16 @@ std::expected<void, ProtocolError> send_all(int fd, std::string_view bytes,
 Client::Client(int fd, std::size_t max_frame) noexcept : fd_(fd), decoder_(max_frame) {}
 
 Client::Client(Client&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), decoder_(std::move(other.decoder_)),
-      abandoned_(std::move(other.abandoned_)) {}
+    : fd_(std::exchange(other.fd_, -1)), decoder_(std::move(other.decoder_)), fds_(other.fds_),
+      fd_count_(std::exchange(other.fd_count_, 0)), abandoned_(std::move(other.abandoned_)) {}
 
 Client& Client::operator=(Client&& other) noexcept {
     if (this != &other) {
         close();
         fd_ = std::exchange(other.fd_, -1);
         decoder_ = std::move(other.decoder_);
+        fds_ = other.fds_;
+        fd_count_ = std::exchange(other.fd_count_, 0);
         abandoned_ = std::move(other.abandoned_);
     }
     return *this;
@@ -139,7 +157,45 @@ Client::~Client() {
     close();
 }
 
+int Client::take_fd() noexcept {
+    if (fd_count_ == 0) {
+        return -1;
+    }
+    const int fd = fds_[0];
+    std::copy(fds_.begin() + 1, fds_.begin() + static_cast<std::ptrdiff_t>(fd_count_),
+              fds_.begin());
+    --fd_count_;
+    return fd;
+}
+
+void Client::close_fds() noexcept {
+    for (std::size_t i = 0; i < fd_count_; ++i) {
+        ::close(fds_[i]);
+    }
+    fd_count_ = 0;
+}
+
+void Client::keep_fds(const msghdr& msg) noexcept {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+            continue;
+        }
+        const auto count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (std::size_t i = 0; i < count; ++i) {
+            int fd = -1;
+            std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (fd_count_ < kMaxPendingFds) {
+                fds_[fd_count_++] = fd;
+            } else {
+                ::close(fd);
+            }
+        }
+    }
+}
+
 void Client::close() noexcept {
+    close_fds();
     if (fd_ >= 0) {
         ::close(fd_); // not retried on EINTR: on Linux the descriptor is gone either way
         fd_ = -1;
@@ -273,7 +329,19 @@ std::expected<Json, ProtocolError> Client::receive(std::chrono::milliseconds tim
         if (!*ready) {
             return failure(ErrorCode::timeout, "no reply within " + ms_text(timeout));
         }
-        const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT);
+        // recvmsg: a descriptor may come with the frame (SCM_RIGHTS). The kernel never merges
+        // data sent with descriptors into one read with data sent before it.
+        msghdr msg{};
+        iovec iov{buffer.data(), buffer.size()};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int) * kMaxPendingFds)> control{};
+        msg.msg_control = control.data();
+        msg.msg_controllen = control.size();
+        const ssize_t n = ::recvmsg(fd_, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n >= 0) {
+            keep_fds(msg);
+        }
         if (n > 0) {
             decoder_.feed(std::span<const char>(buffer.data(), static_cast<std::size_t>(n)));
             continue;

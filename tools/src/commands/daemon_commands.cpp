@@ -315,6 +315,16 @@ void copy_available(std::ifstream& in, std::ostream& out) {
     out.flush();
 }
 
+/// The daemon keeps one rotated file per node log (max_log_size): `<log>.1`, the older part.
+void copy_rotated(const std::filesystem::path& log, std::ostream& out) {
+    auto old = log;
+    old += ".1";
+    std::ifstream in(old, std::ios::binary);
+    if (in) {
+        copy_available(in, out);
+    }
+}
+
 } // namespace
 
 /// The log folder of a dataflow the daemon no longer knows (it finished long ago, or ran under
@@ -351,11 +361,13 @@ int run_logs(const LogsOptions& options, std::ostream& out, std::ostream& err) {
             err << "zeroflow: error: " << reply.error() << "\n";
             return kExitFailure;
         }
+        copy_rotated(file, out);
         std::ifstream in(file, std::ios::binary);
         copy_available(in, out);
         return kExitOk;
     }
     const std::filesystem::path path = (*reply)["path"].get<std::string>();
+    copy_rotated(path, out); // the older part, log_<node>.txt.1, first
     std::ifstream in(path, std::ios::binary);
     if (!in && !options.follow) {
         err << "zeroflow: error: no log yet at " << path.string() << "\n";

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <expected>
 #include <filesystem>
 #include <memory>
@@ -14,11 +15,29 @@
 
 namespace zeroflow::daemon {
 
+/// What one daemon takes on (docs/errors.md, `resource_limit`). A request over a limit is
+/// refused with error kind `resource_limit`, naming the limit (these field names) and its value.
+/// zeroflowd sets each with `--<name with dashes> N`.
+struct Limits {
+    std::uint64_t max_segment_bytes = 0;           ///< one dataflow's segment; 0: 16 x RAM
+    std::uint64_t max_total_segment_bytes = 0;     ///< all live segments; 0: 64 x RAM
+    std::size_t max_dataflows = 64;                ///< live (starting, running, stopping) dataflows
+    std::size_t max_nodes = 256;                   ///< nodes of one dataflow
+    std::size_t max_inputs = 4096;                 ///< connections (inputs) of one dataflow
+    std::size_t max_timers = 64;                   ///< distinct timers of one dataflow
+    std::size_t max_dynamic_connections = 256;     ///< dynamic nodes connected at once
+    std::size_t max_connections = 1024;            ///< control connections at once
+    std::uint64_t max_descriptor_bytes = 1U << 20; ///< dataflow file size
+    std::uint64_t max_yaml_nodes = 200'000;        ///< YAML nodes after alias expansion
+    /// Fills the 0 (machine-derived) fields from this machine.
+    Limits resolved() const noexcept;
+};
+
 struct Options {
     std::filesystem::path runtime_dir; ///< socket, lock, leftovers live here
     std::size_t max_frame = protocol::kDefaultMaxFrameSize;
     std::chrono::milliseconds shutdown_grace{2000}; ///< for dataflows still running at exit
-    std::size_t max_connections = 1024;
+    Limits limits;
 };
 
 /// A running daemon. create() takes the runtime directory's lock, removes what a dead daemon

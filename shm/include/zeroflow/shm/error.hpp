@@ -11,10 +11,11 @@ namespace zeroflow::shm {
 enum class ErrorCode : std::uint8_t {
     invalid_layout,    ///< the layout spec cannot be laid out (sizes, counts, fan-out)
     segment_exists,    ///< create: a segment of that name already exists
-    segment_missing,   ///< open: no segment of that name
+    segment_missing,   ///< open: no segment (no descriptor, or none held by that process)
     segment_mismatch,  ///< open: magic, version, UUID, generation or layout hash differ
-    segment_truncated, ///< open: the object is smaller than its layout says
-    no_space,          ///< /dev/shm is full: the chunk's pages could not be reserved
+    segment_truncated, ///< open: the object's size is not what its layout says
+    segment_unsealed,  ///< open: the descriptor lacks the seals against shrinking and growing
+    no_space,          ///< no memory for shared pages: the chunk's pages could not be reserved
     message_too_large, ///< loan larger than the output's largest chunk
     pool_exhausted,    ///< every chunk of the output is in flight
     invalid_argument,  ///< caller error (unknown output, foreign loan, ...)

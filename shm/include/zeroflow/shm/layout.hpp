@@ -17,9 +17,10 @@ namespace zeroflow::shm {
 
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kMagic = 0x31574c464f52455aULL; // "ZEROFLW1", little-endian
-inline constexpr std::uint32_t kLayoutVersion = 2;             ///< 2: chunks carry a metadata area
-inline constexpr std::uint32_t kDaemonOwner = 0xffffffffU;     ///< owner of timer outputs
-inline constexpr std::uint32_t kMaxFanOut = 64;                ///< inputs one output may feed
+inline constexpr std::uint32_t kLayoutVersion =
+    3; ///< 2: chunks carry a metadata area; 3: daemon-owned pools first
+inline constexpr std::uint32_t kDaemonOwner = 0xffffffffU; ///< owner of timer outputs
+inline constexpr std::uint32_t kMaxFanOut = 64;            ///< inputs one output may feed
 inline constexpr std::uint32_t kMaxQueueSize = 1024;
 inline constexpr std::uint32_t kMaxChunksPerOutput = 1U << 22;
 inline constexpr std::uint64_t kDefaultMaxMessageSize = 8ULL << 20;
@@ -96,7 +97,10 @@ struct ConnectionLayout {
 struct Layout {
     std::uint64_t total_size = 0;
     std::uint64_t control_size = 0; ///< header, blocks and rings; the pools follow
-    std::uint64_t hash = 0;         ///< of the spec; stored in the header
+    /// control_size plus the pools of daemon-owned (timer) outputs, which come first: all the
+    /// daemon maps, so that the pools' sizes cost it no address space.
+    std::uint64_t daemon_size = 0;
+    std::uint64_t hash = 0; ///< of the spec; stored in the header
     std::vector<std::uint64_t> node_blocks;
     std::vector<OutputLayout> outputs;
     std::vector<ConnectionLayout> connections;

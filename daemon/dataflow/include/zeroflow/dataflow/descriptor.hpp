@@ -58,6 +58,10 @@ inline constexpr std::uint32_t kMaxBusyPollUs = 1'000'000;
 inline constexpr std::uint64_t kDefaultMaxMessageSize = 8ull << 20;
 inline constexpr std::uint64_t kMaxMessageSizeLimit = 4ull << 30;
 inline constexpr std::uint32_t kMinChunks = 2;
+inline constexpr std::uint64_t kDefaultMaxLogSize = 64ull << 20; ///< per node log file
+inline constexpr std::uint64_t kMinLogSize = 4096;
+inline constexpr std::uint64_t kDefaultMaxDescriptorBytes = 1ull << 20;
+inline constexpr std::uint64_t kDefaultMaxYamlNodes = 200'000;
 inline constexpr std::uint32_t kMaxChunks = 65536;
 inline constexpr std::uint32_t kDefaultMaxMetadataSize = 1024;
 inline constexpr std::uint32_t kMaxMetadataSizeLimit = 1U << 20;
@@ -86,6 +90,9 @@ struct Node {
     /// enforced yet; `check` warns).
     std::vector<std::pair<std::string, std::string>> output_types;
     std::vector<std::pair<std::string, std::string>> input_types;
+    /// `max_log_size` (dora 1.0's key): the node's log file is rotated (one old file kept,
+    /// `log_<id>.txt.1`) when it would grow past this; empty = kDefaultMaxLogSize.
+    std::optional<std::uint64_t> max_log_size;
     Location where; ///< the node's first key
 
     const Input* find_input(std::string_view input_id) const;
@@ -116,9 +123,25 @@ struct Descriptor {
     std::size_t connection_count() const;
 };
 
+/// Bounds on what reading a dataflow may cost (the daemon's `--max-descriptor-bytes` and
+/// `--max-yaml-nodes`): a file larger than max_file_bytes is not read, and a document whose
+/// aliases expand to more than max_yaml_nodes nodes is refused before it is walked.
+struct ParseLimits {
+    std::uint64_t max_file_bytes = kDefaultMaxDescriptorBytes;
+    std::uint64_t max_yaml_nodes = kDefaultMaxYamlNodes;
+};
+
+/// The limit a refused dataflow hit (its daemon option name and value).
+struct LimitHit {
+    std::string name; ///< "max_descriptor_bytes" or "max_yaml_nodes"
+    std::uint64_t value = 0;
+};
+
 struct ParseResult {
     std::optional<Descriptor> descriptor; ///< set iff there is no error
     std::vector<Diagnostic> diagnostics;  ///< errors and warnings, in file order
+    std::optional<LimitHit> limit;        ///< set when a ParseLimits bound refused it
+    bool out_of_memory = false;           ///< parsing ran out of memory (std::bad_alloc)
 
     bool ok() const { return descriptor.has_value(); }
     std::size_t error_count() const;
@@ -127,14 +150,16 @@ struct ParseResult {
     std::string format() const;
 };
 
-/// Reads and validates a dataflow file. A missing or unreadable file gives one error
-/// diagnostic. Messages name the file as given; Descriptor::file is made absolute.
-ParseResult parse_file(const std::filesystem::path& file) noexcept;
+/// Reads and validates a dataflow file. Only regular files are read (a FIFO, a device such as
+/// /dev/zero or a directory is refused at once, without reading), and only up to
+/// limits.max_file_bytes. A missing or unreadable file gives one error diagnostic. Messages
+/// name the file as given; Descriptor::file is made absolute.
+ParseResult parse_file(const std::filesystem::path& file, const ParseLimits& limits = {}) noexcept;
 
 /// Validates YAML text as if it were the file `file_for_messages` (relative paths in the
 /// dataflow are resolved against its folder). Never throws, whatever the input.
-ParseResult parse_string(std::string_view yaml,
-                         const std::filesystem::path& file_for_messages) noexcept;
+ParseResult parse_string(std::string_view yaml, const std::filesystem::path& file_for_messages,
+                         const ParseLimits& limits = {}) noexcept;
 
 /// Parses a size: an integer number of bytes, or an integer with a suffix B, KiB, MiB or GiB
 /// (spaces allowed before the suffix), e.g. "16MiB", "512 KiB". Empty on bad syntax or when

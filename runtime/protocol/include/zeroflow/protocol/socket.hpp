@@ -2,6 +2,7 @@
 // node library, and the server-side helpers the daemon builds its event loop on.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <expected>
@@ -17,6 +18,7 @@
 namespace zeroflow::protocol {
 
 inline constexpr std::chrono::milliseconds kDefaultSendTimeout{5000};
+inline constexpr std::size_t kMaxPendingFds = 4;
 
 /// A blocking connection to a daemon. Move-only; closes its socket on destruction. Not
 /// thread-safe: one thread uses it at a time (another may poll() fd() for readability).
@@ -46,6 +48,12 @@ public:
     /// says whether it did so in the middle of a frame); a decoding error closes the client.
     std::expected<Json, ProtocolError> receive(std::chrono::milliseconds timeout);
 
+    /// The oldest descriptor that came with a received frame (SCM_RIGHTS; the daemon attaches
+    /// a dataflow's segment to the register / connect_dynamic reply), or -1 when none did. The
+    /// caller owns it. Descriptors not taken are closed with the client; at most
+    /// kMaxPendingFds are kept, later ones are closed on arrival.
+    int take_fd() noexcept;
+
     /// The socket, for poll() by a background thread; -1 once closed.
     int fd() const noexcept { return fd_; }
     bool is_open() const noexcept { return fd_ >= 0; }
@@ -61,8 +69,13 @@ private:
     Client(int fd, std::size_t max_frame) noexcept;
     std::expected<void, ProtocolError> check_usable() const;
 
+    void keep_fds(const struct msghdr& msg) noexcept;
+    void close_fds() noexcept;
+
     int fd_ = -1;
     FrameDecoder decoder_;
+    std::array<int, kMaxPendingFds> fds_{}; // received with frames, oldest first
+    std::size_t fd_count_ = 0;
     std::optional<ProtocolError> abandoned_; // why the connection may no longer be used
 };
 
@@ -79,6 +92,11 @@ std::expected<uid_t, ProtocolError> peer_uid(int fd);
 
 /// peer_refused unless the peer runs under our effective uid.
 std::expected<void, ProtocolError> check_same_user(int fd);
+
+/// One non-blocking sendmsg of `bytes` with `fd` attached (SCM_RIGHTS) to their first byte:
+/// the receiver gets the descriptor with the recvmsg that reads that byte. Returns what send()
+/// would (bytes sent, or -1 with errno). MSG_NOSIGNAL | MSG_DONTWAIT.
+long send_with_fd(int socket, std::string_view bytes, int fd) noexcept;
 
 /// Writes all of `bytes` to a (blocking or non-blocking) socket, waiting with poll() for up
 /// to `timeout` in total. MSG_NOSIGNAL; EINTR retried; `closed` when the peer is gone.
