@@ -205,6 +205,37 @@ TEST_F(CliTest, NewSaysWhichLanguagesExist) {
     EXPECT_NE(zeroflow("new x --lang python").err.find("Python API"), std::string::npos);
 }
 
+TEST_F(CliTest, BashCompletesCommandsOptionsValuesAndDataflowFiles) {
+    fs::create_directory(dir_ / "flows");
+    std::ofstream(dir_ / "flows" / "pipeline.yml") << "nodes: []\n";
+    std::ofstream(dir_ / "flows" / "notes.txt") << "x\n";
+    // Completes `words...` (the last one is being typed) as bash would, in dir_/flows.
+    auto complete = [&](const std::string& words) {
+        const fs::path script = dir_ / "complete.sh";
+        std::ofstream(script) << "cd " << quoted((dir_ / "flows").string()) << "\n"
+                              << "source "
+                              << quoted((kSource / "tools/completion/zeroflow.bash").string())
+                              << "\nCOMP_WORDS=(" << words << ")\n"
+                              << "COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+                              << "_zeroflow\necho \"${COMPREPLY[*]}\"\n";
+        const fs::path out = dir_ / "completion";
+        const std::string command =
+            "PATH=" + quoted(kBinary.parent_path().string()) +
+            ":$PATH ZEROFLOW_RUNTIME_DIR=" + quoted((dir_ / "rt").string()) + " bash " +
+            quoted(script.string()) + " >" + quoted(out.string());
+        EXPECT_EQ(std::system(command.c_str()), 0) << words;
+        return read(out);
+    };
+    EXPECT_EQ(complete("zeroflow l"), "list logs\n");
+    EXPECT_EQ(complete("zeroflow ne"), "new\n");
+    EXPECT_EQ(complete("zeroflow run --q"), "--quiet\n");
+    EXPECT_EQ(complete("zeroflow graph x.yml --format ''"), "mermaid dot\n");
+    EXPECT_EQ(complete("zeroflow new robot --lang ''"), "cpp c python\n");
+    EXPECT_EQ(complete("zeroflow run p"), "pipeline.yml\n");
+    EXPECT_EQ(complete("zeroflow check ''"), "pipeline.yml\n") << "no .txt files";
+    EXPECT_EQ(complete("zeroflow stop ''"), "\n") << "no daemon: no dataflows to offer";
+}
+
 TEST_F(CliTest, CheckAcceptsAValidDataflow) {
     const auto sut = zeroflow("check " + data("ok.yml"));
     EXPECT_EQ(sut.status, 0) << sut.err;

@@ -2,6 +2,8 @@
 // reasons, dataflows named by a UUID prefix, `stop` and `logs` answering a wrong name with
 // the right ones, and the logs of old runs pruned (ZEROFLOW_KEEP_RUNS) and cleaned.
 #include <csignal>
+#include <cstdlib>
+#include <fstream>
 
 #include "support.hpp"
 
@@ -14,6 +16,23 @@ using Words = DaemonTest;
 std::vector<NodeSpec> streaming() {
     return {NodeSpec{"source", "source", {"--count", "0", "--period-us", "1000"}, {}, {"out"}},
             NodeSpec{"sink", "sink", {}, {{"in", "source/out"}}, {}, 1024}};
+}
+
+/// What bash completes for `words` (the last one being typed) on runtime directory `rt`.
+std::string complete(const fs::path& rt, const fs::path& work, const std::string& words) {
+    const auto script = work / "complete.sh";
+    const auto out = work / "completion";
+    std::ofstream(script) << "source '" << ZEROFLOW_COMPLETION << "'\nCOMP_WORDS=(" << words
+                          << ")\nCOMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n_zeroflow\n"
+                          << "echo \"${COMPREPLY[*]}\"\n";
+    const auto command = "PATH='" + fs::path(ZEROFLOW_CLI_BINARY).parent_path().string() +
+                         "':$PATH ZEROFLOW_RUNTIME_DIR='" + rt.string() + "' bash '" +
+                         script.string() + "' >'" + out.string() + "'";
+    EXPECT_EQ(std::system(command.c_str()), 0);
+    std::ifstream in(out);
+    std::string text;
+    std::getline(in, text);
+    return text;
 }
 
 std::size_t run_folders(const fs::path& out) {
@@ -116,6 +135,13 @@ TEST_F(Words, DataflowsAreNamedByAUniqueUuidPrefixAndAWrongNameListsTheRunningOn
     EXPECT_NE(nosuch.err.find("running dataflows:\n"), std::string::npos) << nosuch.err;
     EXPECT_NE(nosuch.err.find("  " + uuid_a + "  alpha  running"), std::string::npos) << nosuch.err;
     EXPECT_NE(nosuch.err.find("  " + uuid_b + "  beta  running"), std::string::npos) << nosuch.err;
+    // Bash completes the dataflows and, for `logs`, their nodes.
+    const auto offered = complete(runtime_dir(), root_, "zeroflow stop ''");
+    for (const auto& word : {uuid_a, uuid_b, std::string("alpha"), std::string("beta")}) {
+        EXPECT_NE(offered.find(word), std::string::npos) << word << " in " << offered;
+    }
+    EXPECT_EQ(complete(runtime_dir(), root_, "zeroflow stop al"), "alpha");
+    EXPECT_EQ(complete(runtime_dir(), root_, "zeroflow logs alpha ''"), "source sink");
     const auto typo = zeroflow({"stop", "alpah"});
     EXPECT_NE(typo.err.find("(did you mean 'alpha'?)"), std::string::npos) << typo.err;
 

@@ -116,7 +116,8 @@ int App::run(int argc, const char* const* argv) {
     CLI::App* destroy_command =
         app.add_subcommand("destroy", "Stop every dataflow, then the daemon");
     destroy_command->add_option("--grace", destroy_grace, "Time nodes get to stop (default 10s)")
-        ->transform(duration(0.0, 3600.0));
+        ->transform(duration(0.0, 3600.0))
+        ->type_name("DURATION");
 
     std::optional<std::filesystem::path> daemon_log;
     CLI::App* daemon_command = app.add_subcommand("daemon", "Run the daemon in the foreground");
@@ -131,7 +132,8 @@ int App::run(int argc, const char* const* argv) {
     start_command
         ->add_option("--start-timeout", start.start_timeout_s,
                      "Time every node gets to register (default 60s)")
-        ->transform(duration(0.001, 86400.0));
+        ->transform(duration(0.001, 86400.0))
+        ->type_name("DURATION");
 
     StopOptions stop;
     CLI::App* stop_command =
@@ -140,7 +142,8 @@ int App::run(int argc, const char* const* argv) {
     stop_command
         ->add_option("--grace", stop.grace_s,
                      "Time nodes get after Stop before SIGTERM (default 10s)")
-        ->transform(duration(0.0, 3600.0));
+        ->transform(duration(0.0, 3600.0))
+        ->type_name("DURATION");
 
     ListOptions list;
     CLI::App* list_command =
@@ -164,14 +167,17 @@ int App::run(int argc, const char* const* argv) {
         app.add_subcommand("run", "Run a dataflow to its end (embeds a daemon if none runs)");
     run_command->add_option("FILE", run.file, "The dataflow YAML file")->required();
     run_command->add_option("--stop-after", run.stop_after_s, "Stop the dataflow after this long")
-        ->transform(duration(0.0, 1e9));
+        ->transform(duration(0.0, 1e9))
+        ->type_name("DURATION");
     run_command->add_option("--name", run.name, "A name, unique among running dataflows");
     run_command
         ->add_option("--start-timeout", run.start_timeout_s,
                      "Time every node gets to register (default 60s)")
-        ->transform(duration(0.001, 86400.0));
+        ->transform(duration(0.001, 86400.0))
+        ->type_name("DURATION");
     run_command->add_option("--grace", run.grace_s, "Time nodes get after Stop (default 10s)")
-        ->transform(duration(0.0, 3600.0));
+        ->transform(duration(0.0, 3600.0))
+        ->type_name("DURATION");
     run_command->add_flag("-q,--quiet", run.quiet,
                           "Do not stream the nodes' output (it is still in their log files)");
     run_command->add_option("--color", color, "Colour node names: auto (default), always, never")
