@@ -185,6 +185,14 @@ TEST_F(Words, LogsOfAFinishedRunTakeAPrefixAndSuggestNodes) {
     const auto logs = zeroflow({"logs", uuid.substr(0, 6), "sink"});
     EXPECT_EQ(logs.status, 0) << logs.err;
     EXPECT_NE(logs.out.find("sink: received 5 messages"), std::string::npos) << logs.out;
+    // `list` without a daemon names the earlier runs instead of failing.
+    const auto listed = zeroflow({"list"});
+    EXPECT_EQ(listed.status, 0) << listed.err;
+    EXPECT_NE(listed.out.find("no zeroflow daemon is running"), std::string::npos) << listed.out;
+    EXPECT_NE(listed.out.find("  " + uuid + "  -  " + (flows_ / "out" / uuid).string()),
+              std::string::npos)
+        << listed.out;
+    EXPECT_EQ(zeroflow({"list", "--json"}).status, 1) << "scripts get the error";
     const auto typo = zeroflow({"logs", uuid, "sorce"});
     EXPECT_EQ(typo.status, 1);
     EXPECT_NE(typo.err.find("has no node 'sorce' (did you mean 'source'?); its nodes: sink, "

@@ -2,6 +2,7 @@
 // with dataflows named as users name them and failures said in words.
 #include "daemon_commands.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -11,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -471,10 +473,48 @@ std::string failure_reason(const std::string& failure) {
 
 } // namespace
 
+namespace {
+
+/// `list` without a daemon (e.g. after `zeroflow run`, whose daemon ends with it): the runs
+/// whose logs this runtime directory still knows, newest first.
+int list_recorded(std::ostream& out) {
+    std::error_code ec;
+    std::vector<std::tuple<std::filesystem::file_time_type, std::string, std::string, std::string>>
+        runs;
+    for (const auto& e :
+         std::filesystem::directory_iterator(protocol::runtime_dir() / "dataflows", ec)) {
+        std::ifstream in(e.path());
+        std::string name;
+        std::string folder;
+        std::getline(in, name);
+        std::getline(in, folder);
+        if (!folder.empty() && std::filesystem::exists(folder, ec)) {
+            runs.emplace_back(e.last_write_time(ec), e.path().filename().string(), name, folder);
+        }
+    }
+    std::sort(runs.begin(), runs.end(),
+              [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+    out << "no zeroflow daemon is running (`zeroflow up` starts one; `zeroflow run` embeds one "
+           "that ends with its dataflow)\n";
+    if (runs.empty()) {
+        return kExitOk;
+    }
+    out << "earlier runs with logs (`zeroflow logs UUID NODE`), newest first:\n";
+    for (const auto& [when, uuid, name, folder] : runs) {
+        out << "  " << uuid << "  " << (name.empty() ? "-" : name) << "  " << folder << "\n";
+    }
+    return kExitOk;
+}
+
+} // namespace
+
 int run_list(const ListOptions& options, std::ostream& out, std::ostream& err) {
-    auto reply = daemon_request(Json{{"op", "list"}}, 10s);
+    auto reply = daemon_call(Json{{"op", "list"}}, 10s);
+    if (!reply && reply.error().kind.empty() && !options.json && !daemon_running()) {
+        return list_recorded(out);
+    }
     if (!reply) {
-        err << "zeroflow: error: " << reply.error() << "\n";
+        err << "zeroflow: error: " << reply.error().message << "\n";
         return kExitFailure;
     }
     const auto& dataflows = (*reply)["dataflows"];
