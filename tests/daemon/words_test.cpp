@@ -193,6 +193,11 @@ TEST_F(Words, LogsOfAFinishedRunTakeAPrefixAndSuggestNodes) {
               std::string::npos)
         << listed.out;
     EXPECT_EQ(zeroflow({"list", "--json"}).status, 1) << "scripts get the error";
+    const auto unknown = zeroflow({"logs", "nosuch", "sink"});
+    EXPECT_EQ(unknown.status, 1);
+    EXPECT_NE(unknown.err.find("no dataflow 'nosuch': no daemon is running, and no earlier run"),
+              std::string::npos)
+        << unknown.err;
     const auto typo = zeroflow({"logs", uuid, "sorce"});
     EXPECT_EQ(typo.status, 1);
     EXPECT_NE(typo.err.find("has no node 'sorce' (did you mean 'source'?); its nodes: sink, "

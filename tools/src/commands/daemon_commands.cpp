@@ -659,6 +659,12 @@ int run_logs(const LogsOptions& options, std::ostream& out, std::ostream& err) {
         // A dataflow the daemon no longer knows (long finished, or run by `zeroflow run`).
         const auto folder = recorded_log_dir(options.dataflow);
         if (!folder) {
+            if (!daemon_running()) {
+                daemon_error = "no dataflow '" + options.dataflow +
+                               "': no daemon is running, and no earlier run with that UUID, "
+                               "UUID prefix or name has logs here (`zeroflow list` shows those "
+                               "that do)";
+            }
             err << "zeroflow: error: " << daemon_error << "\n";
             return kExitFailure;
         }
