@@ -1,5 +1,5 @@
 # Thin entry points over the CMake presets. `make demo` and `make test` are the quick start.
-.PHONY: all deps build test demo asan tsan asan-test tsan-test bench bench-quick fuzz format clean
+.PHONY: all deps build test demo demo-busy asan tsan asan-test tsan-test bench bench-quick fuzz format clean
 
 JOBS ?= 2
 FUZZ_SECONDS ?= 60
@@ -18,10 +18,15 @@ build: deps build/default/build.ninja
 test: build
 	ctest --preset default -j $(JOBS)
 
-demo: build
-	build/default/tools/zeroflow run examples/sensor-pipeline/dataflow.yml --stop-after 5
-	@echo "--- the sink's last lines (examples/sensor-pipeline/out/<uuid>/log_sink.txt):"
-	@tail -n 3 "$$(ls -td examples/sensor-pipeline/out/*/ | head -n 1)log_sink.txt"
+# The demo builds only what it runs (target `demo`: CLI, daemon, runtime, the pipeline's nodes);
+# `make test` builds the rest.
+demo: deps build/default/build.ninja
+	cmake --build --preset default -j $(JOBS) --target demo
+	@examples/sensor-pipeline/demo.sh blocking
+
+demo-busy: deps build/default/build.ninja
+	cmake --build --preset default -j $(JOBS) --target demo
+	@examples/sensor-pipeline/demo.sh busy
 
 asan: deps
 	cmake --preset asan

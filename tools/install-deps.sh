@@ -8,7 +8,7 @@ packages=(
   libboost-dev libspdlog-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libiceoryx-posh-dev libiceoryx-hoofs-dev iceoryx libacl1-dev
-  gnuplot-nox graphviz
+  gnuplot-nox graphviz help2man bash-completion
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang-19 libclang-rt-19-dev)

@@ -291,27 +291,37 @@ struct Panel {
     std::vector<Series> series;
 };
 
-void write_plot(const fs::path& script, const fs::path& svg, const std::string& title,
-                const std::string& xlabel, bool logx, const std::vector<Panel>& panels) {
+/// One figure: panels side by side (two per row), each with its legend outside the data.
+struct Figure {
+    std::string title;
+    std::string xlabel;
+    std::string xaxis; ///< gnuplot commands for the x axis (scale, range, tics)
+    std::vector<Panel> panels;
+};
+
+void write_plot(const fs::path& script, const fs::path& svg, const Figure& figure) {
     std::ofstream gp(script);
-    const std::size_t cols = panels.size() > 1 ? 2 : 1;
-    const std::size_t rows = (panels.size() + cols - 1) / cols;
-    gp << "set terminal svg size " << 640 * cols << "," << 460 * rows
+    const std::size_t cols = figure.panels.size() > 1 ? 2 : 1;
+    const std::size_t rows = (figure.panels.size() + cols - 1) / cols;
+    gp << "set terminal svg size " << 820 * cols << "," << 460 * rows
        << " dynamic enhanced font 'sans,11'\n"
        << "set output '" << svg.string() << "'\n"
-       << "set multiplot layout " << rows << "," << cols << " title '" << title << "'\n"
-       << (logx ? "set logscale xy\nset xtics ('8 B' 8, '64 B' 64, '1 KiB' 1024, '4 KiB' 4096, "
-                  "'64 KiB' 65536, '1 MiB' 1048576, '4 MiB' 4194304, '16 MiB' 16777216, "
-                  "'64 MiB' 67108864) rotate by -30\n"
-                : "set logscale y\n")
-       << "set xlabel '" << xlabel
-       << "'\nset ylabel 'latency (µs)'\nset grid\nset key top left font ',8'\n";
-    for (const auto& panel : panels) {
+       << "set multiplot layout " << rows << "," << cols << " title '" << figure.title << "'\n"
+       << figure.xaxis << "set xlabel '" << figure.xlabel
+       << "'\nset ylabel 'latency (µs)'\nset format y '%g'\nset grid\n"
+       << "set key outside right top vertical Left reverse font ',9' spacing 1.1\n";
+    for (const auto& panel : figure.panels) {
         gp << "set title '" << panel.title << "'\nplot ";
         for (std::size_t i = 0; i < panel.series.size(); ++i) {
-            gp << (i ? ", \\\n     " : "") << "'" << panel.series[i].data.string()
-               << "' using 1:2 with linespoints " << panel.series[i].style << " title '"
-               << panel.series[i].title << "'";
+            const auto& series = panel.series[i];
+            gp << (i ? ", \\\n     " : "");
+            if (series.data.empty()) { // a legend entry only
+                gp << "NaN with lines " << series.style;
+            } else {
+                gp << "'" << series.data.string() << "' using 1:2 with linespoints "
+                   << series.style;
+            }
+            gp << (series.title.empty() ? " notitle" : " title '" + series.title + "'");
         }
         gp << "\n";
     }
@@ -327,10 +337,27 @@ bool run_gnuplot(const fs::path& script) {
     return true;
 }
 
+/// Sizes as tick labels, only over the sizes measured (a log axis from half the smallest to
+/// twice the largest).
+std::string size_axis(const std::set<double>& sizes) {
+    std::string axis = "set logscale xy\nset xtics (";
+    bool first = true;
+    for (const double size : sizes) {
+        axis += (first ? "'" : ", '") + human_size(static_cast<std::uint64_t>(size)) + "' " +
+                std::to_string(static_cast<std::uint64_t>(size));
+        first = false;
+    }
+    char range[96];
+    std::snprintf(range, sizeof(range), "set xrange [%g:%g]\n", *sizes.begin() / 2,
+                  *sizes.rbegin() * 2);
+    return axis + ") rotate by -30\n" + range;
+}
+
 void latency_plots(const Results& r, const fs::path& outdir, const fs::path& plotdir,
                    bool gnuplot) {
     for (const std::string metric : {"p50", "p99"}) {
-        std::vector<Panel> panels;
+        Figure figure{"one-way latency " + metric + " vs message size", "message size", "", {}};
+        std::set<double> sizes;
         for (const std::string pattern : {"pingpong", "oneway"}) {
             for (const std::string touch : {"transport", "full"}) {
                 std::map<std::string, std::vector<std::pair<double, double>>> lines;
@@ -343,11 +370,20 @@ void latency_plots(const Results& r, const fs::path& outdir, const fs::path& plo
                     lines[key].emplace_back(p["size"].get<double>(),
                                             p[metric + "_us"].get<double>());
                 }
-                if (lines.empty()) {
+                // A panel is a comparison with zeroflow: without its points, none is drawn.
+                const bool has_zeroflow =
+                    std::any_of(lines.begin(), lines.end(),
+                                [](const auto& l) { return l.first.rfind("zeroflow ", 0) == 0; });
+                if (!has_zeroflow) {
                     continue;
                 }
-                Panel panel{pattern + ", " + touch + " touch", {}};
+                Panel panel{(pattern == "pingpong" ? "ping-pong (round trip / 2)" : "one-way") +
+                                std::string(", ") + touch + " touch",
+                            {}};
                 for (auto& [key, xy] : lines) {
+                    for (const auto& point : xy) {
+                        sizes.insert(point.first);
+                    }
                     auto series =
                         write_series(plotdir, metric + "_" + pattern + "_" + touch + "_" + key, key,
                                      std::move(xy));
@@ -355,51 +391,97 @@ void latency_plots(const Results& r, const fs::path& outdir, const fs::path& plo
                     series.style = style_for(key.substr(0, space), key.substr(space + 1));
                     panel.series.push_back(std::move(series));
                 }
-                panels.push_back(std::move(panel));
+                figure.panels.push_back(std::move(panel));
             }
         }
-        if (panels.empty()) {
+        if (figure.panels.empty()) {
             continue;
         }
+        figure.xaxis = size_axis(sizes);
         const fs::path script = plotdir / ("latency_" + metric + ".gp");
-        write_plot(script, outdir / ("latency_" + metric + ".svg"),
-                   "one-way latency " + metric + " vs message size", "message size (bytes)", true,
-                   panels);
+        write_plot(script, outdir / ("latency_" + metric + ".svg"), figure);
         if (gnuplot) {
             run_gnuplot(script);
         }
     }
 }
 
-/// fanout-N / chain-K points (system zeroflow): latency vs N, one line per mode x touch x
-/// size x percentile.
+/// fanout-N / chain-K points (system zeroflow): latency vs N, one panel per mode and touch, one
+/// colour per message size, p50 solid and p99 dashed. Nothing is drawn with fewer than two
+/// values of N: one point answers no scaling question.
 void scaling_plot(const Results& r, const fs::path& outdir, const fs::path& plotdir,
-                  const std::string& prefix, const std::string& xlabel, bool gnuplot) {
-    std::map<std::string, std::vector<std::pair<double, double>>> lines;
+                  const std::string& prefix, const std::string& what, const std::string& xlabel,
+                  bool gnuplot) {
+    // (mode, touch) -> size -> percentile -> points
+    std::map<std::pair<std::string, std::string>,
+             std::map<std::uint64_t, std::map<std::string, std::vector<std::pair<double, double>>>>>
+        panels;
+    std::set<int> ns;
+    std::map<std::pair<std::string, std::string>, int> oversubscribed_from; ///< smallest such N
     for (const auto& p : r.points) {
         const auto pattern = p["pattern"].get<std::string>();
         if (pattern.rfind(prefix + "-", 0) != 0 || !is_latency(p)) {
             continue;
         }
-        const double n = std::atof(pattern.c_str() + prefix.size() + 1);
-        const auto base = p["system"].get<std::string>() + " " + p["mode"].get<std::string>() +
-                          " " + p["touch"].get<std::string>() + " " +
-                          human_size(p["size"].get<std::uint64_t>());
-        lines[base + " p50"].emplace_back(n, p["p50_us"].get<double>());
-        lines[base + " p99"].emplace_back(n, p["p99_us"].get<double>());
+        const int n = std::atoi(pattern.c_str() + prefix.size() + 1);
+        ns.insert(n);
+        const std::pair<std::string, std::string> key{p["mode"].get<std::string>(),
+                                                      p["touch"].get<std::string>()};
+        const auto note = p.value("note", std::string());
+        if (note.find("busy-polling nodes share") != std::string::npos) {
+            const auto it = oversubscribed_from.find(key);
+            oversubscribed_from[key] =
+                it == oversubscribed_from.end() ? n : std::min(it->second, n);
+        }
+        auto& by_size = panels[key][p["size"].get<std::uint64_t>()];
+        by_size["p50"].emplace_back(n, p["p50_us"].get<double>());
+        by_size["p99"].emplace_back(n, p["p99_us"].get<double>());
     }
-    if (lines.empty()) {
+    if (ns.size() < 2) {
+        if (!ns.empty()) {
+            std::fprintf(stderr,
+                         "note: %s measured for one number of %s only: no %s.svg (see "
+                         "results.md)\n",
+                         prefix.c_str(), xlabel.c_str(), prefix.c_str());
+        }
         return;
     }
-    Panel panel{prefix, {}};
-    for (auto& [key, xy] : lines) {
-        auto series = write_series(plotdir, prefix + "_" + key, key, std::move(xy));
-        const bool p99 = key.size() >= 3 && key.compare(key.size() - 3, 3, "p99") == 0;
-        series.style = std::string("lw 2 dt ") + (p99 ? "2" : "1"); // p99 dashed
-        panel.series.push_back(std::move(series));
+    static const char* kColours[] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a",
+                                     "#66a61e", "#e6ab02", "#a6761d", "#666666"};
+    Figure figure{"zeroflow " + what + ": latency vs " + xlabel, xlabel, "", {}};
+    std::string tics;
+    for (const int n : ns) {
+        tics += (tics.empty() ? "" : ", ") + std::to_string(n);
+    }
+    figure.xaxis = "set logscale y\nset xtics (" + tics + ")\nset xrange [" +
+                   std::to_string(*ns.begin()) + "-0.5:" + std::to_string(*ns.rbegin()) + "+0.5]\n";
+    for (auto& [mode_touch, by_size] : panels) {
+        Panel panel{mode_touch.first + ", " + mode_touch.second + " touch", {}};
+        if (const auto it = oversubscribed_from.find(mode_touch); it != oversubscribed_from.end()) {
+            // More busy-polling nodes than cores: each hop waits for a time slice.
+            panel.title += " (from " + std::to_string(it->second) + " " + xlabel +
+                           ": more busy nodes than cores)";
+        }
+        std::size_t colour = 0;
+        for (auto& [size, by_percentile] : by_size) {
+            const std::string rgb = kColours[colour++ % std::size(kColours)];
+            for (auto& [percentile, xy] : by_percentile) {
+                const bool p99 = percentile == "p99";
+                auto series =
+                    write_series(plotdir,
+                                 prefix + "_" + mode_touch.first + "_" + mode_touch.second + "_" +
+                                     std::to_string(size) + "_" + percentile,
+                                 p99 ? "" : human_size(size), std::move(xy));
+                series.style = "lw 2 lc rgb '" + rgb + "' dt " + (p99 ? "2" : "1");
+                panel.series.push_back(std::move(series));
+            }
+        }
+        panel.series.push_back({"solid: p50", {}, "lw 2 lc rgb '#000000' dt 1"});
+        panel.series.push_back({"dashed: p99", {}, "lw 2 lc rgb '#000000' dt 2"});
+        figure.panels.push_back(std::move(panel));
     }
     const fs::path script = plotdir / (prefix + ".gp");
-    write_plot(script, outdir / (prefix + ".svg"), prefix + " latency", xlabel, false, {panel});
+    write_plot(script, outdir / (prefix + ".svg"), figure);
     if (gnuplot) {
         run_gnuplot(script);
     }
@@ -432,8 +514,8 @@ int main(int argc, char** argv) {
     }
     write_markdown(results, outdir / "results.md");
     latency_plots(results, outdir, plotdir, gnuplot);
-    scaling_plot(results, outdir, plotdir, "fanout", "receivers (N)", gnuplot);
-    scaling_plot(results, outdir, plotdir, "chain", "chain length (K)", gnuplot);
+    scaling_plot(results, outdir, plotdir, "fanout", "fan-out", "receivers", gnuplot);
+    scaling_plot(results, outdir, plotdir, "chain", "chains", "hops", gnuplot);
     std::printf("wrote %s\n", (outdir / "results.md").c_str());
     return 0;
 }

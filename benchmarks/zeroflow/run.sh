@@ -182,7 +182,7 @@ run_point() {
     points=$((points + 1))
     before=$(lines "$results")
     echo "== zeroflow $name" >&2
-    "$zeroflow" run --stop-after "$((60 + 3 * budget))" --grace 2 "$file" \
+    "$zeroflow" run --quiet --stop-after "$((60 + 3 * budget))" --grace 2 "$file" \
         >"$work/$name.log" 2>&1 &
     current=$!
     wait "$current" || status=$?

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <fcntl.h>
@@ -18,6 +19,9 @@
 #include <unistd.h>
 
 #include <zeroflow/runtime/wire.hpp>
+
+#include "process.hpp"
+#include "retention.hpp"
 
 namespace zeroflow::daemon {
 namespace {
@@ -487,6 +491,13 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
             "io_error", "cannot create the log folder " + out_dir.string() + ": " + ec.message()});
     }
     record_log_dir(options_.runtime_dir, df->uuid, df->name, out_dir);
+    std::set<std::string> live_runs{df->uuid};
+    for (const auto& [key, other] : dataflows_) {
+        if (is_live(*other)) {
+            live_runs.insert(key);
+        }
+    }
+    prune_runs(out_dir.parent_path(), options_.keep_runs, live_runs, options_.runtime_dir);
     const auto uuid_key = df->uuid;
     auto* state = df.get();
     dataflows_.emplace(uuid_key, std::move(df));
@@ -1082,6 +1093,7 @@ Json Supervisor::describe(const DataflowState& df) const {
             }
             j["result"] = describe_status(s);
             j["last_stderr"] = n.last_stderr;
+            j["stopped_by_daemon"] = n.signalled_term; // SIGTERM/SIGKILL after Stop's grace
             if (!node_ok(n)) {
                 failed.push_back(n.id);
             }

@@ -43,7 +43,7 @@ ticks_per_s=$(getconf CLK_TCK)
 
 before=$(cpu_ticks "$daemon_pid")
 start_ns=$(date +%s%N)
-run_output=$("$zeroflow" run "$here/benchmark.yml" --stop-after "$seconds")
+run_output=$("$zeroflow" run --quiet "$here/benchmark.yml" --stop-after "$seconds")
 end_ns=$(date +%s%N)
 after=$(cpu_ticks "$daemon_pid")
 echo "$run_output"

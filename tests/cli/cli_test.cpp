@@ -87,13 +87,155 @@ TEST_F(CliTest, HelpExitsZeroOnEveryCommand) {
 }
 
 TEST_F(CliTest, UsageErrorsExitWithTwo) {
-    for (const std::string& args : std::vector<std::string>{
-             "", "check", "check a.yml b.yml", "check --bogus " + data("ok.yml"), "nonsense",
-             "graph " + data("ok.yml") + " --format svg"}) {
+    for (const std::string& args :
+         std::vector<std::string>{"check", "check a.yml b.yml", "check --bogus " + data("ok.yml"),
+                                  "nonsense", "graph " + data("ok.yml") + " --format svg"}) {
         const auto sut = zeroflow(args);
         EXPECT_EQ(sut.status, 2) << args << "\n" << sut.err;
         EXPECT_FALSE(sut.err.empty()) << args;
     }
+}
+
+TEST_F(CliTest, BareZeroflowPrintsTheHelp) {
+    const auto sut = zeroflow("");
+    EXPECT_EQ(sut.status, 0) << sut.err;
+    EXPECT_NE(sut.out.find("Usage: zeroflow"), std::string::npos) << sut.out;
+    EXPECT_NE(sut.out.find("run"), std::string::npos) << sut.out;
+    EXPECT_EQ(sut.err, "");
+}
+
+TEST_F(CliTest, AnUnknownCommandIsNamedWithTheNearestOne) {
+    const auto typo = zeroflow("lsit");
+    EXPECT_EQ(typo.status, 2);
+    EXPECT_NE(typo.err.find("unknown command 'lsit' (did you mean 'list'?)"), std::string::npos)
+        << typo.err;
+
+    const auto far = zeroflow("topic echo camera/image");
+    EXPECT_EQ(far.status, 2);
+    EXPECT_NE(far.err.find("unknown command 'topic'; the commands are: "), std::string::npos)
+        << far.err;
+    EXPECT_NE(far.err.find(" logs "), std::string::npos) << far.err;
+    EXPECT_EQ(far.err.find("subcommand is required"), std::string::npos) << far.err;
+}
+
+TEST_F(CliTest, DurationsTakeUnitsAndBadOnesSayWhy) {
+    // No daemon in this runtime directory: a parsed command line gets as far as saying so.
+    const std::string env = "ZEROFLOW_RUNTIME_DIR=" + quoted((dir_ / "rt").string());
+    for (const std::string args : {"stop --grace 500ms", "stop --grace 2m", "stop --grace 5",
+                                   "stop --grace 1.5s", "stop --grace '3 s'"}) {
+        const auto sut = zeroflow(args, env);
+        EXPECT_EQ(sut.status, 1) << args << "\n" << sut.err;
+        EXPECT_NE(sut.err.find("no zeroflow daemon is running"), std::string::npos) << args << "\n"
+                                                                                    << sut.err;
+    }
+    const auto unit = zeroflow("run " + data("ok.yml") + " --stop-after 5x", env);
+    EXPECT_EQ(unit.status, 2);
+    EXPECT_NE(unit.err.find("--stop-after: '5x' has an unknown unit 'x': write a number and a "
+                            "unit, e.g. 500ms, 5s"),
+              std::string::npos)
+        << unit.err;
+    const auto range = zeroflow("stop --grace 2h", env);
+    EXPECT_EQ(range.status, 2);
+    EXPECT_NE(range.err.find("--grace: '2h' is too long: at most 1h"), std::string::npos)
+        << range.err;
+    const auto word = zeroflow("start " + data("ok.yml") + " --start-timeout soon", env);
+    EXPECT_EQ(word.status, 2);
+    EXPECT_NE(word.err.find("'soon' is not a duration"), std::string::npos) << word.err;
+}
+
+TEST_F(CliTest, StartReportsAnInvalidDataflowExactlyAsCheckDoes) {
+    const std::string env = "ZEROFLOW_RUNTIME_DIR=" + quoted((dir_ / "rt").string());
+    const auto check = zeroflow("check " + data("errors.yml"));
+    for (const std::string command : {"start", "run"}) {
+        const auto sut = zeroflow(command + " " + data("errors.yml"), env);
+        EXPECT_EQ(sut.status, 1) << command;
+        EXPECT_EQ(sut.err, check.err) << command;
+        EXPECT_EQ(sut.err.find("zeroflow: error:"), std::string::npos) << sut.err;
+        EXPECT_EQ(sut.err.find("[bad_dataflow]"), std::string::npos) << sut.err;
+    }
+}
+
+TEST_F(CliTest, StartOfAnUnbuiltNodeSuggestsZeroflowBuild) {
+    const std::string env = "ZEROFLOW_RUNTIME_DIR=" + quoted((dir_ / "rt").string());
+    for (const std::string command : {"start", "run"}) {
+        const auto sut = zeroflow(command + " " + data("unbuilt.yml"), env);
+        EXPECT_EQ(sut.status, 1) << command;
+        EXPECT_NE(sut.err.find("node 'camera' is not built yet; build it with `zeroflow build " +
+                               (kData / "unbuilt.yml").string() + "`"),
+                  std::string::npos)
+            << sut.err;
+        EXPECT_FALSE(fs::exists(kData / "out")) << "nothing was started";
+    }
+}
+
+TEST_F(CliTest, NewWritesACppProjectAndSaysHowToBuildAndRunIt) {
+    const fs::path project = dir_ / "robot";
+    const auto sut = zeroflow("new " + quoted(project.string()));
+    EXPECT_EQ(sut.status, 0) << sut.err;
+    for (const std::string file :
+         {"dataflow.yml", "talker.cpp", "listener.cpp", "CMakeLists.txt"}) {
+        EXPECT_TRUE(fs::exists(project / file)) << file;
+    }
+    EXPECT_NE(read(project / "CMakeLists.txt").find("find_package(zeroflow CONFIG REQUIRED)"),
+              std::string::npos);
+    EXPECT_NE(sut.out.find("zeroflow build dataflow.yml"), std::string::npos) << sut.out;
+    EXPECT_NE(sut.out.find("zeroflow run dataflow.yml"), std::string::npos) << sut.out;
+    // Its dataflow is valid (the nodes are not built yet: warnings only).
+    const auto check = zeroflow("check " + quoted((project / "dataflow.yml").string()));
+    EXPECT_EQ(check.status, 0) << check.err;
+    EXPECT_NE(check.out.find(": ok — 2 nodes, 1 connection, 1 timer"), std::string::npos)
+        << check.out;
+
+    const auto again = zeroflow("new " + quoted(project.string()));
+    EXPECT_EQ(again.status, 1);
+    EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+
+    const auto node = zeroflow("new " + quoted((dir_ / "lidar").string()) + " --kind node");
+    EXPECT_EQ(node.status, 0) << node.err;
+    EXPECT_TRUE(fs::exists(dir_ / "lidar" / "lidar.cpp"));
+    EXPECT_NE(read(dir_ / "lidar" / "CMakeLists.txt").find("add_executable(lidar lidar.cpp)"),
+              std::string::npos);
+}
+
+TEST_F(CliTest, NewSaysWhichLanguagesExist) {
+    for (const std::string lang : {"python", "c", "rust"}) {
+        const auto sut = zeroflow("new " + quoted((dir_ / "p").string()) + " --lang " + lang);
+        EXPECT_EQ(sut.status, 2) << lang;
+        EXPECT_NE(sut.err.find("the languages that exist: cpp"), std::string::npos) << sut.err;
+        EXPECT_FALSE(fs::exists(dir_ / "p")) << lang;
+    }
+    EXPECT_NE(zeroflow("new x --lang python").err.find("Python API"), std::string::npos);
+}
+
+TEST_F(CliTest, BashCompletesCommandsOptionsValuesAndDataflowFiles) {
+    fs::create_directory(dir_ / "flows");
+    std::ofstream(dir_ / "flows" / "pipeline.yml") << "nodes: []\n";
+    std::ofstream(dir_ / "flows" / "notes.txt") << "x\n";
+    // Completes `words...` (the last one is being typed) as bash would, in dir_/flows.
+    auto complete = [&](const std::string& words) {
+        const fs::path script = dir_ / "complete.sh";
+        std::ofstream(script) << "cd " << quoted((dir_ / "flows").string()) << "\n"
+                              << "source "
+                              << quoted((kSource / "tools/completion/zeroflow.bash").string())
+                              << "\nCOMP_WORDS=(" << words << ")\n"
+                              << "COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+                              << "_zeroflow\necho \"${COMPREPLY[*]}\"\n";
+        const fs::path out = dir_ / "completion";
+        const std::string command =
+            "PATH=" + quoted(kBinary.parent_path().string()) +
+            ":$PATH ZEROFLOW_RUNTIME_DIR=" + quoted((dir_ / "rt").string()) + " bash " +
+            quoted(script.string()) + " >" + quoted(out.string());
+        EXPECT_EQ(std::system(command.c_str()), 0) << words;
+        return read(out);
+    };
+    EXPECT_EQ(complete("zeroflow l"), "list logs\n");
+    EXPECT_EQ(complete("zeroflow ne"), "new\n");
+    EXPECT_EQ(complete("zeroflow run --q"), "--quiet\n");
+    EXPECT_EQ(complete("zeroflow graph x.yml --format ''"), "mermaid dot\n");
+    EXPECT_EQ(complete("zeroflow new robot --lang ''"), "cpp c python\n");
+    EXPECT_EQ(complete("zeroflow run p"), "pipeline.yml\n");
+    EXPECT_EQ(complete("zeroflow check ''"), "pipeline.yml\n") << "no .txt files";
+    EXPECT_EQ(complete("zeroflow stop ''"), "\n") << "no daemon: no dataflows to offer";
 }
 
 TEST_F(CliTest, CheckAcceptsAValidDataflow) {
@@ -226,6 +368,24 @@ TEST_F(CliTest, GraphRendersSvgWithGraphviz) {
     const std::string text = read(svg);
     EXPECT_TRUE(text.starts_with("<?xml") || text.find("<svg") != std::string::npos) << text;
     EXPECT_NE(text.find("camera"), std::string::npos);
+}
+
+TEST_F(CliTest, GraphRendersJpgAndRefusesUnknownExtensions) {
+    for (const std::string name : {"graph.gif", "graph", "graph.txt"}) {
+        const auto sut =
+            zeroflow("graph " + data("ok.yml") + " --output " + quoted((dir_ / name).string()));
+        EXPECT_EQ(sut.status, 2) << name;
+        EXPECT_NE(sut.err.find("cannot tell the format of"), std::string::npos) << sut.err;
+        EXPECT_NE(sut.err.find(".svg, .png, .pdf or .jpg"), std::string::npos) << sut.err;
+        EXPECT_FALSE(fs::exists(dir_ / name)) << name;
+    }
+    if (std::system("command -v dot >/dev/null 2>&1") != 0) {
+        GTEST_SKIP() << "Graphviz 'dot' is not installed";
+    }
+    const auto jpg =
+        zeroflow("graph " + data("ok.yml") + " -o " + quoted((dir_ / "g.jpg").string()));
+    EXPECT_EQ(jpg.status, 0) << jpg.err;
+    EXPECT_TRUE(read(dir_ / "g.jpg").starts_with("\xff\xd8\xff")) << "a JPEG file";
 }
 
 TEST_F(CliTest, GraphSaysHowToInstallGraphvizWhenItIsMissing) {

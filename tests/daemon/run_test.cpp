@@ -1,6 +1,8 @@
 // `zeroflow run` to the end (embedded daemon): its exit status and report, and what a crashing
 // node does to its dataflow (downstream InputClosed, the failure in `run` and in `list`).
 #include <csignal>
+#include <fstream>
+#include <iterator>
 
 #include "support.hpp"
 
@@ -8,6 +10,14 @@ namespace zeroflow::daemon_test {
 namespace {
 
 using RunCommand = DaemonTest;
+
+std::size_t count_of(const std::string& text, const std::string& part) {
+    std::size_t n = 0;
+    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
+        ++n;
+    }
+    return n;
+}
 
 TEST_F(RunCommand, ExitsZeroWhenEveryNodeExitsZero) {
     const auto file = write_dataflow(
@@ -24,6 +34,23 @@ TEST_F(RunCommand, ExitsZeroWhenEveryNodeExitsZero) {
     EXPECT_NE(sut.out.find("sink: exited with status 0"), std::string::npos) << sut.out;
     EXPECT_NE(sut.out.find("finished: every node exited 0"), std::string::npos) << sut.out;
     EXPECT_LT(sut.elapsed, 30s);
+    // The nodes' output, streamed with each line prefixed by its node id (padded to one width),
+    // and still in their log files.
+    EXPECT_NE(sut.out.find("source | source: sent 100 messages\n"), std::string::npos) << sut.out;
+    EXPECT_NE(sut.out.find("sink   | sink: received 100 messages\n"), std::string::npos) << sut.out;
+    EXPECT_EQ(sut.out.find("\x1b["), std::string::npos) << "no colour when not on a terminal";
+    const auto log = flows_ / "out" / run_uuid(sut.out) / "log_sink.txt";
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("sink: received 100 messages\n"), std::string::npos) << log;
+
+    const auto colored = zeroflow({"run", "--color", "always", file.string()});
+    EXPECT_EQ(colored.status, 0) << colored.err;
+    EXPECT_NE(colored.out.find("sink   |\x1b[0m sink: received 100 messages"), std::string::npos)
+        << colored.out;
+    const auto quiet = zeroflow({"run", "-q", file.string()});
+    EXPECT_EQ(quiet.status, 0) << quiet.err;
+    EXPECT_EQ(quiet.out.find("received 100 messages"), std::string::npos) << quiet.out;
     auto sink = read_report(report("sink"));
     EXPECT_EQ(report_number(sink, "count"), 100u);
     EXPECT_EQ(report_number(sink, "last"), 100u);
@@ -39,10 +66,20 @@ TEST_F(RunCommand, ExitsOneNamingTheFailedNodeAndItsLastOutput) {
     const auto sut = zeroflow({"run", file.string()});
     EXPECT_EQ(sut.status, 1) << sut.out;
     EXPECT_NE(sut.err.find("  source: exited with status 4"), std::string::npos) << sut.err;
-    EXPECT_NE(sut.err.find("source: failing on purpose with status 4"), std::string::npos)
-        << sut.err;
+    // Its last line was streamed as it came, and is not printed a second time.
+    const std::string last = "source: failing on purpose with status 4";
+    EXPECT_NE(sut.out.find("source | " + last + "\n"), std::string::npos) << sut.out;
+    EXPECT_EQ(count_of(sut.out + sut.err, last), 1u) << sut.out << sut.err;
     EXPECT_NE(sut.err.find("finished with failed nodes: source\n"), std::string::npos) << sut.err;
     EXPECT_NE(sut.out.find("  sink: exited with status 0"), std::string::npos) << sut.out;
+
+    // Quiet, the report names the failed node's last output instead, once.
+    const auto quiet = zeroflow({"run", "--quiet", file.string()});
+    EXPECT_EQ(quiet.status, 1);
+    EXPECT_EQ(quiet.out.find(" | "), std::string::npos) << quiet.out;
+    EXPECT_NE(quiet.err.find("last output of source:\n"), std::string::npos) << quiet.err;
+    EXPECT_NE(quiet.err.find("\n      " + last + "\n"), std::string::npos) << quiet.err;
+    EXPECT_EQ(count_of(quiet.out + quiet.err, last), 1u) << quiet.out << quiet.err;
 }
 
 TEST_F(RunCommand, ACrashingNodeClosesDownstreamInputsAndFailsTheRun) {
@@ -61,8 +98,9 @@ TEST_F(RunCommand, ACrashingNodeClosesDownstreamInputsAndFailsTheRun) {
     const auto sut = zeroflow({"run", file.string()});
     EXPECT_EQ(sut.status, 1) << sut.out;
     EXPECT_NE(sut.err.find("crasher: was killed by signal 6"), std::string::npos) << sut.err;
-    EXPECT_NE(sut.err.find("crasher: aborting on purpose after 20 messages"), std::string::npos)
-        << sut.err;
+    EXPECT_NE(sut.out.find("crasher | crasher: aborting on purpose after 20 messages"),
+              std::string::npos)
+        << sut.out;
     EXPECT_NE(sut.err.find("finished with failed nodes: crasher\n"), std::string::npos) << sut.err;
     auto sink = read_report(report("sink"));
     EXPECT_EQ(report_number(sink, "count"), 20u) << "messages queued before the crash are lost";

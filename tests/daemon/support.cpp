@@ -179,6 +179,7 @@ CliResult DaemonTest::zeroflow(const std::vector<std::string>& args, const fs::p
         }
     }
     env_storage.push_back("ZEROFLOW_RUNTIME_DIR=" + rt.string());
+    env_storage.insert(env_storage.end(), extra_env_.begin(), extra_env_.end());
     std::vector<char*> argv;
     for (auto& a : argv_storage) {
         argv.push_back(a.data());

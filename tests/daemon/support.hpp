@@ -113,6 +113,8 @@ protected:
 
     fs::path root_;
     fs::path flows_;
+    /// "KEY=value" entries added to every `zeroflow` run's environment (ZEROFLOW_* included).
+    std::vector<std::string> extra_env_;
 
 private:
     std::set<pid_t> daemon_pids_;

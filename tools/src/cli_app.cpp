@@ -2,17 +2,74 @@
 // To add a command: declare it in commands/commands.hpp, register its options here.
 #include "cli_app.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <zeroflow/dataflow/suggest.hpp>
 
 #include "commands/commands.hpp"
 #include "commands/daemon_commands.hpp"
+#include "commands/duration.hpp"
 
 namespace zeroflow::cli {
+
+namespace {
+
+/// A duration option (500ms, 5s, 2m; a bare number is seconds) in [min_s, max_s], handed on
+/// to CLI11 as seconds.
+CLI::Validator duration(double min_s, double max_s) {
+    return {[min_s, max_s](std::string& value) -> std::string {
+                auto seconds = parse_duration(value);
+                if (!seconds) {
+                    return seconds.error();
+                }
+                if (*seconds < min_s) {
+                    return "'" + value + "' is too short: at least " + format_duration(min_s);
+                }
+                if (*seconds > max_s) {
+                    return "'" + value + "' is too long: at most " + format_duration(max_s);
+                }
+                char buffer[40];
+                std::snprintf(buffer, sizeof(buffer), "%.17g", *seconds);
+                value = buffer;
+                return {};
+            },
+            "DURATION"};
+}
+
+/// Whether the command line starts with a word that names no command: then that word and the
+/// nearest command are the most useful answer (CLI11 would say "a subcommand is required").
+std::optional<std::string> unknown_command(const CLI::App& app, int argc, const char* const* argv) {
+    if (argc < 2 || argv[1][0] == '-') {
+        return std::nullopt;
+    }
+    const std::string word = argv[1];
+    std::vector<std::string> names;
+    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        if (sub->get_name() == word) {
+            return std::nullopt;
+        }
+        names.push_back(sub->get_name());
+    }
+    std::string message = "unknown command '" + word + "'";
+    if (auto near = dataflow::suggest(word, names)) {
+        message += " (did you mean '" + *near + "'?)";
+    } else {
+        message += "; the commands are:";
+        for (const auto& name : names) {
+            message += " " + name;
+        }
+    }
+    return message + "\nRun `zeroflow --help` for what each does.";
+}
+
+} // namespace
 
 int App::run(int argc, const char* const* argv) {
     CLI::App app{"zeroflow: run and inspect robot dataflows", "zeroflow"};
@@ -20,6 +77,19 @@ int App::run(int argc, const char* const* argv) {
                          "Print the version and exit");
     app.require_subcommand(1);
     app.fallthrough(false);
+    app.footer("Durations: 500ms, 5s, 2m, 1h (a bare number is seconds). Run `zeroflow COMMAND "
+               "--help` for a command's options.");
+
+    NewOptions create;
+    CLI::App* new_command =
+        app.add_subcommand("new", "Create a project: a dataflow with a talker and a listener");
+    new_command->add_option("NAME", create.name, "The project's folder (created; must not exist)")
+        ->required();
+    new_command->add_option("--lang", create.lang, "The nodes' language: cpp (default), c, python");
+    new_command
+        ->add_option("--kind", create.kind,
+                     "dataflow (default: dataflow.yml and two nodes) or node (one node)")
+        ->check(CLI::IsMember({"dataflow", "node"}));
 
     CheckOptions check;
     CLI::App* check_command =
@@ -37,7 +107,7 @@ int App::run(int argc, const char* const* argv) {
             ->check(CLI::IsMember({"mermaid", "dot"}));
     graph_command->add_option("-o,--output", graph.output,
                               "Write to PATH instead of stdout: .mmd or .dot text, or .svg, .png, "
-                              ".pdf rendered with Graphviz");
+                              ".pdf, .jpg rendered with Graphviz");
 
     CLI::App* up_command =
         app.add_subcommand("up", "Start the daemon in the background (if none runs)");
@@ -45,8 +115,9 @@ int App::run(int argc, const char* const* argv) {
     double destroy_grace = 10;
     CLI::App* destroy_command =
         app.add_subcommand("destroy", "Stop every dataflow, then the daemon");
-    destroy_command->add_option("--grace", destroy_grace, "Seconds nodes get to stop (default 10)")
-        ->check(CLI::Range(0.0, 3600.0));
+    destroy_command->add_option("--grace", destroy_grace, "Time nodes get to stop (default 10s)")
+        ->transform(duration(0.0, 3600.0))
+        ->type_name("DURATION");
 
     std::optional<std::filesystem::path> daemon_log;
     CLI::App* daemon_command = app.add_subcommand("daemon", "Run the daemon in the foreground");
@@ -60,17 +131,19 @@ int App::run(int argc, const char* const* argv) {
     start_command->add_flag("--attach", start.attach, "Wait for the dataflow to finish and report");
     start_command
         ->add_option("--start-timeout", start.start_timeout_s,
-                     "Seconds every node gets to register (default 60)")
-        ->check(CLI::Range(0.001, 86400.0));
+                     "Time every node gets to register (default 60s)")
+        ->transform(duration(0.001, 86400.0))
+        ->type_name("DURATION");
 
     StopOptions stop;
     CLI::App* stop_command =
         app.add_subcommand("stop", "Stop a dataflow (the only running one by default)");
-    stop_command->add_option("DATAFLOW", stop.dataflow, "UUID or name");
+    stop_command->add_option("DATAFLOW", stop.dataflow, "UUID (or a unique prefix) or name");
     stop_command
         ->add_option("--grace", stop.grace_s,
-                     "Seconds nodes get after Stop before SIGTERM (default 10)")
-        ->check(CLI::Range(0.0, 3600.0));
+                     "Time nodes get after Stop before SIGTERM (default 10s)")
+        ->transform(duration(0.0, 3600.0))
+        ->type_name("DURATION");
 
     ListOptions list;
     CLI::App* list_command =
@@ -79,7 +152,8 @@ int App::run(int argc, const char* const* argv) {
 
     LogsOptions logs;
     CLI::App* logs_command = app.add_subcommand("logs", "Print a node's log (stdout and stderr)");
-    logs_command->add_option("DATAFLOW", logs.dataflow, "UUID or name")->required();
+    logs_command->add_option("DATAFLOW", logs.dataflow, "UUID (or a unique prefix) or name")
+        ->required();
     logs_command->add_option("NODE", logs.node, "Node id")->required();
     logs_command->add_flag("-f,--follow", logs.follow, "Keep printing until the dataflow ends");
 
@@ -88,20 +162,42 @@ int App::run(int argc, const char* const* argv) {
     build_command->add_option("FILE", build.file, "The dataflow YAML file")->required();
 
     RunOptions run;
+    std::string color = "auto";
     CLI::App* run_command =
         app.add_subcommand("run", "Run a dataflow to its end (embeds a daemon if none runs)");
     run_command->add_option("FILE", run.file, "The dataflow YAML file")->required();
-    run_command
-        ->add_option("--stop-after", run.stop_after_s, "Stop the dataflow after this many seconds")
-        ->check(CLI::Range(0.0, 1e9));
+    run_command->add_option("--stop-after", run.stop_after_s, "Stop the dataflow after this long")
+        ->transform(duration(0.0, 1e9))
+        ->type_name("DURATION");
     run_command->add_option("--name", run.name, "A name, unique among running dataflows");
     run_command
         ->add_option("--start-timeout", run.start_timeout_s,
-                     "Seconds every node gets to register (default 60)")
-        ->check(CLI::Range(0.001, 86400.0));
-    run_command->add_option("--grace", run.grace_s, "Seconds nodes get after Stop (default 10)")
-        ->check(CLI::Range(0.0, 3600.0));
+                     "Time every node gets to register (default 60s)")
+        ->transform(duration(0.001, 86400.0))
+        ->type_name("DURATION");
+    run_command->add_option("--grace", run.grace_s, "Time nodes get after Stop (default 10s)")
+        ->transform(duration(0.0, 3600.0))
+        ->type_name("DURATION");
+    run_command->add_flag("-q,--quiet", run.quiet,
+                          "Do not stream the nodes' output (it is still in their log files)");
+    run_command->add_option("--color", color, "Colour node names: auto (default), always, never")
+        ->check(CLI::IsMember({"auto", "always", "never"}));
 
+    CleanOptions clean;
+    CLI::App* clean_command = app.add_subcommand(
+        "clean", "Delete the logs (out/<uuid>/) of dataflows that are not running");
+    clean_command->add_option("FILE", clean.file,
+                              "Only the logs beside this dataflow file (default: every run this "
+                              "runtime directory remembers)");
+
+    if (argc < 2) {
+        out_ << app.help();
+        return kExitOk;
+    }
+    if (auto unknown = unknown_command(app, argc, argv)) {
+        err_ << "zeroflow: error: " << *unknown << "\n";
+        return kExitUsage;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -111,6 +207,9 @@ int App::run(int argc, const char* const* argv) {
     }
 
     try {
+        if (*new_command) {
+            return run_new(create, out_, err_);
+        }
         if (*check_command) {
             return run_check(check, out_, err_);
         }
@@ -139,7 +238,14 @@ int App::run(int argc, const char* const* argv) {
             return run_build(build, out_, err_);
         }
         if (*run_command) {
+            const char* no_color = std::getenv("NO_COLOR");
+            run.color = color == "always" ||
+                        (color == "auto" && &out_ == &std::cout && ::isatty(STDOUT_FILENO) == 1 &&
+                         (no_color == nullptr || *no_color == '\0'));
             return run_run(run, out_, err_);
+        }
+        if (*clean_command) {
+            return run_clean(clean, out_, err_);
         }
         if (*graph_command) {
             graph.format = graph_format == "dot" ? GraphFormat::dot : GraphFormat::mermaid;
@@ -147,7 +253,7 @@ int App::run(int argc, const char* const* argv) {
             return run_graph(graph, out_, err_);
         }
     } catch (const std::exception& e) {
-        err_ << "zeroflow: error: " << e.what() << '\n';
+        err_ << "zeroflow: error: " << e.what() << "\n";
         return kExitFailure;
     }
     err_ << app.help();

@@ -880,6 +880,74 @@ private:
     std::vector<Diagnostic> diagnostics_;
 };
 
+/// A plain-words hint for yaml-cpp's common syntax errors ("illegal map value", "end of map
+/// not found", a tab), from the line the error points at and the one above it; "" if none.
+std::string syntax_hint(std::string_view yaml, const YAML::Mark& mark, const std::string& msg) {
+    std::vector<std::string_view> lines;
+    for (std::size_t at = 0; at <= yaml.size();) {
+        const auto end = std::min(yaml.find('\n', at), yaml.size());
+        lines.push_back(yaml.substr(at, end - at));
+        at = end + 1;
+    }
+    if (mark.line < 0 || static_cast<std::size_t>(mark.line) >= lines.size()) {
+        return {};
+    }
+    const auto line = static_cast<std::size_t>(mark.line);
+    const auto indent = [](std::string_view text) { return text.find_first_not_of(' '); };
+    if (msg.find("tab") != std::string::npos) {
+        return "; YAML indents with spaces only: replace the tab on line " +
+               std::to_string(line + 1) + " with spaces";
+    }
+    if (msg.find("flow not found") != std::string::npos) {
+        return "; a '[' or '{' is not closed";
+    }
+    if (msg == "illegal map value") {
+        // `key: a: b` — the second ': ' starts a key where a value was expected.
+        std::string_view content =
+            lines[line].substr(std::min(indent(lines[line]), lines[line].size()));
+        if (content.starts_with("- ")) {
+            content.remove_prefix(2);
+        }
+        const auto colon = content.find(": ");
+        if (colon != std::string_view::npos) {
+            const std::string_view key = content.substr(0, colon);
+            std::string_view value = content.substr(colon + 2);
+            while (!value.empty() && value.back() == ' ') {
+                value.remove_suffix(1);
+            }
+            if (!value.empty() && value.front() != '"' && value.front() != '\'' &&
+                (value.find(": ") != std::string_view::npos || value.back() == ':')) {
+                return "; the value of '" + std::string(key) +
+                       "' contains ': ', which YAML reads as a new key: quote the value, e.g. " +
+                       std::string(key) + ": \"" + std::string(value) + "\"";
+            }
+        }
+    }
+    if (msg == "illegal map value" || msg.starts_with("end of map") ||
+        msg.starts_with("end of sequence") || msg.find("indentation") != std::string::npos) {
+        std::size_t above = line;
+        while (above > 0) {
+            --above;
+            const auto first = indent(lines[above]);
+            if (first != std::string_view::npos && lines[above][first] != '#') {
+                break;
+            }
+        }
+        const auto here = indent(lines[line]);
+        const auto there = indent(lines[above]);
+        std::string hint = "; check the indentation";
+        if (above != line && here != std::string_view::npos && there != std::string_view::npos &&
+            here != there) {
+            hint += ": line " + std::to_string(line + 1) + " starts in column " +
+                    std::to_string(here + 1) + ", line " + std::to_string(above + 1) +
+                    " in column " + std::to_string(there + 1);
+        }
+        return hint + " (the keys of one map, and the '- ' items of one list, start in the same "
+                      "column)";
+    }
+    return {};
+}
+
 // Records a failure without letting a second exception escape a noexcept function.
 void fail(ParseResult& result, const char* message) noexcept {
     result.descriptor.reset();
@@ -921,7 +989,8 @@ ParseResult parse_string(std::string_view yaml, const std::filesystem::path& fil
             if (e.mark.is_null()) {
                 parser.error_at(0, 0, "YAML error: " + e.msg);
             } else {
-                parser.error(e.mark, "YAML syntax error: " + e.msg);
+                parser.error(e.mark,
+                             "YAML syntax error: " + e.msg + syntax_hint(yaml, e.mark, e.msg));
             }
         }
         const bool failed = parser.has_errors();

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include <zeroflow/dataflow/suggest.hpp>
+
 namespace zeroflow::dataflow::detail {
 
 namespace {
@@ -255,3 +257,12 @@ std::variant<Timer, std::string> parse_timer(std::string_view spec) {
 }
 
 } // namespace zeroflow::dataflow::detail
+
+namespace zeroflow::dataflow {
+
+std::optional<std::string> suggest(std::string_view word,
+                                   const std::vector<std::string>& candidates) {
+    return detail::closest_match(word, candidates);
+}
+
+} // namespace zeroflow::dataflow

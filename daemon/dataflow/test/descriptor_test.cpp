@@ -665,6 +665,37 @@ TEST_F(DescriptorTest, YamlSyntaxErrorsHaveAPosition) {
     EXPECT_FALSE(sut.ok());
 }
 
+TEST_F(DescriptorTest, CommonYamlSyntaxErrorsGetAPlainWordsHint) {
+    const auto colon = parse("nodes:\n  - id: a\n    description: camera: the front one\n"
+                             "    path: /bin/sh\n");
+    EXPECT_TRUE(has_diagnostic(colon, Severity::error, 3, 24,
+                               "YAML syntax error: illegal map value; the value of 'description' "
+                               "contains ': ', which YAML reads as a new key: quote the value, "
+                               "e.g. description: \"camera: the front one\""))
+        << colon.format();
+
+    const auto indent = parse("nodes:\n  - id: a\n    path: /bin/sh\n   inputs:\n      x: b/c\n");
+    EXPECT_TRUE(has_diagnostic(indent, Severity::error, 4, 4,
+                               "YAML syntax error: end of sequence not found; check the "
+                               "indentation: line 4 starts in column 4, line 3 in column 5"))
+        << indent.format();
+
+    const auto deeper = parse("nodes:\n- id: a\n  path: /bin/sh\n    outputs:\n    - x\n");
+    EXPECT_TRUE(has_diagnostic(deeper, Severity::error, 4, 12,
+                               "illegal map value; check the indentation: line 4 starts in "
+                               "column 5, line 3 in column 3"))
+        << deeper.format();
+
+    const auto tab = parse("nodes:\n  - id: a\n\tpath: /bin/sh\n");
+    EXPECT_TRUE(has_diagnostic(tab, Severity::error, 3, 1,
+                               "YAML indents with spaces only: replace the tab on line 3 with "
+                               "spaces"))
+        << tab.format();
+
+    const auto flow = parse("nodes:\n  - id: a\n    path: /bin/sh\n    inputs: {x: b/c\n");
+    EXPECT_NE(flow.format().find("a '[' or '{' is not closed"), std::string::npos) << flow.format();
+}
+
 TEST_F(DescriptorTest, NeverThrowsOnHostileInput) {
     const std::vector<std::string> inputs = {
         std::string(5000, '['),

@@ -16,15 +16,20 @@ std::string count(std::size_t n, const std::string& noun) {
 
 } // namespace
 
+int report_invalid(const dataflow::ParseResult& result, const std::filesystem::path& file,
+                   std::ostream& err) {
+    err << result.format();
+    err << file.string() << ": " << count(result.error_count(), "error")
+        << ", not a valid dataflow\n";
+    return kExitFailure;
+}
+
 int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err) {
     const auto result = dataflow::parse_file(options.file);
-    err << result.format();
     if (!result.ok()) {
-        const std::size_t errors = result.error_count();
-        err << options.file.string() << ": " << count(errors, "error")
-            << ", not a valid dataflow\n";
-        return kExitFailure;
+        return report_invalid(result, options.file, err);
     }
+    err << result.format();
     const auto& descriptor = *result.descriptor;
     const auto dynamic = static_cast<std::size_t>(
         std::count_if(descriptor.nodes.begin(), descriptor.nodes.end(),

@@ -5,6 +5,11 @@
 #include <filesystem>
 #include <optional>
 #include <ostream>
+#include <string>
+
+namespace zeroflow::dataflow {
+struct ParseResult;
+} // namespace zeroflow::dataflow
 
 namespace zeroflow::cli {
 
@@ -20,6 +25,23 @@ struct CheckOptions {
 /// `err`, returns 0. Invalid or unreadable: every diagnostic on `err`, returns 1.
 int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err);
 
+/// What `check` prints for an invalid dataflow: every diagnostic (`file:line:col: error: ...`)
+/// and the "FILE: N errors, not a valid dataflow" line. `start`, `run` and `graph` print the
+/// same, so an editor can jump to each. Returns 1.
+int report_invalid(const dataflow::ParseResult& result, const std::filesystem::path& file,
+                   std::ostream& err);
+
+struct NewOptions {
+    std::string name;
+    std::string lang = "cpp";
+    std::string kind = "dataflow";
+};
+
+/// `zeroflow new NAME [--lang cpp|c|python] [--kind dataflow|node]`: writes a project folder
+/// that builds with CMake against the installed zeroflow and runs with `zeroflow run`, and
+/// prints the commands to do so. 2 for a language that does not exist yet, 1 if NAME exists.
+int run_new(const NewOptions& options, std::ostream& out, std::ostream& err);
+
 enum class GraphFormat { mermaid, dot };
 
 struct GraphOptions {
@@ -30,9 +52,9 @@ struct GraphOptions {
 };
 
 /// `zeroflow graph FILE [--format mermaid|dot] [--output PATH]`: prints the dataflow's graph
-/// on `out`, or writes it to PATH: .mmd/.mermaid as Mermaid, .dot/.gv as DOT, .svg/.png/.pdf
-/// rendered by Graphviz `dot` (1 with install advice when it is missing), anything else in
-/// --format. Returns 2 when --format contradicts the output's extension.
+/// on `out`, or writes it to PATH: .mmd/.mermaid as Mermaid, .dot/.gv as DOT, .svg/.png/.pdf/
+/// .jpg/.jpeg rendered by Graphviz `dot` (1 with install advice when it is missing). Returns 2
+/// for any other extension, or when --format contradicts the output's extension.
 int run_graph(const GraphOptions& options, std::ostream& out, std::ostream& err);
 
 } // namespace zeroflow::cli

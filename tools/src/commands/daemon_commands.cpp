@@ -1,13 +1,18 @@
-// up, destroy, daemon, start, stop, list, logs, build: thin clients of the daemon's requests.
+// up, destroy, daemon, start, stop, list, logs, build: thin clients of the daemon's requests,
+// with dataflows named as users name them and failures said in words.
 #include "daemon_commands.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fstream>
 #include <iomanip>
+#include <set>
+#include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,6 +22,7 @@
 
 #include <zeroflow/daemon/daemon.hpp>
 #include <zeroflow/dataflow/descriptor.hpp>
+#include <zeroflow/dataflow/suggest.hpp>
 
 #include "client.hpp"
 #include "commands.hpp"
@@ -28,34 +34,164 @@ namespace zeroflow::cli {
 using protocol::Json;
 using namespace std::chrono_literals;
 
-std::expected<Json, std::string> daemon_request(const Json& request,
-                                                std::chrono::milliseconds timeout) {
+std::expected<Json, DaemonError> daemon_call(const Json& request,
+                                             std::chrono::milliseconds timeout) {
     const auto socket = protocol::socket_path(protocol::runtime_dir());
     auto client = protocol::Client::connect(socket, 2s);
     if (!client) {
         if (client.error().code == protocol::ErrorCode::peer_refused) {
-            return std::unexpected("no zeroflow daemon is running for " +
-                                   protocol::runtime_dir().string() +
-                                   "; start one with `zeroflow up` (or use `zeroflow run`)");
+            return std::unexpected(DaemonError{
+                "", "no zeroflow daemon is running for " + protocol::runtime_dir().string() +
+                        "; start one with `zeroflow up` (or use `zeroflow run`)"});
         }
-        return std::unexpected("cannot reach the zeroflow daemon: " + client.error().message);
+        return std::unexpected(
+            DaemonError{"", "cannot reach the zeroflow daemon: " + client.error().message});
     }
     auto reply = client->request(request, timeout);
     if (!reply) {
-        return std::unexpected("the zeroflow daemon did not answer: " + reply.error().message);
+        return std::unexpected(
+            DaemonError{"", "the zeroflow daemon did not answer: " + reply.error().message});
     }
     auto body = protocol::unwrap_reply(*reply);
     if (!body) {
-        return std::unexpected(body.error().message + " [" + body.error().kind + "]");
+        return std::unexpected(DaemonError{body.error().kind, body.error().message});
     }
     return *body;
+}
+
+std::expected<Json, std::string> daemon_request(const Json& request,
+                                                std::chrono::milliseconds timeout) {
+    auto reply = daemon_call(request, timeout);
+    if (!reply) {
+        return std::unexpected(reply.error().message);
+    }
+    return *reply;
 }
 
 bool daemon_running() {
     return daemon_request(Json{{"op", "ping"}}, 2s).has_value();
 }
 
-int report_result(const Json& result, std::ostream& out, std::ostream& err) {
+bool is_uuid(const std::string& name) {
+    if (name.size() != 36) {
+        return false;
+    }
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+namespace {
+
+bool is_live_status(const std::string& status) {
+    return status == "starting" || status == "running" || status == "stopping";
+}
+
+std::string entry_line(const Json& df) {
+    const auto name = df.value("name", std::string());
+    return "  " + df.value("uuid", std::string()) + (name.empty() ? "" : "  " + name) + "  " +
+           df.value("status", std::string());
+}
+
+/// The last non-empty line of a node's captured output.
+std::string last_line(const std::string& text) {
+    std::string last;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        if (!line.empty()) {
+            last = line;
+        }
+    }
+    return last;
+}
+
+} // namespace
+
+std::string describe_running(const Json& dataflows) {
+    std::string text;
+    for (const auto& df : dataflows) {
+        if (is_live_status(df.value("status", std::string()))) {
+            text += (text.empty() ? "" : "\n") + entry_line(df);
+        }
+    }
+    return text.empty() ? "no dataflow is running" : "running dataflows:\n" + text;
+}
+
+std::expected<std::string, std::string> resolve_dataflow(const std::string& key,
+                                                         bool running_only) {
+    auto reply = daemon_request(Json{{"op", "list"}}, 10s);
+    if (!reply) {
+        return std::unexpected(reply.error());
+    }
+    const auto& dataflows = (*reply)["dataflows"];
+    std::vector<const Json*> prefixed;
+    std::vector<std::string> names;
+    for (const auto& df : dataflows) {
+        if (running_only && !is_live_status(df.value("status", std::string()))) {
+            continue;
+        }
+        const auto uuid = df.value("uuid", std::string());
+        const auto name = df.value("name", std::string());
+        if (uuid == key || (!name.empty() && name == key)) {
+            return key; // the daemon resolves names (a live one first) and full UUIDs
+        }
+        if (!key.empty() && uuid.starts_with(key)) {
+            prefixed.push_back(&df);
+        }
+        if (!name.empty()) {
+            names.push_back(name);
+        }
+    }
+    if (prefixed.size() == 1) {
+        return (*prefixed.front())["uuid"].get<std::string>();
+    }
+    if (prefixed.size() > 1) {
+        std::string list;
+        for (const auto* df : prefixed) {
+            list += "\n" + entry_line(*df);
+        }
+        return std::unexpected("'" + key + "' is the start of several dataflows' UUIDs; give " +
+                               "more of it:" + list);
+    }
+    std::string message = "no " + std::string(running_only ? "running " : "") +
+                          "dataflow with UUID, UUID prefix or name '" + key + "'";
+    if (auto near = dataflow::suggest(key, names)) {
+        message += " (did you mean '" + *near + "'?)";
+    }
+    return std::unexpected(message + "\n" + describe_running(dataflows));
+}
+
+std::string node_outcome(const Json& n, bool dataflow_live) {
+    if (n.contains("exit_code")) {
+        const int code = n["exit_code"].get<int>();
+        return code == 0 ? "succeeded (exit status 0)"
+                         : "failed: exited with status " + std::to_string(code);
+    }
+    if (n.contains("signal")) {
+        const auto result = n.value("result", std::string("was killed by a signal"));
+        // "was killed by signal 6 (Aborted)" -> "killed by signal 6 (Aborted)"
+        const auto what = result.starts_with("was ") ? result.substr(4) : result;
+        if (n.value("stopped_by_daemon", false)) {
+            return "stopped: " + what + " (it did not end on Stop within the grace period)";
+        }
+        return "crashed: " + what;
+    }
+    if (n.contains("result")) {
+        return n["result"].get<std::string>();
+    }
+    const auto status = n.value("status", std::string());
+    if (!dataflow_live && (status == "starting" || status.empty())) {
+        return n.contains("pid") ? "stopped before it registered" : "not started";
+    }
+    return status;
+}
+
+int report_result(const Json& result, std::ostream& out, std::ostream& err, bool show_output) {
     const auto uuid = result.value("uuid", std::string());
     bool ok = result.value("success", false);
     for (const auto& n : result.value("nodes", Json::array())) {
@@ -66,7 +202,7 @@ int report_result(const Json& result, std::ostream& out, std::ostream& err) {
         const auto text = n.value("result", std::string("did not run"));
         const bool node_ok = n.contains("exit_code") && n["exit_code"] == 0;
         (node_ok ? out : err) << "  " << id << ": " << text << "\n";
-        if (!node_ok) {
+        if (!node_ok && show_output) {
             const auto tail = n.value("last_stderr", std::string());
             if (!tail.empty()) {
                 err << "    last output of " << id << ":\n";
@@ -217,7 +353,54 @@ int run_daemon_foreground(const std::optional<std::filesystem::path>& log_file, 
     return rc;
 }
 
+namespace {
+
+bool is_executable(const std::filesystem::path& path) {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(path, ec) && ::access(path.c_str(), X_OK) == 0;
+}
+
+} // namespace
+
+std::optional<int> preflight(const std::filesystem::path& file, std::ostream& err) {
+    const auto parsed = dataflow::parse_file(file);
+    if (!parsed.ok()) {
+        return report_invalid(parsed, file, err);
+    }
+    err << parsed.format(); // warnings, as `check` prints them
+    std::vector<std::string> unbuilt;
+    for (const auto& node : parsed.descriptor->nodes) {
+        if (!node.dynamic && node.build && !is_executable(node.executable)) {
+            unbuilt.push_back(node.id);
+        }
+    }
+    if (unbuilt.empty()) {
+        return std::nullopt;
+    }
+    std::string list;
+    for (const auto& id : unbuilt) {
+        list += (list.empty() ? "'" : ", '") + id + "'";
+    }
+    err << "zeroflow: error: node" << (unbuilt.size() == 1 ? " " : "s ") << list
+        << (unbuilt.size() == 1 ? " is" : " are") << " not built yet; build "
+        << (unbuilt.size() == 1 ? "it" : "them") << " with `zeroflow build " << file.string()
+        << "`\n";
+    return kExitFailure;
+}
+
+void print_daemon_error(const DaemonError& error, std::ostream& err) {
+    if (error.kind == "bad_dataflow") {
+        // Diagnostics, `file:line:col: error: ...` lines as `check` prints them: as they are.
+        err << error.message << (error.message.ends_with('\n') ? "" : "\n");
+        return;
+    }
+    err << "zeroflow: error: " << error.message << "\n";
+}
+
 int run_start(const StartOptions& options, std::ostream& out, std::ostream& err) {
+    if (auto failed = preflight(options.file, err)) {
+        return *failed;
+    }
     std::error_code ec;
     const auto path = std::filesystem::absolute(options.file, ec);
     Json request{
@@ -227,9 +410,9 @@ int run_start(const StartOptions& options, std::ostream& out, std::ostream& err)
     }
     const auto timeout = std::chrono::milliseconds(
         static_cast<std::int64_t>(options.start_timeout_s * 1000) + 30000);
-    auto reply = daemon_request(request, timeout);
+    auto reply = daemon_call(request, timeout);
     if (!reply) {
-        err << "zeroflow: error: " << reply.error() << "\n";
+        print_daemon_error(reply.error(), err);
         return kExitFailure;
     }
     const auto uuid = (*reply)["uuid"].get<std::string>();
@@ -249,7 +432,12 @@ int run_start(const StartOptions& options, std::ostream& out, std::ostream& err)
 int run_stop(const StopOptions& options, std::ostream& out, std::ostream& err) {
     Json request{{"op", "stop"}, {"grace_s", options.grace_s}};
     if (options.dataflow) {
-        request["dataflow"] = *options.dataflow;
+        auto resolved = resolve_dataflow(*options.dataflow, true);
+        if (!resolved) {
+            err << "zeroflow: error: " << resolved.error() << "\n";
+            return kExitFailure;
+        }
+        request["dataflow"] = *resolved;
     }
     const auto timeout =
         std::chrono::milliseconds(static_cast<std::int64_t>(options.grace_s * 1000) + 30000);
@@ -262,10 +450,71 @@ int run_stop(const StopOptions& options, std::ostream& out, std::ostream& err) {
     return kExitOk;
 }
 
+namespace {
+
+/// STATUS of the text view: a finished dataflow succeeded or failed.
+std::string status_word(const Json& df) {
+    const auto status = df.value("status", std::string());
+    if (status == "finished") {
+        return df.value("success", false) ? "succeeded" : "failed";
+    }
+    return status;
+}
+
+/// The first line of a dataflow's failure, without the node output that follows it.
+std::string failure_reason(const std::string& failure) {
+    auto reason = failure.substr(0, failure.find('\n'));
+    constexpr std::string_view kOutput = "; its last output:";
+    if (reason.ends_with(kOutput)) {
+        reason.resize(reason.size() - kOutput.size());
+    }
+    return reason;
+}
+
+} // namespace
+
+namespace {
+
+/// `list` without a daemon (e.g. after `zeroflow run`, whose daemon ends with it): the runs
+/// whose logs this runtime directory still knows, newest first.
+int list_recorded(std::ostream& out) {
+    std::error_code ec;
+    std::vector<std::tuple<std::filesystem::file_time_type, std::string, std::string, std::string>>
+        runs;
+    for (const auto& e :
+         std::filesystem::directory_iterator(protocol::runtime_dir() / "dataflows", ec)) {
+        std::ifstream in(e.path());
+        std::string name;
+        std::string folder;
+        std::getline(in, name);
+        std::getline(in, folder);
+        if (!folder.empty() && std::filesystem::exists(folder, ec)) {
+            runs.emplace_back(e.last_write_time(ec), e.path().filename().string(), name, folder);
+        }
+    }
+    std::sort(runs.begin(), runs.end(),
+              [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+    out << "no zeroflow daemon is running (`zeroflow up` starts one; `zeroflow run` embeds one "
+           "that ends with its dataflow)\n";
+    if (runs.empty()) {
+        return kExitOk;
+    }
+    out << "earlier runs with logs (`zeroflow logs UUID NODE`), newest first:\n";
+    for (const auto& [when, uuid, name, folder] : runs) {
+        out << "  " << uuid << "  " << (name.empty() ? "-" : name) << "  " << folder << "\n";
+    }
+    return kExitOk;
+}
+
+} // namespace
+
 int run_list(const ListOptions& options, std::ostream& out, std::ostream& err) {
-    auto reply = daemon_request(Json{{"op", "list"}}, 10s);
+    auto reply = daemon_call(Json{{"op", "list"}}, 10s);
+    if (!reply && reply.error().kind.empty() && !options.json && !daemon_running()) {
+        return list_recorded(out);
+    }
     if (!reply) {
-        err << "zeroflow: error: " << reply.error() << "\n";
+        err << "zeroflow: error: " << reply.error().message << "\n";
         return kExitFailure;
     }
     const auto& dataflows = (*reply)["dataflows"];
@@ -277,23 +526,33 @@ int run_list(const ListOptions& options, std::ostream& out, std::ostream& err) {
         out << "no dataflows\n";
         return kExitOk;
     }
-    out << std::left << std::setw(38) << "UUID" << std::setw(16) << "NAME" << std::setw(10)
-        << "STATUS" << std::setw(8) << "NODES"
+    out << std::left << std::setw(38) << "UUID" << std::setw(16) << "NAME" << std::setw(11)
+        << "STATUS" << std::setw(9) << "RUNNING"
         << "UPTIME\n";
     for (const auto& df : dataflows) {
         const auto nodes = std::to_string(df["nodes_running"].get<int>()) + "/" +
                            std::to_string(df["nodes_total"].get<int>());
+        const auto status = df["status"].get<std::string>();
+        const bool live = is_live_status(status);
         out << std::left << std::setw(38) << df["uuid"].get<std::string>() << std::setw(16)
             << (df["name"].get<std::string>().empty() ? "-" : df["name"].get<std::string>())
-            << std::setw(10) << df["status"].get<std::string>() << std::setw(8) << nodes
+            << std::setw(11) << status_word(df) << std::setw(9) << nodes
             << df["uptime_s"].get<long>() << "s\n";
-        const auto status = df["status"].get<std::string>();
-        if (status == "finished" || status == "failed") {
-            for (const auto& n : df["nodes"]) {
-                if (n.contains("result")) {
-                    out << "    " << n["id"].get<std::string>() << ": "
-                        << n["result"].get<std::string>() << "\n";
-                }
+        if (df.contains("failure")) {
+            out << "    why: " << failure_reason(df["failure"].get<std::string>()) << "\n";
+        }
+        // Running: only the nodes that ended; ended: every node, with the failures' last line.
+        for (const auto& n : df["nodes"]) {
+            if (n.value("dynamic", false) || (live && !n.contains("result"))) {
+                continue;
+            }
+            const auto outcome = node_outcome(n, live);
+            out << "    " << n["id"].get<std::string>() << ": " << outcome << "\n";
+            const bool failed = n.contains("result") &&
+                                !(n.contains("exit_code") && n["exit_code"].get<int>() == 0);
+            const auto last = last_line(n.value("last_stderr", std::string()));
+            if (failed && !last.empty()) {
+                out << "        last output: " << last << "\n";
             }
         }
     }
@@ -325,14 +584,45 @@ void copy_rotated(const std::filesystem::path& log, std::ostream& out) {
     }
 }
 
+/// "dataflow D has no node 'x' (did you mean 'y'?); its nodes: a, b, c".
+std::string no_such_node(const std::string& dataflow, const std::string& node,
+                         const std::vector<std::string>& nodes) {
+    std::string message = "dataflow " + dataflow + " has no node '" + node + "'";
+    if (auto near = dataflow::suggest(node, nodes)) {
+        message += " (did you mean '" + *near + "'?)";
+    }
+    std::string list;
+    for (const auto& id : nodes) {
+        list += (list.empty() ? "" : ", ") + id;
+    }
+    return message + (list.empty() ? "" : "; its nodes: " + list);
+}
+
+/// The node ids of the daemon's dataflow `key` (a full UUID or a name).
+std::vector<std::string> node_ids(const std::string& key) {
+    std::vector<std::string> ids;
+    auto reply = daemon_request(Json{{"op", "list"}}, 10s);
+    if (!reply) {
+        return ids;
+    }
+    for (const auto& df : (*reply)["dataflows"]) {
+        if (df.value("uuid", std::string()) == key || df.value("name", std::string()) == key) {
+            for (const auto& n : df["nodes"]) {
+                ids.push_back(n.value("id", std::string()));
+            }
+            break;
+        }
+    }
+    return ids;
+}
+
 } // namespace
 
-/// The log folder of a dataflow the daemon no longer knows (it finished long ago, or ran under
-/// `zeroflow run`'s embedded daemon): the index daemons keep in the runtime directory.
-std::optional<std::filesystem::path> recorded_log_dir(const std::string& dataflow) {
+std::optional<std::filesystem::path> recorded_log_dir(const std::string& key) {
     std::error_code ec;
     std::optional<std::filesystem::path> found;
     std::filesystem::file_time_type newest{};
+    std::set<std::filesystem::path> by_prefix;
     for (const auto& e :
          std::filesystem::directory_iterator(protocol::runtime_dir() / "dataflows", ec)) {
         std::ifstream in(e.path());
@@ -341,24 +631,71 @@ std::optional<std::filesystem::path> recorded_log_dir(const std::string& dataflo
         std::getline(in, name);
         std::getline(in, folder);
         const auto when = e.last_write_time(ec);
-        if ((e.path().filename() == dataflow || (!name.empty() && name == dataflow)) &&
-            (!found || when > newest)) {
+        const auto uuid = e.path().filename().string();
+        if ((uuid == key || (!name.empty() && name == key)) && (!found || when > newest)) {
             found = folder;
             newest = when;
         }
+        if (!key.empty() && uuid.starts_with(key)) {
+            by_prefix.insert(folder);
+        }
+    }
+    if (!found && by_prefix.size() == 1) {
+        found = *by_prefix.begin();
     }
     return found;
 }
 
 int run_logs(const LogsOptions& options, std::ostream& out, std::ostream& err) {
-    auto reply = daemon_request(
-        Json{{"op", "logs"}, {"dataflow", options.dataflow}, {"node", options.node}}, 10s);
+    std::string key = options.dataflow;
+    std::optional<Json> reply;
+    std::string daemon_error;
+    if (auto resolved = resolve_dataflow(key, false); resolved) {
+        key = *resolved;
+        auto logs =
+            daemon_call(Json{{"op", "logs"}, {"dataflow", key}, {"node", options.node}}, 10s);
+        if (logs) {
+            reply = *logs;
+        } else if (logs.error().kind == "no_such_node") {
+            err << "zeroflow: error: " << no_such_node(key, options.node, node_ids(key)) << "\n";
+            return kExitFailure;
+        } else {
+            daemon_error = logs.error().message;
+        }
+    } else {
+        daemon_error = resolved.error();
+    }
     if (!reply) {
+        // A dataflow the daemon no longer knows (long finished, or run by `zeroflow run`).
         const auto folder = recorded_log_dir(options.dataflow);
-        const auto file =
-            folder ? *folder / ("log_" + options.node + ".txt") : std::filesystem::path();
-        if (!folder || !std::filesystem::exists(file)) {
-            err << "zeroflow: error: " << reply.error() << "\n";
+        if (!folder) {
+            if (!daemon_running()) {
+                daemon_error = "no dataflow '" + options.dataflow +
+                               "': no daemon is running, and no earlier run with that UUID, "
+                               "UUID prefix or name has logs here (`zeroflow list` shows those "
+                               "that do)";
+            }
+            err << "zeroflow: error: " << daemon_error << "\n";
+            return kExitFailure;
+        }
+        const auto file = *folder / ("log_" + options.node + ".txt");
+        std::error_code ec;
+        if (!std::filesystem::exists(file, ec)) {
+            std::vector<std::string> nodes;
+            for (const auto& e : std::filesystem::directory_iterator(*folder, ec)) {
+                const auto name = e.path().filename().string();
+                if (name.starts_with("log_") && name.ends_with(".txt")) {
+                    nodes.push_back(name.substr(4, name.size() - 8));
+                }
+            }
+            std::sort(nodes.begin(), nodes.end());
+            err << "zeroflow: error: "
+                << (nodes.empty() && !std::filesystem::exists(*folder, ec)
+                        ? "the logs of dataflow " + options.dataflow + " (" + folder->string() +
+                              ") are gone (deleted by `zeroflow clean`, or by the retention of "
+                              "the last runs' logs)"
+                        : no_such_node(folder->filename().string(), options.node, nodes))
+                << "\n";
             return kExitFailure;
         }
         copy_rotated(file, out);
@@ -378,8 +715,8 @@ int run_logs(const LogsOptions& options, std::ostream& out, std::ostream& err) {
         if (!options.follow) {
             return kExitOk;
         }
-        auto state = daemon_request(
-            Json{{"op", "logs"}, {"dataflow", options.dataflow}, {"node", options.node}}, 10s);
+        auto state =
+            daemon_request(Json{{"op", "logs"}, {"dataflow", key}, {"node", options.node}}, 10s);
         if (!state || !(*state)["running"].get<bool>()) {
             in.clear();
             copy_available(in, out);

@@ -1,5 +1,5 @@
 // Options of the commands that talk to the daemon (up, destroy, daemon, start, stop, list,
-// logs, build, run). Implemented in daemon_commands.cpp and run.cpp.
+// logs, build, run, clean). Implemented in daemon_commands.cpp, run.cpp and clean.cpp.
 #pragma once
 
 #include <filesystem>
@@ -41,6 +41,12 @@ struct RunOptions {
     std::optional<std::string> name;
     double start_timeout_s = 60;
     double grace_s = 10;
+    bool quiet = false; ///< do not stream the nodes' output
+    bool color = false; ///< colour the node-id prefixes of streamed lines
+};
+
+struct CleanOptions {
+    std::optional<std::filesystem::path> file; ///< only the logs beside this dataflow file
 };
 
 int run_up(std::ostream& out, std::ostream& err);
@@ -52,5 +58,6 @@ int run_list(const ListOptions& options, std::ostream& out, std::ostream& err);
 int run_logs(const LogsOptions& options, std::ostream& out, std::ostream& err);
 int run_build(const BuildOptions& options, std::ostream& out, std::ostream& err);
 int run_run(const RunOptions& options, std::ostream& out, std::ostream& err);
+int run_clean(const CleanOptions& options, std::ostream& out, std::ostream& err);
 
 } // namespace zeroflow::cli

@@ -153,10 +153,18 @@ int run_graph(const GraphOptions& options, std::ostream& out, std::ostream& err)
         } else if (ext == ".dot" || ext == ".gv") {
             kind = OutputKind::dot;
             implied = GraphFormat::dot;
-        } else if (ext == ".svg" || ext == ".png" || ext == ".pdf") {
+        } else if (ext == ".svg" || ext == ".png" || ext == ".pdf" || ext == ".jpg" ||
+                   ext == ".jpeg") {
             kind = OutputKind::rendered;
             implied = GraphFormat::dot;
-            render_format = ext.substr(1);
+            render_format = ext == ".jpeg" ? "jpg" : ext.substr(1);
+        } else {
+            // Writing Mermaid text into g.gif would look like success and open as garbage.
+            err << "zeroflow: error: cannot tell the format of '" << options.output->string()
+                << "' from its extension" << (ext.empty() ? std::string() : " '" + ext + "'")
+                << ": use .mmd or .dot for text, or .svg, .png, .pdf or .jpg (rendered with "
+                   "Graphviz)\n";
+            return kExitUsage;
         }
         if (implied && options.format_given && *implied != options.format) {
             err << "zeroflow: error: --format " << format_name(options.format)
@@ -169,10 +177,10 @@ int run_graph(const GraphOptions& options, std::ostream& out, std::ostream& err)
     }
 
     const auto result = dataflow::parse_file(options.file);
-    err << result.format();
     if (!result.ok()) {
-        return kExitFailure;
+        return report_invalid(result, options.file, err);
     }
+    err << result.format();
     const auto& descriptor = *result.descriptor;
     const std::string text = kind == OutputKind::mermaid ? dataflow::to_mermaid(descriptor)
                                                          : dataflow::to_dot(descriptor);

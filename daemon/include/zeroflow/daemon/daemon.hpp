@@ -33,11 +33,20 @@ struct Limits {
     Limits resolved() const noexcept;
 };
 
+/// How many runs' logs (out/<uuid>/ beside a dataflow file) a daemon keeps: the newest N, live
+/// ones included; 0 keeps every one. Default 10.
+inline constexpr const char* kKeepRunsEnv = "ZEROFLOW_KEEP_RUNS";
+inline constexpr std::size_t kDefaultKeepRuns = 10;
+
+/// ZEROFLOW_KEEP_RUNS when it is a number, else kDefaultKeepRuns.
+std::size_t keep_runs_from_env() noexcept;
+
 struct Options {
     std::filesystem::path runtime_dir; ///< socket, lock, leftovers live here
     std::size_t max_frame = protocol::kDefaultMaxFrameSize;
     std::chrono::milliseconds shutdown_grace{2000}; ///< for dataflows still running at exit
     Limits limits;
+    std::size_t keep_runs = keep_runs_from_env(); ///< run folders kept per out/ (0: all)
 };
 
 /// A running daemon. create() takes the runtime directory's lock, removes what a dead daemon

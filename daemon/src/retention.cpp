@@ -1,0 +1,83 @@
+// Pruning old out/<uuid>/ run folders and stale index entries.
+#include "retention.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#include <zeroflow/daemon/daemon.hpp>
+
+namespace zeroflow::daemon {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_uuid(const std::string& name) {
+    if (name.size() != 36) {
+        return false;
+    }
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+std::size_t keep_runs_from_env() noexcept {
+    const char* text = std::getenv(kKeepRunsEnv);
+    std::size_t value = kDefaultKeepRuns;
+    if (text != nullptr && *text != '\0') {
+        const auto* end = text + std::strlen(text);
+        if (auto [ptr, ec] = std::from_chars(text, end, value); ec != std::errc{} || ptr != end) {
+            value = kDefaultKeepRuns;
+        }
+    }
+    return value;
+}
+
+void prune_runs(const fs::path& out_root, std::size_t keep, const std::set<std::string>& live,
+                const fs::path& runtime_dir) {
+    if (keep == 0) {
+        return;
+    }
+    std::error_code ec;
+    std::vector<std::pair<fs::file_time_type, fs::path>> runs;
+    for (const auto& e : fs::directory_iterator(out_root, ec)) {
+        const auto name = e.path().filename().string();
+        if (is_uuid(name) && e.is_directory(ec) && !e.is_symlink(ec) && !live.contains(name)) {
+            runs.emplace_back(e.last_write_time(ec), e.path());
+        }
+    }
+    const std::size_t keep_finished = keep > live.size() ? keep - live.size() : 0;
+    if (runs.size() > keep_finished) {
+        std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) {
+            return a.first > b.first; // newest first
+        });
+        for (std::size_t i = keep_finished; i < runs.size(); ++i) {
+            fs::remove_all(runs[i].second, ec);
+        }
+    }
+    const auto index = runtime_dir / "dataflows";
+    for (const auto& e : fs::directory_iterator(index, ec)) {
+        std::ifstream in(e.path());
+        std::string name;
+        std::string folder;
+        std::getline(in, name);
+        std::getline(in, folder);
+        if (!folder.empty() && !fs::exists(folder, ec)) {
+            in.close();
+            fs::remove(e.path(), ec);
+        }
+    }
+}
+
+} // namespace zeroflow::daemon
