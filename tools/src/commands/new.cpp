@@ -29,23 +29,32 @@ int main() {
         std::cerr << "talker: " << node.error().message() << "\n";
         return 1;
     }
+    // Handles resolve an input or output once: a name the dataflow does not declare fails here.
+    auto tick = node->input("tick");
+    auto greeting = node->output("greeting");
+    if (!tick || !greeting) {
+        std::cerr << "talker: " << (!tick ? tick.error() : greeting.error()).message() << "\n";
+        return 1;
+    }
     int sent = 0;
     for (auto event = node->next(); event.kind != zeroflow::EventKind::Stop; event = node->next()) {
         if (event.kind == zeroflow::EventKind::Error) {
             std::cerr << "talker: " << event.message << "\n";
             continue;
         }
-        if (event.kind != zeroflow::EventKind::Input || event.id != "tick") {
+        if (event.kind != zeroflow::EventKind::Input || !tick->matches(event)) {
             continue;
         }
         const std::string text = "hello #" + std::to_string(++sent);
         // Loan a chunk of shared memory, write into it, send it: the listener reads the same bytes.
-        auto sample = node->loan("greeting", text.size());
+        auto sample = greeting->loan(text.size());
         if (!sample) {
             std::cerr << "talker: " << sample.error().message() << "\n";
             return 1;
         }
         std::memcpy(sample->data().data(), text.data(), text.size());
+        sample->set_encoding("utf-8");                   // what the bytes are, for tools
+        sample->metadata().set("count", sent);           // dora-style parameters travel along
         if (auto ok = node->send(std::move(*sample)); !ok) {
             std::cerr << "talker: " << ok.error().message() << "\n";
             return 1;
@@ -69,9 +78,14 @@ int main() {
         std::cerr << "listener: " << node.error().message() << "\n";
         return 1;
     }
+    auto greeting = node->input("greeting");
+    if (!greeting) {
+        std::cerr << "listener: " << greeting.error().message() << "\n";
+        return 1;
+    }
     int received = 0;
     for (auto event = node->next(); event.kind != zeroflow::EventKind::Stop; event = node->next()) {
-        if (event.kind == zeroflow::EventKind::Input && event.id == "greeting") {
+        if (event.kind == zeroflow::EventKind::Input && greeting->matches(event)) {
             ++received;
             // event.data points straight into shared memory: no copy was made.
             const std::string_view text(reinterpret_cast<const char*>(event.data.data()),
@@ -101,6 +115,11 @@ int main() {
         std::cerr << "@NAME@: " << node.error().message() << "\n";
         return 1;
     }
+    auto size_out = node->output("size"); // resolved once; fails here if the dataflow lacks it
+    if (!size_out) {
+        std::cerr << "@NAME@: " << size_out.error().message() << "\n";
+        return 1;
+    }
     for (auto event = node->next(); event.kind != zeroflow::EventKind::Stop; event = node->next()) {
         if (event.kind == zeroflow::EventKind::Error) {
             std::cerr << "@NAME@: " << event.message << "\n";
@@ -110,12 +129,12 @@ int main() {
             continue;
         }
         std::cout << "@NAME@: " << event.data.size() << " bytes on " << event.id << std::endl;
-        const std::uint64_t size = event.data.size();
-        auto sample = node->loan("size", sizeof(size));
+        auto sample = size_out->loan<std::uint64_t>(1); // dtype u64, shape {1}
         if (!sample) {
             std::cerr << "@NAME@: " << sample.error().message() << "\n";
             continue;
         }
+        const std::uint64_t size = event.data.size();
         std::memcpy(sample->data().data(), &size, sizeof(size));
         if (auto ok = node->send(std::move(*sample)); !ok) {
             std::cerr << "@NAME@: " << ok.error().message() << "\n";
