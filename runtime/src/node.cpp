@@ -185,6 +185,15 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
         }
         impl->receiver_.emplace(std::move(*receiver));
         impl->input_names.resize(impl->receiver_->input_count());
+        impl->input_from_timer.resize(impl->receiver_->input_count());
+        for (std::uint32_t i = 0; i < impl->receiver_->input_count(); ++i) {
+            const auto connection = impl->receiver_->connection_of(i);
+            if (connection < spec->connections.size()) {
+                const auto output = spec->connections[connection].output;
+                impl->input_from_timer[i] = output < spec->outputs.size() &&
+                                            spec->outputs[output].owner == shm::kDaemonOwner;
+            }
+        }
         for (const auto& in : r.at("inputs")) {
             const auto connection = in.at("connection").get<std::uint32_t>();
             for (std::uint32_t i = 0; i < impl->receiver_->input_count(); ++i) {
@@ -800,6 +809,10 @@ const std::string& Input::id() const noexcept {
 
 std::uint64_t Input::dropped() const noexcept {
     return impl_->dropped_at(index_);
+}
+
+bool Input::from_timer() const noexcept {
+    return impl_->input_from_timer[index_];
 }
 
 // ---- Node ------------------------------------------------------------------------------------
