@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -108,28 +109,45 @@ struct zf_output {
     std::optional<zf::Output> output;
 };
 
-struct zf_event {
-    std::uint32_t magic = kEventMagic;
-    State state = State::dead;
-    zf_node* owner = nullptr;
-    zf::Event event;
-    bool from_timer = false;
-    // Caches for pointers handed out, valid until the event is freed.
-    char encoding[ZF_MAX_ENCODING_SIZE + 1] = {};
+/// Pointers a zf_event's accessors hand out beyond the event itself (parameter lists), kept
+/// until the event is freed. Allocated on first use: the plain path never touches it.
+struct EventCaches {
     bool params_ready = false;
     std::vector<std::pair<std::string_view, zf::ParameterKind>> params;
     std::deque<std::vector<std::int64_t>> int_lists;
     std::deque<std::vector<double>> double_lists;
     std::deque<std::vector<zf_str>> string_lists;
+};
 
+struct zf_event {
+    std::uint32_t magic = kEventMagic;
+    State state = State::dead;
+    bool from_timer = false;
+    bool caches_used = false;
+    zf_node* owner = nullptr;
+    std::optional<zf::Event> event; ///< engaged while live
+    char encoding[ZF_MAX_ENCODING_SIZE + 1] = {};
+    std::unique_ptr<EventCaches> caches;
+
+    EventCaches& cache() {
+        if (!caches) {
+            caches = std::make_unique<EventCaches>();
+        }
+        caches_used = true;
+        return *caches;
+    }
+    /// Hands the chunk back and forgets what was handed out (allocations are kept for reuse).
     void reset() {
-        event = zf::Event{};
+        event.reset();
         from_timer = false;
-        params_ready = false;
-        params.clear();
-        int_lists.clear();
-        double_lists.clear();
-        string_lists.clear();
+        if (caches_used) {
+            caches->params_ready = false;
+            caches->params.clear();
+            caches->int_lists.clear();
+            caches->double_lists.clear();
+            caches->string_lists.clear();
+            caches_used = false;
+        }
     }
 };
 
@@ -138,7 +156,10 @@ struct zf_sample {
     State state = State::dead;
     zf_node* owner = nullptr;
     zf_output* output = nullptr;
-    zf::Sample sample;
+    /// The loan as Output::loan returned it, built in place (a Sample is large to move);
+    /// engaged and holding a Sample while live.
+    std::optional<std::expected<zf::Sample, zf::Error>> slot;
+    zf::Sample& get() { return **slot; }
 };
 
 struct zf_node {
@@ -172,7 +193,8 @@ Keep<zf_sample>& samples() {
     return keep;
 }
 
-zf_status check_node(const zf_node* node, const char* function) noexcept {
+[[gnu::cold, gnu::noinline]] zf_status check_node_slow(const zf_node* node,
+                                                       const char* function) noexcept {
     if (node == nullptr) {
         return null_argument(function, "the node");
     }
@@ -185,7 +207,8 @@ zf_status check_node(const zf_node* node, const char* function) noexcept {
     return ZF_OK;
 }
 
-zf_status check_event(const zf_event* event, const char* function) noexcept {
+[[gnu::cold, gnu::noinline]] zf_status check_event_slow(const zf_event* event,
+                                                        const char* function) noexcept {
     if (event == nullptr) {
         return null_argument(function, "the event");
     }
@@ -204,7 +227,8 @@ zf_status check_event(const zf_event* event, const char* function) noexcept {
     return ZF_OK;
 }
 
-zf_status check_output(const zf_output* output, const char* function) noexcept {
+[[gnu::cold, gnu::noinline]] zf_status check_output_slow(const zf_output* output,
+                                                         const char* function) noexcept {
     if (output == nullptr) {
         return null_argument(function, "the output");
     }
@@ -218,7 +242,8 @@ zf_status check_output(const zf_output* output, const char* function) noexcept {
     return ZF_OK;
 }
 
-zf_status check_sample(const zf_sample* sample, const char* function) noexcept {
+[[gnu::cold, gnu::noinline]] zf_status check_sample_slow(const zf_sample* sample,
+                                                         const char* function) noexcept {
     if (sample == nullptr) {
         return null_argument(function, "the sample");
     }
@@ -236,6 +261,34 @@ zf_status check_sample(const zf_sample* sample, const char* function) noexcept {
                                                            "zf_sample_discard is allowed on it");
     }
     return ZF_OK;
+}
+
+/// The checks every call makes: inline on the hot path, the reasons out of line.
+inline zf_status check_node(const zf_node* node, const char* function) noexcept {
+    if (node != nullptr && node->magic == kNodeMagic && node->state == State::live) [[likely]] {
+        return ZF_OK;
+    }
+    return check_node_slow(node, function);
+}
+inline zf_status check_event(const zf_event* event, const char* function) noexcept {
+    if (event != nullptr && event->magic == kEventMagic && event->state == State::live) [[likely]] {
+        return ZF_OK;
+    }
+    return check_event_slow(event, function);
+}
+inline zf_status check_output(const zf_output* output, const char* function) noexcept {
+    if (output != nullptr && output->magic == kOutputMagic && output->state == State::live)
+        [[likely]] {
+        return ZF_OK;
+    }
+    return check_output_slow(output, function);
+}
+inline zf_status check_sample(const zf_sample* sample, const char* function) noexcept {
+    if (sample != nullptr && sample->magic == kSampleMagic && sample->state == State::live)
+        [[likely]] {
+        return ZF_OK;
+    }
+    return check_sample_slow(sample, function);
 }
 
 #define ZF_CHECK(expr)                                                                             \
@@ -311,17 +364,30 @@ zf_sample* take_sample(zf_node* node) {
 
 /// Ends a sample handle (its zf::Sample already consumed or discarded).
 void end_sample(zf_sample* sample) {
+    sample->slot.reset();
     sample->state = State::dead;
     sample->output = nullptr;
     sample->owner->spare_samples.push_back(sample);
 }
 
-zf_status deliver(zf_node* node, zf::Event e, zf_event** out) {
+/// Converts to the result of `f()`: lets optional::emplace build a value from a function's
+/// result in place (guaranteed elision), where emplace(f()) would move it once more.
+template <typename F>
+struct InPlace {
+    F f;
+    operator std::invoke_result_t<F&>() { return f(); } // NOLINT(google-explicit-constructor)
+};
+template <typename F>
+InPlace(F) -> InPlace<F>;
+
+/// Hands out the next event of `node` (`next` returns it) as a zf_event.
+template <typename Next>
+zf_status deliver(zf_node* node, Next&& next, zf_event** out) {
     zf_event* event = take_event(node);
-    event->event = std::move(e);
-    if (event->event.kind == zf::EventKind::Input && !node->timer_inputs.empty()) {
+    event->event.emplace(InPlace{std::forward<Next>(next)});
+    if (event->event->kind == zf::EventKind::Input && !node->timer_inputs.empty()) {
         for (const auto& id : node->timer_inputs) {
-            if (event->event.id == id) {
+            if (event->event->id == id) {
                 event->from_timer = true;
             }
         }
@@ -331,21 +397,22 @@ zf_status deliver(zf_node* node, zf::Event e, zf_event** out) {
 }
 
 void cache_params(zf_event* event) {
-    if (!event->params_ready) {
-        for (const auto& key : event->event.metadata().keys()) {
-            event->params.emplace_back(key, *event->event.metadata().kind(key));
+    auto& cache = event->cache();
+    if (!cache.params_ready) {
+        for (const auto& key : event->event->metadata().keys()) {
+            cache.params.emplace_back(key, *event->event->metadata().kind(key));
         }
-        event->params_ready = true;
+        cache.params_ready = true;
     }
 }
 
 /// ZF_OK when `key` exists with a value of `kind`; NOT_FOUND or WRONG_TYPE otherwise.
 zf_status check_param(const zf_event* event, const char* key, zf::ParameterKind kind,
                       const char* function) {
-    const auto found = event->event.metadata().kind(key);
+    const auto found = event->event->metadata().kind(key);
     if (!found) {
         return fail(ZF_ERR_NOT_FOUND, std::string(function) + ": the message on input '" +
-                                          std::string(event->event.id) + "' has no parameter '" +
+                                          std::string(event->event->id) + "' has no parameter '" +
                                           key + "'");
     }
     const bool converts = kind == zf::ParameterKind::float64 && *found == zf::ParameterKind::int64;
@@ -359,7 +426,7 @@ zf_status check_param(const zf_event* event, const char* key, zf::ParameterKind 
 
 /// After a setter: the metadata's problem, if any, as a status (send will refuse the sample).
 zf_status param_problem(zf_sample* sample, const char* function) {
-    auto& meta = sample->sample.metadata();
+    auto& meta = sample->get().metadata();
     const auto& output = sample->output->output->id();
     switch (meta.problem()) {
     case zf::SampleMetadata::Problem::none:
@@ -441,7 +508,7 @@ zf_status zf_node_close(zf_node* node) {
         }
         for (zf_sample* sample : node->samples) {
             if (sample->state == State::live) {
-                sample->sample = zf::Sample{};
+                sample->slot.reset();
                 sample->state = State::orphan;
             } else {
                 samples().give(sample);
@@ -509,7 +576,10 @@ zf_status zf_node_input_from_timer(const zf_node* node, const char* input, bool*
 zf_status zf_node_next(zf_node* node, zf_event** event) {
     ZF_CHECK(check_node(node, "zf_node_next"));
     ZF_NOT_NULL(event, "zf_node_next", "the event out-parameter");
-    return guarded("zf_node_next", [&] { return deliver(node, node->node->next(), event); });
+    return guarded("zf_node_next", [&] {
+        return deliver(
+            node, [node] { return node->node->next(); }, event);
+    });
 }
 
 zf_status zf_node_next_timeout(zf_node* node, uint64_t timeout_ns, zf_event** event) {
@@ -524,7 +594,8 @@ zf_status zf_node_next_timeout(zf_node* node, uint64_t timeout_ns, zf_event** ev
             return fail(ZF_ERR_TIMEOUT, "zf_node_next_timeout: no event within " +
                                             std::to_string(timeout_ns) + " ns");
         }
-        return deliver(node, std::move(*e), event);
+        return deliver(
+            node, [&e]() { return std::move(*e); }, event);
     });
 }
 
@@ -555,7 +626,7 @@ zf_status zf_event_free(zf_event* event) {
 zf_status zf_event_kind_of(const zf_event* event, zf_event_kind* kind) {
     ZF_CHECK(check_event(event, "zf_event_kind_of"));
     ZF_NOT_NULL(kind, "zf_event_kind_of", "kind");
-    *kind = static_cast<zf_event_kind>(event->event.kind);
+    *kind = static_cast<zf_event_kind>(event->event->kind);
     return ZF_OK;
 }
 
@@ -563,7 +634,7 @@ zf_status zf_event_id(const zf_event* event, const char** id, size_t* size) {
     ZF_CHECK(check_event(event, "zf_event_id"));
     ZF_NOT_NULL(id, "zf_event_id", "id");
     // Input ids view the node's std::string names in full: NUL-terminated.
-    const auto view = event->event.id;
+    const auto view = event->event->id;
     *id = view.empty() ? "" : view.data();
     if (size != nullptr) {
         *size = view.size();
@@ -575,7 +646,7 @@ zf_status zf_event_data(const zf_event* event, const void** data, size_t* size) 
     ZF_CHECK(check_event(event, "zf_event_data"));
     ZF_NOT_NULL(data, "zf_event_data", "data");
     ZF_NOT_NULL(size, "zf_event_data", "size");
-    const auto bytes = event->event.data;
+    const auto bytes = event->event->data;
     *data = bytes.empty() ? nullptr : bytes.data();
     *size = bytes.size();
     return ZF_OK;
@@ -584,7 +655,7 @@ zf_status zf_event_data(const zf_event* event, const void** data, size_t* size) 
 zf_status zf_event_dtype(const zf_event* event, zf_dtype* dtype) {
     ZF_CHECK(check_event(event, "zf_event_dtype"));
     ZF_NOT_NULL(dtype, "zf_event_dtype", "dtype");
-    *dtype = static_cast<zf_dtype>(event->event.dtype());
+    *dtype = static_cast<zf_dtype>(event->event->dtype());
     return ZF_OK;
 }
 
@@ -592,7 +663,7 @@ zf_status zf_event_shape(const zf_event* event, const uint64_t** dims, size_t* n
     ZF_CHECK(check_event(event, "zf_event_shape"));
     ZF_NOT_NULL(dims, "zf_event_shape", "dims");
     ZF_NOT_NULL(ndim, "zf_event_shape", "ndim");
-    const auto shape = event->event.shape();
+    const auto shape = event->event->shape();
     *dims = shape.empty() ? nullptr : shape.data();
     *ndim = shape.size();
     return ZF_OK;
@@ -603,7 +674,7 @@ zf_status zf_event_encoding(const zf_event* event, const char** encoding) {
     ZF_NOT_NULL(encoding, "zf_event_encoding", "encoding");
     // The encoding lies in shared memory without a NUL: copy it next to the event.
     auto* mutable_event = const_cast<zf_event*>(event);
-    const auto view = event->event.encoding();
+    const auto view = event->event->encoding();
     const auto n = std::min<std::size_t>(view.size(), ZF_MAX_ENCODING_SIZE);
     std::memcpy(mutable_event->encoding, view.data(), n);
     mutable_event->encoding[n] = '\0';
@@ -614,14 +685,14 @@ zf_status zf_event_encoding(const zf_event* event, const char** encoding) {
 zf_status zf_event_timestamp_ns(const zf_event* event, uint64_t* ns) {
     ZF_CHECK(check_event(event, "zf_event_timestamp_ns"));
     ZF_NOT_NULL(ns, "zf_event_timestamp_ns", "ns");
-    *ns = event->event.timestamp_ns;
+    *ns = event->event->timestamp_ns;
     return ZF_OK;
 }
 
 zf_status zf_event_wall_time_ns(const zf_event* event, uint64_t* ns) {
     ZF_CHECK(check_event(event, "zf_event_wall_time_ns"));
     ZF_NOT_NULL(ns, "zf_event_wall_time_ns", "ns");
-    *ns = event->event.wall_time_ns();
+    *ns = event->event->wall_time_ns();
     return ZF_OK;
 }
 
@@ -635,7 +706,7 @@ zf_status zf_event_from_timer(const zf_event* event, bool* from_timer) {
 zf_status zf_event_sequence(const zf_event* event, uint64_t* sequence) {
     ZF_CHECK(check_event(event, "zf_event_sequence"));
     ZF_NOT_NULL(sequence, "zf_event_sequence", "sequence");
-    *sequence = event->event.sequence;
+    *sequence = event->event->sequence;
     return ZF_OK;
 }
 
@@ -643,7 +714,7 @@ zf_status zf_event_error_message(const zf_event* event, const char** message) {
     ZF_CHECK(check_event(event, "zf_event_error_message"));
     ZF_NOT_NULL(message, "zf_event_error_message", "message");
     // Error messages view a std::string of the node in full: NUL-terminated.
-    const auto view = event->event.message;
+    const auto view = event->event->message;
     *message = view.empty() ? "" : view.data();
     return ZF_OK;
 }
@@ -654,7 +725,7 @@ zf_status zf_event_param_count(const zf_event* event, size_t* count) {
     return guarded("zf_event_param_count", [&] {
         auto* e = const_cast<zf_event*>(event);
         cache_params(e);
-        *count = e->params.size();
+        *count = e->caches->params.size();
         return ZF_OK;
     });
 }
@@ -666,15 +737,15 @@ zf_status zf_event_param_at(const zf_event* event, size_t index, zf_str* key, zf
     return guarded("zf_event_param_at", [&] {
         auto* e = const_cast<zf_event*>(event);
         cache_params(e);
-        if (index >= e->params.size()) {
+        if (index >= e->caches->params.size()) {
             return fail(ZF_ERR_INVALID_ARGUMENT,
                         "zf_event_param_at: index " + std::to_string(index) +
-                            " is beyond the message's " + std::to_string(e->params.size()) +
+                            " is beyond the message's " + std::to_string(e->caches->params.size()) +
                             " parameters");
         }
-        key->data = e->params[index].first.data();
-        key->size = e->params[index].first.size();
-        *kind = static_cast<zf_param_kind>(e->params[index].second);
+        key->data = e->caches->params[index].first.data();
+        key->size = e->caches->params[index].first.size();
+        *kind = static_cast<zf_param_kind>(e->caches->params[index].second);
         return ZF_OK;
     });
 }
@@ -683,7 +754,7 @@ zf_status zf_event_param_kind(const zf_event* event, const char* key, zf_param_k
     ZF_CHECK(check_event(event, "zf_event_param_kind"));
     ZF_NOT_NULL(key, "zf_event_param_kind", "key");
     ZF_NOT_NULL(kind, "zf_event_param_kind", "kind");
-    const auto found = event->event.metadata().kind(key);
+    const auto found = event->event->metadata().kind(key);
     if (!found) {
         return fail(ZF_ERR_NOT_FOUND,
                     std::string("zf_event_param_kind: no parameter '") + key + "'");
@@ -698,7 +769,7 @@ zf_status zf_event_get_bool(const zf_event* event, const char* key, bool* value)
     ZF_NOT_NULL(value, "zf_event_get_bool", "value");
     return guarded("zf_event_get_bool", [&] {
         ZF_CHECK(check_param(event, key, zf::ParameterKind::boolean, "zf_event_get_bool"));
-        *value = *event->event.metadata().get_bool(key);
+        *value = *event->event->metadata().get_bool(key);
         return ZF_OK;
     });
 }
@@ -709,7 +780,7 @@ zf_status zf_event_get_int(const zf_event* event, const char* key, int64_t* valu
     ZF_NOT_NULL(value, "zf_event_get_int", "value");
     return guarded("zf_event_get_int", [&] {
         ZF_CHECK(check_param(event, key, zf::ParameterKind::int64, "zf_event_get_int"));
-        *value = *event->event.metadata().get_int(key);
+        *value = *event->event->metadata().get_int(key);
         return ZF_OK;
     });
 }
@@ -720,7 +791,7 @@ zf_status zf_event_get_double(const zf_event* event, const char* key, double* va
     ZF_NOT_NULL(value, "zf_event_get_double", "value");
     return guarded("zf_event_get_double", [&] {
         ZF_CHECK(check_param(event, key, zf::ParameterKind::float64, "zf_event_get_double"));
-        *value = *event->event.metadata().get_double(key);
+        *value = *event->event->metadata().get_double(key);
         return ZF_OK;
     });
 }
@@ -731,7 +802,7 @@ zf_status zf_event_get_string(const zf_event* event, const char* key, zf_str* va
     ZF_NOT_NULL(value, "zf_event_get_string", "value");
     return guarded("zf_event_get_string", [&] {
         ZF_CHECK(check_param(event, key, zf::ParameterKind::string, "zf_event_get_string"));
-        const auto s = *event->event.metadata().get_string(key);
+        const auto s = *event->event->metadata().get_string(key);
         value->data = s.data();
         value->size = s.size();
         return ZF_OK;
@@ -746,8 +817,8 @@ zf_status zf_event_get_int_list(const zf_event* event, const char* key, const in
     ZF_NOT_NULL(count, "zf_event_get_int_list", "count");
     return guarded("zf_event_get_int_list", [&] {
         ZF_CHECK(check_param(event, key, zf::ParameterKind::int64_list, "zf_event_get_int_list"));
-        auto& kept = const_cast<zf_event*>(event)->int_lists.emplace_back(
-            *event->event.metadata().get_int_list(key));
+        auto& kept = const_cast<zf_event*>(event)->cache().int_lists.emplace_back(
+            *event->event->metadata().get_int_list(key));
         *values = kept.empty() ? nullptr : kept.data();
         *count = kept.size();
         return ZF_OK;
@@ -763,8 +834,8 @@ zf_status zf_event_get_double_list(const zf_event* event, const char* key, const
     return guarded("zf_event_get_double_list", [&] {
         ZF_CHECK(
             check_param(event, key, zf::ParameterKind::float64_list, "zf_event_get_double_list"));
-        auto& kept = const_cast<zf_event*>(event)->double_lists.emplace_back(
-            *event->event.metadata().get_double_list(key));
+        auto& kept = const_cast<zf_event*>(event)->cache().double_lists.emplace_back(
+            *event->event->metadata().get_double_list(key));
         *values = kept.empty() ? nullptr : kept.data();
         *count = kept.size();
         return ZF_OK;
@@ -781,11 +852,12 @@ zf_status zf_event_get_string_list(const zf_event* event, const char* key, const
         ZF_CHECK(
             check_param(event, key, zf::ParameterKind::string_list, "zf_event_get_string_list"));
         std::vector<zf_str> strings;
-        const auto views = event->event.metadata().get_string_list(key); // kept: views of it
+        const auto views = event->event->metadata().get_string_list(key); // kept: views of it
         for (const auto s : *views) {
             strings.push_back(zf_str{s.data(), s.size()});
         }
-        auto& kept = const_cast<zf_event*>(event)->string_lists.emplace_back(std::move(strings));
+        auto& kept =
+            const_cast<zf_event*>(event)->cache().string_lists.emplace_back(std::move(strings));
         *values = kept.empty() ? nullptr : kept.data();
         *count = kept.size();
         return ZF_OK;
@@ -838,23 +910,36 @@ zf_status zf_node_send_output(zf_node* node, const char* output, const void* dat
     return zf_output_send(handle, data, size);
 }
 
-static zf_status wrap_loan(zf_output* output, std::expected<zf::Sample, zf::Error> loan,
-                           zf_sample** sample) {
-    if (!loan) {
-        return fail(loan.error());
-    }
+} // extern "C"
+
+namespace {
+
+/// Runs `loan` (an Output loan call) straight into a new sample handle.
+template <typename Loan>
+zf_status wrap_loan(zf_output* output, Loan&& loan, zf_sample** sample) {
     zf_sample* made = take_sample(output->owner);
+    made->slot.emplace(InPlace{std::forward<Loan>(loan)});
+    if (!*made->slot) {
+        const zf_status status = fail(made->slot->error());
+        end_sample(made);
+        return status;
+    }
     made->output = output;
-    made->sample = std::move(*loan);
     *sample = made;
     return ZF_OK;
 }
 
+} // namespace
+
+extern "C" {
+
 zf_status zf_output_loan(zf_output* output, size_t bytes, zf_sample** sample) {
     ZF_CHECK(check_output(output, "zf_output_loan"));
     ZF_NOT_NULL(sample, "zf_output_loan", "the sample out-parameter");
-    return guarded("zf_output_loan",
-                   [&] { return wrap_loan(output, output->output->loan(bytes), sample); });
+    return guarded("zf_output_loan", [&] {
+        return wrap_loan(
+            output, [&] { return output->output->loan(bytes); }, sample);
+    });
 }
 
 zf_status zf_output_loan_typed(zf_output* output, zf_dtype dtype, size_t count,
@@ -867,7 +952,9 @@ zf_status zf_output_loan_typed(zf_output* output, zf_dtype dtype, size_t count,
     }
     return guarded("zf_output_loan_typed", [&] {
         return wrap_loan(
-            output, output->output->loan_typed(static_cast<zf::DataType>(dtype), count), sample);
+            output,
+            [&] { return output->output->loan_typed(static_cast<zf::DataType>(dtype), count); },
+            sample);
     });
 }
 
@@ -875,7 +962,7 @@ zf_status zf_sample_data(zf_sample* sample, void** data, size_t* size) {
     ZF_CHECK(check_sample(sample, "zf_sample_data"));
     ZF_NOT_NULL(data, "zf_sample_data", "data");
     ZF_NOT_NULL(size, "zf_sample_data", "size");
-    const auto bytes = sample->sample.data();
+    const auto bytes = sample->get().data();
     *data = bytes.data();
     *size = bytes.size();
     return ZF_OK;
@@ -883,17 +970,21 @@ zf_status zf_sample_data(zf_sample* sample, void** data, size_t* size) {
 
 zf_status zf_sample_resize(zf_sample* sample, size_t bytes) {
     ZF_CHECK(check_sample(sample, "zf_sample_resize"));
-    if (bytes > sample->sample.data().size()) {
+    if (bytes > sample->get().data().size()) {
         return fail(ZF_ERR_INVALID_ARGUMENT, "zf_sample_resize: " + std::to_string(bytes) +
                                                  " bytes is more than the " +
-                                                 std::to_string(sample->sample.data().size()) +
+                                                 std::to_string(sample->get().data().size()) +
                                                  " the sample holds; loan a bigger sample instead");
     }
-    sample->sample.resize(bytes);
+    sample->get().resize(bytes);
     return ZF_OK;
 }
 
-static zf_status check_shape(const uint64_t* dims, size_t ndim, const char* function) {
+} // extern "C"
+
+namespace {
+
+zf_status check_shape(const uint64_t* dims, size_t ndim, const char* function) {
     if (ndim > ZF_MAX_DIMS) {
         return fail(ZF_ERR_INVALID_ARGUMENT, std::string(function) + ": " + std::to_string(ndim) +
                                                  " dimensions; at most " +
@@ -905,10 +996,14 @@ static zf_status check_shape(const uint64_t* dims, size_t ndim, const char* func
     return ZF_OK;
 }
 
+} // namespace
+
+extern "C" {
+
 zf_status zf_sample_set_shape(zf_sample* sample, const uint64_t* dims, size_t ndim) {
     ZF_CHECK(check_sample(sample, "zf_sample_set_shape"));
     ZF_CHECK(check_shape(dims, ndim, "zf_sample_set_shape"));
-    sample->sample.set_shape(std::span<const std::uint64_t>(dims, ndim));
+    sample->get().set_shape(std::span<const std::uint64_t>(dims, ndim));
     return ZF_OK;
 }
 
@@ -919,8 +1014,8 @@ zf_status zf_sample_set_type(zf_sample* sample, zf_dtype dtype, const uint64_t* 
                                                  std::to_string(static_cast<int>(dtype)));
     }
     ZF_CHECK(check_shape(dims, ndim, "zf_sample_set_type"));
-    sample->sample.set_type(static_cast<zf::DataType>(dtype),
-                            std::span<const std::uint64_t>(dims, ndim));
+    sample->get().set_type(static_cast<zf::DataType>(dtype),
+                           std::span<const std::uint64_t>(dims, ndim));
     return ZF_OK;
 }
 
@@ -934,7 +1029,7 @@ zf_status zf_sample_set_encoding(zf_sample* sample, const char* encoding) {
                                                  std::to_string(ZF_MAX_ENCODING_SIZE) +
                                                  "; use a short name such as \"rgb8\"");
     }
-    sample->sample.set_encoding(view);
+    sample->get().set_encoding(view);
     return ZF_OK;
 }
 
@@ -945,7 +1040,7 @@ zf_status zf_sample_set_encoding(zf_sample* sample, const char* encoding) {
 zf_status zf_sample_set_bool(zf_sample* sample, const char* key, bool value) {
     ZF_SETTER_PROLOGUE("zf_sample_set_bool");
     return guarded("zf_sample_set_bool", [&] {
-        sample->sample.metadata().set_bool(key, value);
+        sample->get().metadata().set_bool(key, value);
         return param_problem(sample, "zf_sample_set_bool");
     });
 }
@@ -953,7 +1048,7 @@ zf_status zf_sample_set_bool(zf_sample* sample, const char* key, bool value) {
 zf_status zf_sample_set_int(zf_sample* sample, const char* key, int64_t value) {
     ZF_SETTER_PROLOGUE("zf_sample_set_int");
     return guarded("zf_sample_set_int", [&] {
-        sample->sample.metadata().set_int(key, value);
+        sample->get().metadata().set_int(key, value);
         return param_problem(sample, "zf_sample_set_int");
     });
 }
@@ -961,7 +1056,7 @@ zf_status zf_sample_set_int(zf_sample* sample, const char* key, int64_t value) {
 zf_status zf_sample_set_double(zf_sample* sample, const char* key, double value) {
     ZF_SETTER_PROLOGUE("zf_sample_set_double");
     return guarded("zf_sample_set_double", [&] {
-        sample->sample.metadata().set_double(key, value);
+        sample->get().metadata().set_double(key, value);
         return param_problem(sample, "zf_sample_set_double");
     });
 }
@@ -970,7 +1065,7 @@ zf_status zf_sample_set_string(zf_sample* sample, const char* key, const char* v
     ZF_SETTER_PROLOGUE("zf_sample_set_string");
     ZF_NOT_NULL(value, "zf_sample_set_string", "value");
     return guarded("zf_sample_set_string", [&] {
-        sample->sample.metadata().set_string(key, value);
+        sample->get().metadata().set_string(key, value);
         return param_problem(sample, "zf_sample_set_string");
     });
 }
@@ -982,7 +1077,7 @@ zf_status zf_sample_set_int_list(zf_sample* sample, const char* key, const int64
         return null_argument("zf_sample_set_int_list", "values (with count > 0)");
     }
     return guarded("zf_sample_set_int_list", [&] {
-        sample->sample.metadata().set_int_list(key, std::span<const std::int64_t>(values, count));
+        sample->get().metadata().set_int_list(key, std::span<const std::int64_t>(values, count));
         return param_problem(sample, "zf_sample_set_int_list");
     });
 }
@@ -994,7 +1089,7 @@ zf_status zf_sample_set_double_list(zf_sample* sample, const char* key, const do
         return null_argument("zf_sample_set_double_list", "values (with count > 0)");
     }
     return guarded("zf_sample_set_double_list", [&] {
-        sample->sample.metadata().set_double_list(key, std::span<const double>(values, count));
+        sample->get().metadata().set_double_list(key, std::span<const double>(values, count));
         return param_problem(sample, "zf_sample_set_double_list");
     });
 }
@@ -1013,7 +1108,7 @@ zf_status zf_sample_set_string_list(zf_sample* sample, const char* key, const ch
     }
     return guarded("zf_sample_set_string_list", [&] {
         std::vector<std::string_view> views(values, values + count);
-        sample->sample.metadata().set_string_list(key, views);
+        sample->get().metadata().set_string_list(key, views);
         return param_problem(sample, "zf_sample_set_string_list");
     });
 }
@@ -1021,7 +1116,7 @@ zf_status zf_sample_set_string_list(zf_sample* sample, const char* key, const ch
 zf_status zf_sample_send(zf_sample* sample) {
     ZF_CHECK(check_sample(sample, "zf_sample_send"));
     return guarded("zf_sample_send", [&] {
-        auto sent = sample->owner->node->send(std::move(sample->sample));
+        auto sent = sample->owner->node->send(std::move(sample->get()));
         end_sample(sample);
         return sent ? ZF_OK : fail(sent.error());
     });
@@ -1035,7 +1130,7 @@ zf_status zf_sample_discard(zf_sample* sample) {
     }
     ZF_CHECK(check_sample(sample, "zf_sample_discard"));
     return guarded("zf_sample_discard", [&] {
-        sample->sample = zf::Sample{}; // the old one gives its chunk back
+        sample->slot.reset(); // gives its chunk back
         end_sample(sample);
         return ZF_OK;
     });
