@@ -830,7 +830,7 @@ std::expected<Node, Error> Node::from_env() {
             ErrorKind::missing_environment,
             "ZEROFLOW_DATAFLOW_ID and ZEROFLOW_NODE_ID are not set: this program is a zeroflow "
             "node; start it through a dataflow (`zeroflow run dataflow.yml`), or declare it "
-            "`path: dynamic` and connect with Node::connect_dynamic"});
+            "`path: dynamic` and connect with Node::connect_dynamic (C: zf_node_connect_dynamic)"});
     }
     auto impl = detail::NodeImpl::connect(
         protocol::Json{{"op", "register"}, {"dataflow_id", dataflow}, {"node_id", node}});
