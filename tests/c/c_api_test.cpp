@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <zeroflow/node.h>
 
@@ -213,6 +214,46 @@ TEST_F(CApi, OutputsAndSamplesRefuseWrongCallsWithStatusCodes) {
     EXPECT_EQ(zf_node_id(node, &id), ZF_ERR_CLOSED);
     EXPECT_EQ(zf_node_close(node), ZF_ERR_CLOSED) << "a double close";
     EXPECT_NE(last_error().find("closed"), std::string::npos) << last_error();
+    const auto stopped = zeroflow({"stop", uuid});
+    EXPECT_EQ(stopped.status, 0) << stopped.err;
+}
+
+TEST_F(CApi, AnExhaustedPoolAndASecondConnectionAreStatusCodes) {
+    const auto file = write_dataflow("small", {NodeSpec{"sut", "", {}, {}, {"out"}, 0, "dynamic"}},
+                                     "shm:\n  sut/out: {max_message_size: 64, chunks: 2}\n");
+    const auto uuid = start(file);
+    Env env(runtime_dir());
+    zf_node* node = nullptr;
+    ASSERT_EQ(zf_node_connect_dynamic("sut", uuid.c_str(), &node), ZF_OK) << last_error();
+    zf_node* twice = nullptr;
+    EXPECT_EQ(zf_node_connect_dynamic("sut", uuid.c_str(), &twice), ZF_ERR_NODE_ALREADY_CONNECTED)
+        << last_error();
+    zf_output* output = nullptr;
+    ASSERT_EQ(zf_node_output(node, "out", &output), ZF_OK);
+    EXPECT_EQ(zf_output_loan(output, 65, nullptr), ZF_ERR_INVALID_ARGUMENT);
+    zf_sample* too_big = nullptr;
+    EXPECT_EQ(zf_output_loan(output, 65, &too_big), ZF_ERR_MESSAGE_TOO_LARGE) << last_error();
+    std::vector<zf_sample*> held;
+    zf_status status = ZF_OK;
+    while (held.size() < 16) {
+        zf_sample* sample = nullptr;
+        status = zf_output_loan(output, 8, &sample);
+        if (status != ZF_OK) {
+            break;
+        }
+        held.push_back(sample);
+    }
+    EXPECT_EQ(status, ZF_ERR_POOL_EXHAUSTED) << last_error();
+    EXPECT_EQ(held.size(), 2U) << "chunks: 2";
+    ASSERT_EQ(zf_sample_discard(held.back()), ZF_OK);
+    held.pop_back();
+    zf_sample* again = nullptr;
+    ASSERT_EQ(zf_output_loan(output, 8, &again), ZF_OK) << "a discarded chunk comes back";
+    held.push_back(again);
+    for (zf_sample* sample : held) {
+        EXPECT_EQ(zf_sample_discard(sample), ZF_OK);
+    }
+    ASSERT_EQ(zf_node_close(node), ZF_OK);
     const auto stopped = zeroflow({"stop", uuid});
     EXPECT_EQ(stopped.status, 0) << stopped.err;
 }
