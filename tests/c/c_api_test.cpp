@@ -13,6 +13,7 @@
 
 #include <zeroflow/node.h>
 
+#include "node_api.h"
 #include "support.hpp"
 
 namespace zeroflow::daemon_test {
@@ -99,6 +100,30 @@ TEST(CApiNoDaemon, NullArgumentsAndMissingEnvironmentGiveStatusCodesWithMessages
     EXPECT_EQ(zf_event_free(reinterpret_cast<zf_event*>(junk)), ZF_ERR_INVALID_ARGUMENT);
     EXPECT_EQ(zf_node_close(reinterpret_cast<zf_node*>(junk)), ZF_ERR_INVALID_ARGUMENT);
     EXPECT_NE(last_error().find("not a zeroflow node"), std::string::npos) << last_error();
+}
+
+TEST(DoraApiNoDaemon, MisuseIsReportedNeverFatal) {
+    ::unsetenv("ZEROFLOW_DATAFLOW_ID");
+    ::unsetenv("ZEROFLOW_NODE_ID");
+    EXPECT_EQ(init_dora_context_from_env(), nullptr);
+    EXPECT_EQ(dora_next_event(nullptr), nullptr);
+    EXPECT_EQ(read_dora_event_type(nullptr), DoraEventType_Unknown);
+    char* out = reinterpret_cast<char*>(1);
+    size_t len = 7;
+    read_dora_input_id(nullptr, &out, &len);
+    EXPECT_EQ(out, nullptr);
+    EXPECT_EQ(len, 0U);
+    out = reinterpret_cast<char*>(1);
+    read_dora_input_data(nullptr, &out, &len);
+    EXPECT_EQ(out, nullptr);
+    EXPECT_EQ(read_dora_input_timestamp(nullptr), 0U);
+    EXPECT_EQ(dora_send_output(nullptr, "out", 3, "x", 1), -1);
+    EXPECT_EQ(dora_log(nullptr, "info", 4, "x", 1), -1);
+    free_dora_event(nullptr);
+    free_dora_context(nullptr);
+    alignas(8) unsigned char junk[256] = {};
+    EXPECT_EQ(read_dora_event_type(junk), DoraEventType_Unknown);
+    free_dora_event(junk); // "not a zeroflow event" on stderr, nothing else
 }
 
 TEST_F(CApi, ConnectDynamicWithoutADaemonSaysHowToStartOne) {
@@ -272,6 +297,8 @@ TEST_F(CApi, EventsCarryDataUntilFreedAndRefuseUseAfterFreeOrClose) {
     const auto uuid = start(file);
     Env env(runtime_dir());
     zf_node* node = nullptr;
+    EXPECT_EQ(zf_node_connect_dynamic("source", uuid.c_str(), &node), ZF_ERR_NODE_NOT_DYNAMIC)
+        << last_error();
     ASSERT_EQ(zf_node_connect_dynamic("sut", uuid.c_str(), &node), ZF_OK) << last_error();
     bool timer = true;
     ASSERT_EQ(zf_node_input_from_timer(node, "in", &timer), ZF_OK);
