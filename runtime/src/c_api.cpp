@@ -676,7 +676,9 @@ zf_status zf_event_encoding(const zf_event* event, const char** encoding) {
     auto* mutable_event = const_cast<zf_event*>(event);
     const auto view = event->event->encoding();
     const auto n = std::min<std::size_t>(view.size(), ZF_MAX_ENCODING_SIZE);
-    std::memcpy(mutable_event->encoding, view.data(), n);
+    if (n != 0) {
+        std::memcpy(mutable_event->encoding, view.data(), n);
+    }
     mutable_event->encoding[n] = '\0';
     *encoding = mutable_event->encoding;
     return ZF_OK;

@@ -104,6 +104,8 @@ enum DoraEventType read_dora_event_type(void* dora_event) {
         return DoraEventType_Stop;
     case ZF_EVENT_ERROR:
         return DoraEventType_Error;
+    case ZF_EVENT_KIND_MAX_ENUM:
+        break;
     }
     return DoraEventType_Unknown;
 }

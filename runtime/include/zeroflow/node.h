@@ -86,7 +86,10 @@ typedef enum zf_status {
     ZF_ERR_INTERNAL = 16,
     ZF_ERR_METADATA_TOO_LARGE = 17, /**< parameters exceed the output's max_metadata_size */
     ZF_ERR_NOT_FOUND = 64,          /**< the message has no parameter of that key */
-    ZF_ERR_WRONG_TYPE = 65          /**< the parameter exists with a value of another kind */
+    ZF_ERR_WRONG_TYPE = 65,         /**< the parameter exists with a value of another kind */
+    /** Not a status: keeps every enum of this header int-sized (as Vulkan's *_MAX_ENUM do), so
+     * that any non-negative int a C caller passes is a valid value on the C++ side. */
+    ZF_STATUS_MAX_ENUM = 0x7FFFFFFF
 } zf_status;
 
 /** Kinds of events, in zeroflow::EventKind's order. */
@@ -95,7 +98,8 @@ typedef enum zf_event_kind {
     ZF_EVENT_INPUT_CLOSED = 1,      /**< an input's sender is gone (after its last message) */
     ZF_EVENT_ALL_INPUTS_CLOSED = 2, /**< once, after the last InputClosed */
     ZF_EVENT_STOP = 3,              /**< the stream ended; every later next gives Stop at once */
-    ZF_EVENT_ERROR = 4              /**< e.g. the daemon died; zf_event_error_message says why */
+    ZF_EVENT_ERROR = 4,             /**< e.g. the daemon died; zf_event_error_message says why */
+    ZF_EVENT_KIND_MAX_ENUM = 0x7FFFFFFF /**< not a kind (see ZF_STATUS_MAX_ENUM) */
 } zf_event_kind;
 
 /** Element types; the codes of zeroflow::DataType. */
@@ -111,7 +115,8 @@ typedef enum zf_dtype {
     ZF_DTYPE_I64 = 8,
     ZF_DTYPE_F32 = 9,
     ZF_DTYPE_F64 = 10,
-    ZF_DTYPE_BOOL = 11
+    ZF_DTYPE_BOOL = 11,
+    ZF_DTYPE_MAX_ENUM = 0x7FFFFFFF /**< not a type (see ZF_STATUS_MAX_ENUM) */
 } zf_dtype;
 
 /** Kinds of parameter values; the codes of zeroflow::ParameterKind. */
@@ -122,7 +127,8 @@ typedef enum zf_param_kind {
     ZF_PARAM_STRING = 4,
     ZF_PARAM_INT_LIST = 5,
     ZF_PARAM_DOUBLE_LIST = 6,
-    ZF_PARAM_STRING_LIST = 7
+    ZF_PARAM_STRING_LIST = 7,
+    ZF_PARAM_KIND_MAX_ENUM = 0x7FFFFFFF /**< not a kind (see ZF_STATUS_MAX_ENUM) */
 } zf_param_kind;
 
 /** A string that is not NUL-terminated (it points into shared memory). */
