@@ -420,8 +420,10 @@ TEST_F(CApi, AfterTheStreamEndsNextGivesStopAtOnce) {
             break;
         }
     }
-    // InputClosed (1), AllInputsClosed (2), then Stop (3) when the dataflow finishes.
-    EXPECT_EQ(seen, "1,2,3,");
+    // InputClosed (1), AllInputsClosed (2), then Stop (3) when the dataflow finishes; or Stop
+    // alone when the daemon's Stop (sent once the source has exited) is taken before the closed
+    // input, as stopped_events() allows for the C++ nodes.
+    EXPECT_TRUE(seen == "1,2,3," || seen == "3,") << seen;
     for (int i = 0; i < 3; ++i) {
         zf_event* event = nullptr;
         const auto before = std::chrono::steady_clock::now();
