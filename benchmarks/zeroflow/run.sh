@@ -2,7 +2,7 @@
 # zeroflow's side of the benchmark matrix: generates dataflows from templates/ (into
 # build/bench/zeroflow/), runs each point with `zeroflow run FILE` (embedded daemon, private
 # ZEROFLOW_RUNTIME_DIR) and appends one JSON line per point to the results file.
-# Usage: benchmarks/zeroflow/run.sh quick|full|scaling|smoke
+# Usage: benchmarks/zeroflow/run.sh quick|full|scaling|smoke|c-vs-cpp
 #   ZEROFLOW_BENCH_RESULTS  JSON-lines file to append to (default build/bench/zeroflow/results.jsonl)
 #   ZEROFLOW_BUILD_DIR      build tree with tools/zeroflow and benchmarks/zeroflow/zf_* (default
 #                           build/default)
@@ -10,6 +10,9 @@
 # scaling: fan-out 1/2/4/8 and chain 2/5/10 at 8 B, busy and blocking.
 # smoke (ctest bench_smoke_zeroflow): one 8 B blocking ping-pong point of 200 samples in a
 # temporary folder, checked with `bench_report --check`.
+# c-vs-cpp: the C pair (zf_c_ping/zf_c_pong, C API) against the C++ pair at 8 B, busy and
+# blocking, interleaved for ZEROFLOW_BENCH_ROUNDS rounds (default 3) of 2,000 samples; results in
+# build/bench/zeroflow/c-vs-cpp.jsonl and a table of the rounds on stdout.
 # Leaves nothing behind, also when interrupted: no process, no /dev/shm/zeroflow-* of its
 # runs, no runtime directory, no out/ folder.
 set -euo pipefail
@@ -55,16 +58,26 @@ smoke)
     fanouts=() chains=()
     throughput_sizes=()
     ;;
+c-vs-cpp)
+    sizes=(8)
+    samples=2000 warmup=200 budget=20 oversubscribed_budget=2
+    patterns=(pingpong)
+    fanouts=() chains=()
+    throughput_sizes=()
+    ;;
 *)
-    echo "usage: $0 quick|full|scaling|smoke" >&2
+    echo "usage: $0 quick|full|scaling|smoke|c-vs-cpp" >&2
     exit 2
     ;;
 esac
 
-for tool in "$zeroflow" "$nodes"/zf_{ping,pong,source,sink,relay}; do
+tools=("$zeroflow" "$nodes"/zf_{ping,pong,source,sink,relay})
+[[ $profile == c-vs-cpp ]] && tools=("$zeroflow" "$nodes"/zf_{ping,pong} "$nodes"/zf_c_{ping,pong})
+for tool in "${tools[@]}"; do
     if [[ ! -x $tool ]]; then
         echo "error: $tool not found: build it first (cmake --build build/default --target" \
-            "zeroflow zf_ping zf_pong zf_source zf_sink zf_relay) or set ZEROFLOW_BUILD_DIR" >&2
+            "zeroflow zf_ping zf_pong zf_source zf_sink zf_relay zf_c_ping zf_c_pong) or set" \
+            "ZEROFLOW_BUILD_DIR" >&2
         exit 1
     fi
 done
@@ -76,7 +89,9 @@ else
     work=${ZEROFLOW_BENCH_WORK:-$root/build/bench/zeroflow}
     mkdir -p "$work"
     work=$(cd "$work" && pwd)
-    results=${ZEROFLOW_BENCH_RESULTS:-$work/results.jsonl}
+    default_results=$work/results.jsonl
+    [[ $profile == c-vs-cpp ]] && default_results=$work/c-vs-cpp.jsonl
+    results=${ZEROFLOW_BENCH_RESULTS:-$default_results}
 fi
 [[ $results == /* ]] || results=$PWD/$results
 export ZEROFLOW_BENCH_RESULTS=$results # the nodes inherit it through the daemon
@@ -199,10 +214,12 @@ run_point() {
     rm -rf "$work/out" "$work/$name.log"
 }
 
-pingpong_point() { # MODE TOUCH SIZE
-    local mode=$1 touch=$2 size=$3 name="pingpong-$1-$2-$3"
+pingpong_point() { # MODE TOUCH SIZE [PREFIX]: PREFIX zf_c_ runs the C pair
+    local mode=$1 touch=$2 size=$3 prefix=${4:-zf_} name="pingpong-$1-$2-$3"
+    [[ $prefix == zf_ ]] || name="pingpong-c-$1-$2-$3"
     point_args "$mode" "$touch" pingpong "$size" 2
     render pingpong.yml "POINT=$name" "NODES=$nodes" "ARGS=$args" \
+        "PING=${prefix}ping" "PONG=${prefix}pong" \
         "BUSY_POLL_US=$(busy_poll "$mode")" "CPU_PING=$(cpu 0)" "CPU_PONG=$(cpu 1)" \
         "MAX=$(bytes "$size")" >"$work/$name.yml"
     run_point "$name"
@@ -249,6 +266,31 @@ graph_point() { # MODE TOUCH SIZE PATTERN RELAYS SINKS
     done
     run_point "$name"
 }
+
+if [[ $profile == c-vs-cpp ]]; then
+    # Interleaved: each round runs the C++ pair then the C pair, per mode, so that the noise of
+    # this machine falls on both alike.
+    : >"$results"
+    for ((round = 1; round <= ${ZEROFLOW_BENCH_ROUNDS:-3}; round++)); do
+        for mode in "${modes[@]}"; do
+            pingpong_point "$mode" transport 8
+            pingpong_point "$mode" transport 8 zf_c_
+        done
+    done
+    /usr/bin/python3 - "$results" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"p50_us"' in l]
+print("one-way latency, 8 B ping-pong, p50 / p99 in us, per round (C++ pair vs C pair)")
+for mode in ("busy", "blocking"):
+    for system, label in (("zeroflow", "C++"), ("zeroflow-c", "C")):
+        got = [r for r in rows if r["mode"] == mode and r["system"] == system]
+        if got:
+            rounds = "  ".join(f"{r['p50_us']:.3f}/{r['p99_us']:.3f}" for r in got)
+            median = statistics.median(r["p50_us"] for r in got)
+            print(f"{mode:8} {label:3}  median p50 {median:.3f}   rounds: {rounds}")
+PY
+    patterns=() fanouts=() chains=() throughput_sizes=() modes=()
+fi
 
 for mode in "${modes[@]}"; do
     for touch in "${touches[@]}"; do

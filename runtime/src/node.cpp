@@ -188,6 +188,15 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
         }
         impl->receiver_.emplace(std::move(*receiver));
         impl->input_names.resize(impl->receiver_->input_count());
+        impl->input_from_timer.resize(impl->receiver_->input_count());
+        for (std::uint32_t i = 0; i < impl->receiver_->input_count(); ++i) {
+            const auto connection = impl->receiver_->connection_of(i);
+            if (connection < spec->connections.size()) {
+                const auto output = spec->connections[connection].output;
+                impl->input_from_timer[i] = output < spec->outputs.size() &&
+                                            spec->outputs[output].owner == shm::kDaemonOwner;
+            }
+        }
         for (const auto& in : r.at("inputs")) {
             const auto connection = in.at("connection").get<std::uint32_t>();
             for (std::uint32_t i = 0; i < impl->receiver_->input_count(); ++i) {
@@ -827,6 +836,10 @@ std::uint64_t Input::dropped() const noexcept {
     return impl_->dropped_at(index_);
 }
 
+bool Input::from_timer() const noexcept {
+    return impl_->input_from_timer[index_];
+}
+
 // ---- Node ------------------------------------------------------------------------------------
 
 Node::Node(std::unique_ptr<detail::NodeImpl> impl) noexcept : impl_(std::move(impl)) {}
@@ -842,7 +855,7 @@ std::expected<Node, Error> Node::from_env() {
             ErrorKind::missing_environment,
             "ZEROFLOW_DATAFLOW_ID and ZEROFLOW_NODE_ID are not set: this program is a zeroflow "
             "node; start it through a dataflow (`zeroflow run dataflow.yml`), or declare it "
-            "`path: dynamic` and connect with Node::connect_dynamic"});
+            "`path: dynamic` and connect with Node::connect_dynamic (C: zf_node_connect_dynamic)"});
     }
     auto impl = detail::NodeImpl::connect(
         protocol::Json{{"op", "register"}, {"dataflow_id", dataflow}, {"node_id", node}});

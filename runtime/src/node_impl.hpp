@@ -44,6 +44,7 @@ public:
     bool dynamic = false; ///< a dynamic node may reconnect: leaving does not close its outputs
     std::vector<std::string> input_names;  ///< by receiver input index
     std::vector<std::string> output_names; ///< by sender index
+    std::vector<bool> input_from_timer;    ///< by receiver input index
 
 private:
     enum class Stream : std::uint8_t { open, all_closed_pending, ended };

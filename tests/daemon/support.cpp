@@ -272,14 +272,24 @@ fs::path DaemonTest::write_dataflow(const std::string& name, const std::vector<N
     yaml << "nodes:\n";
     for (const auto& node : nodes) {
         yaml << "  - id: " << node.id << "\n";
-        yaml << "    path: " << yaml_quoted(kNode.string()) << "\n";
-        yaml << "    args: [" << yaml_quoted(node.role);
-        for (const auto& arg : node.args) {
-            yaml << ", " << yaml_quoted(arg);
+        if (node.path == "dynamic") {
+            yaml << "    path: dynamic\n";
+        } else {
+            yaml << "    path: " << yaml_quoted(node.path.empty() ? kNode.string() : node.path)
+                 << "\n";
+            std::vector<std::string> args;
+            if (!node.role.empty()) {
+                args.push_back(node.role);
+            }
+            args.insert(args.end(), node.args.begin(), node.args.end());
+            yaml << "    args: [";
+            for (std::size_t i = 0; i < args.size(); ++i) {
+                yaml << (i == 0 ? "" : ", ") << yaml_quoted(args[i]);
+            }
+            yaml << "]\n";
+            yaml << "    env:\n      ZF_TEST_PID_DIR: " << yaml_quoted((root_ / "pids").string())
+                 << "\n";
         }
-        yaml << "]\n";
-        yaml << "    env:\n      ZF_TEST_PID_DIR: " << yaml_quoted((root_ / "pids").string())
-             << "\n";
         if (!node.inputs.empty()) {
             yaml << "    inputs:\n";
             for (const auto& [id, source] : node.inputs) {

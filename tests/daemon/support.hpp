@@ -40,6 +40,9 @@ struct NodeSpec {
     std::vector<std::pair<std::string, std::string>> inputs; ///< input id -> source
     std::vector<std::string> outputs;
     std::uint32_t queue_size = 0; ///< 0: the default
+    /// The program: "" for the test node (role first in args), "dynamic" for a dynamic node,
+    /// else a path (args only, no role, when `role` is empty).
+    std::string path{};
 };
 
 /// A node's report file (key=value lines); empty when absent.

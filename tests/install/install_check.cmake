@@ -24,7 +24,8 @@ step("cmake --install ${BUILD_DIR} --prefix ${prefix}"
 if(NOT step_rc EQUAL 0)
     message(FATAL_ERROR "install test:${problems}")
 endif()
-foreach(header zeroflow/node.hpp zeroflow/runtime/error.hpp zeroflow/runtime/event.hpp)
+foreach(header zeroflow/node.hpp zeroflow/runtime/error.hpp zeroflow/runtime/event.hpp
+               zeroflow/node.h zeroflow/dora/node_api.h)
     if(NOT EXISTS ${prefix}/include/${header})
         set(problems "${problems}\n- header ${header} is not installed")
     endif()
@@ -33,8 +34,8 @@ endforeach()
 # 1. find_package(zeroflow CONFIG REQUIRED) + zeroflow::runtime.
 step("configuring the consumer with find_package(zeroflow)"
      ${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/cmake-build -G ${GENERATOR}
-     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX}
-     "-DCMAKE_CXX_FLAGS=${SANITIZE_FLAGS}" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_C_COMPILER=${CC}
+     "-DCMAKE_CXX_FLAGS=${SANITIZE_FLAGS}" "-DCMAKE_C_FLAGS=${SANITIZE_FLAGS}" -DCMAKE_BUILD_TYPE=RelWithDebInfo
      -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
 if(step_rc EQUAL 0)
     step("building the consumer (find_package)"
@@ -44,6 +45,11 @@ if(step_rc EQUAL 0)
         if(step_rc EQUAL 0 AND NOT step_out MATCHES "missing_environment")
             set(problems "${problems}\n- the consumer (find_package) printed: ${step_out}")
         endif()
+        step("running the C consumer (find_package)" ${WORK_DIR}/cmake-build/c_consumer)
+        if(step_rc EQUAL 0 AND NOT step_out MATCHES "missing_environment")
+            set(problems "${problems}\n- the C consumer (find_package) printed: ${step_out}")
+        endif()
+        step("running the dora consumer (find_package)" ${WORK_DIR}/cmake-build/dora_consumer)
     endif()
 endif()
 
@@ -90,7 +96,47 @@ Its text:\n${pc_text}")
     endif()
 endif()
 
-# 3. Shell completion and man pages where Debian looks for them.
+# 3. C users: `cc main.c $(pkg-config --cflags --libs zeroflow-c)`; dora users: the line of
+# dora's docs with zeroflow's folders, and `pkg-config dora_node_api_c`.
+if(PKG_CONFIG)
+    set(pc_env ${CMAKE_COMMAND} -E env PKG_CONFIG_LIBDIR=${pc_dir} PKG_CONFIG_PATH=${pc_dir})
+    set(run_env ${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${prefix}/${LIBDIR})
+    separate_arguments(sanitize_list UNIX_COMMAND "${SANITIZE_FLAGS}")
+    foreach(pc zeroflow-c dora_node_api_c)
+        step("pkg-config --cflags --libs ${pc}" ${pc_env} ${PKG_CONFIG} --cflags --libs ${pc})
+        string(STRIP "${step_out}" pc_flags_${pc})
+        separate_arguments(pc_flags_${pc} UNIX_COMMAND "${pc_flags_${pc}}")
+    endforeach()
+    set(strict -std=c99 -Wall -Wextra -Wpedantic -Werror)
+    step("building the C consumer with `${CC} main.c $(pkg-config --cflags --libs zeroflow-c)`"
+         ${CC} ${strict} ${CONSUMER_DIR}/main.c ${pc_flags_zeroflow-c} ${sanitize_list}
+         -o ${WORK_DIR}/c-consumer-pc)
+    if(step_rc EQUAL 0)
+        step("running the C consumer (pkg-config)" ${run_env} ${WORK_DIR}/c-consumer-pc)
+        if(step_rc EQUAL 0 AND NOT step_out MATCHES "missing_environment")
+            set(problems "${problems}\n- the C consumer (pkg-config) printed: ${step_out}")
+        endif()
+    endif()
+    step("building the dora node with `${CC} dora_node.c -I${prefix}/include/zeroflow/dora \
+-L${prefix}/${LIBDIR} -ldora_node_api_c -lm -lrt -ldl -pthread`"
+         ${CC} ${strict} ${CONSUMER_DIR}/dora_node.c -I${prefix}/include/zeroflow/dora
+         -L${prefix}/${LIBDIR} -ldora_node_api_c -lm -lrt -ldl -pthread ${sanitize_list}
+         -o ${WORK_DIR}/dora-node)
+    if(step_rc EQUAL 0)
+        step("running the dora node" ${run_env} ${WORK_DIR}/dora-node)
+        if(step_rc EQUAL 0 AND NOT step_out MATCHES "context NULL")
+            set(problems "${problems}\n- the dora node printed: ${step_out}")
+        endif()
+    endif()
+    step("building the dora node with `pkg-config --cflags --libs dora_node_api_c`"
+         ${CC} ${strict} ${CONSUMER_DIR}/dora_node.c ${pc_flags_dora_node_api_c} ${sanitize_list}
+         -o ${WORK_DIR}/dora-node-pc)
+    if(step_rc EQUAL 0)
+        step("running the dora node (pkg-config)" ${run_env} ${WORK_DIR}/dora-node-pc)
+    endif()
+endif()
+
+# 4. Shell completion and man pages where Debian looks for them.
 if(NOT EXISTS ${prefix}/share/bash-completion/completions/zeroflow)
     set(problems "${problems}\n- share/bash-completion/completions/zeroflow is not installed")
 endif()
@@ -102,7 +148,7 @@ if(HAVE_HELP2MAN)
     endforeach()
 endif()
 
-# 4. `zeroflow new`, as a new user runs it: the project builds with `zeroflow build` against
+# 5. `zeroflow new`, as a new user runs it: the project builds with `zeroflow build` against
 # this prefix and runs with `zeroflow run`. (Not under sanitizers: the project's own flags
 # would need them.)
 if(NOT SANITIZE_FLAGS)
@@ -128,4 +174,4 @@ if(problems)
     message(FATAL_ERROR "install test: the installed zeroflow is not usable:${problems}")
 endif()
 file(REMOVE_RECURSE ${WORK_DIR})
-message(STATUS "install test: find_package and pkg-config consumers build and run")
+message(STATUS "install test: find_package and pkg-config consumers (C++, C, dora C) build and run")

@@ -67,6 +67,9 @@ public:
     const std::string& id() const noexcept;
     /// Messages this input lost to a full queue so far.
     std::uint64_t dropped() const noexcept;
+    /// True when a timer of the daemon feeds this input (`zeroflow/timer/...`): its messages
+    /// are ticks whose 8 bytes count them from 1.
+    bool from_timer() const noexcept;
 
 private:
     friend class detail::NodeImpl;
