@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -18,9 +19,54 @@ extern char** environ;
 
 namespace zeroflow::daemon {
 
+namespace {
+
+bool has_python_module(const std::filesystem::path& dir) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const auto name = entry.path().filename().string();
+        if (name.starts_with("zeroflow.") && name.ends_with(".so")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+std::string python_interpreter() {
+    const char* chosen = std::getenv("ZEROFLOW_PYTHON");
+    if (chosen != nullptr && *chosen != '\0') {
+        return chosen;
+    }
+    const std::string built = ZEROFLOW_PYTHON_EXECUTABLE;
+    return built.empty() ? "python3" : built;
+}
+
+std::filesystem::path python_module_dir() {
+    // An installed zeroflowd (<prefix>/bin) serves the module installed beside it; a build-tree
+    // one, the module of its build tree.
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        const auto installed = exe.parent_path().parent_path() / ZEROFLOW_PYTHON_INSTALL_DIR;
+        if (has_python_module(installed)) {
+            return installed.lexically_normal();
+        }
+    }
+    const std::filesystem::path build(ZEROFLOW_PYTHON_BUILD_DIR);
+    return has_python_module(build) ? build : std::filesystem::path();
+}
+
 std::expected<Spawned, std::string> spawn_node(const SpawnRequest& request) {
     const auto& node = *request.node;
     std::vector<std::string> argv_storage;
+    // `.py` nodes run like dora runs them: python -u (unbuffered output in the node's log).
+    const bool python = node.executable.extension() == ".py";
+    if (python) {
+        argv_storage.push_back(python_interpreter());
+        argv_storage.push_back("-u");
+    }
     argv_storage.push_back(node.executable.string());
     argv_storage.insert(argv_storage.end(), node.args.begin(), node.args.end());
 
@@ -44,6 +90,18 @@ std::expected<Spawned, std::string> spawn_node(const SpawnRequest& request) {
     }
     for (const auto& [key, value] : request.extra_env) {
         set_env(key, value);
+    }
+    if (python) {
+        // The module first, then whatever PYTHONPATH the daemon or the node's env: gave.
+        if (const auto dir = python_module_dir(); !dir.empty()) {
+            std::string path = dir.string();
+            for (const auto& entry : env_storage) {
+                if (entry.starts_with("PYTHONPATH=") && entry.size() > 11) {
+                    path += ":" + entry.substr(11);
+                }
+            }
+            set_env("PYTHONPATH", path);
+        }
     }
     std::vector<char*> argv;
     for (auto& a : argv_storage) {
@@ -79,7 +137,8 @@ std::expected<Spawned, std::string> spawn_node(const SpawnRequest& request) {
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                         POSIX_SPAWN_SETSIGDEF);
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+    // posix_spawnp: a .py node's interpreter may be a bare name (ZEROFLOW_PYTHON=python3).
+    const int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {

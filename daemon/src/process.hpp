@@ -24,8 +24,16 @@ struct Spawned {
     int pidfd = -1; ///< readable once the process exited
 };
 
+/// The interpreter of `.py` nodes: $ZEROFLOW_PYTHON, else the python3 zeroflow was built with.
+std::string python_interpreter();
+/// Where the zeroflow Python module is for this zeroflowd (installed beside it, else the build
+/// tree's); empty when neither has it. Prepended to a `.py` node's PYTHONPATH.
+std::filesystem::path python_module_dir();
+
 /// Starts a node in its own process group: stdin /dev/null, stdout+stderr appended to the log
-/// file, cwd = working_dir, pinned to its cpu_affinity. The error says what to fix.
+/// file, cwd = working_dir, pinned to its cpu_affinity. A `.py` node runs as
+/// `python_interpreter() -u file.py args...` with python_module_dir() on its PYTHONPATH. The error
+/// says what to fix.
 std::expected<Spawned, std::string> spawn_node(const SpawnRequest& request);
 
 /// Sends `signal` to the process group of `pid` (the node and whatever it started).
