@@ -1,5 +1,5 @@
 # Thin entry points over the CMake presets. `make demo` and `make test` are the quick start.
-.PHONY: all deps build test demo asan tsan asan-test tsan-test bench bench-quick fuzz format clean
+.PHONY: all deps build test demo demo-python asan tsan asan-test tsan-test bench bench-quick fuzz format clean
 
 JOBS ?= 2
 FUZZ_SECONDS ?= 60
@@ -22,6 +22,11 @@ demo: build
 	build/default/tools/zeroflow run examples/sensor-pipeline/dataflow.yml --stop-after 5
 	@echo "--- the sink's last lines (examples/sensor-pipeline/out/<uuid>/log_sink.txt):"
 	@tail -n 3 "$$(ls -td examples/sensor-pipeline/out/*/ | head -n 1)log_sink.txt"
+
+demo-python: build
+	build/default/tools/zeroflow run examples/python-pipeline/dataflow.yml --stop-after 5
+	@echo "--- the Python sink's last lines (examples/python-pipeline/out/<uuid>/log_sink.txt):"
+	@tail -n 3 "$$(ls -td examples/python-pipeline/out/*/ | head -n 1)log_sink.txt"
 
 asan: deps
 	cmake --preset asan
