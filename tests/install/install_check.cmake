@@ -90,6 +90,32 @@ Its text:\n${pc_text}")
     endif()
 endif()
 
+# 3. The Python module, where Debian's python3 looks for this prefix's modules (PYTHONPATH for a
+#    prefix other than /usr/local), found by an installed zeroflowd for its .py nodes, and
+#    loading the installed runtime library through its RPATH (no LD_LIBRARY_PATH).
+if(PYTHON_DIR)
+    set(module_dir ${prefix}/${PYTHON_DIR})
+    file(GLOB modules ${module_dir}/zeroflow.*.so)
+    if(NOT modules)
+        set(problems "${problems}\n- no zeroflow Python module in ${module_dir}")
+    else()
+        file(WRITE ${WORK_DIR}/import_check.py [=[
+import zeroflow
+print(zeroflow.__file__)
+try:
+    zeroflow.Node()
+except zeroflow.Error as e:
+    print(e.kind)
+]=])
+        step("importing the installed Python module"
+             ${CMAKE_COMMAND} -E env --unset=LD_LIBRARY_PATH PYTHONPATH=${module_dir}
+             ${PYTHON} ${WORK_DIR}/import_check.py)
+        if(step_rc EQUAL 0 AND NOT step_out MATCHES "^${module_dir}/zeroflow.*missing_environment")
+            set(problems "${problems}\n- the installed module printed: ${step_out}")
+        endif()
+    endif()
+endif()
+
 if(problems)
     message(FATAL_ERROR "install test: the installed zeroflow is not usable:${problems}")
 endif()
