@@ -2,6 +2,7 @@
 // API. Received payloads become read-only numpy arrays that view shared memory and keep their
 // chunk, and the node's segment mapping, alive for as long as any array derived from them lives.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -110,7 +111,7 @@ private:
 
 // ---- dtype mapping ----------------------------------------------------------------------------
 
-py::dtype numpy_dtype(DataType type) {
+py::dtype make_dtype(DataType type) {
     switch (type) {
     case DataType::bytes:
     case DataType::u8:
@@ -139,6 +140,18 @@ py::dtype numpy_dtype(DataType type) {
     return py::dtype("uint8");
 }
 
+/// The numpy dtype of `type`, made once per type (parsing a dtype name costs per event).
+const py::dtype& numpy_dtype(DataType type) {
+    static std::array<std::optional<py::dtype>, zeroflow::kLastDataType + 1> cache;
+    auto& slot = cache[static_cast<std::size_t>(type) <= zeroflow::kLastDataType
+                           ? static_cast<std::size_t>(type)
+                           : 0];
+    if (!slot) {
+        slot = make_dtype(type);
+    }
+    return *slot;
+}
+
 /// The DataType of a numpy dtype (native byte order only), or TypeError.
 DataType data_type_of(const py::dtype& dtype) {
     const char kind = dtype.kind();
@@ -161,8 +174,16 @@ DataType data_type_of(const py::dtype& dtype) {
 
 /// A dtype argument: a numpy dtype, a type (np.float32) or a name ("float32", "bytes").
 DataType data_type_arg(const py::object& arg) {
-    if (py::isinstance<py::str>(arg) && arg.cast<std::string>() == "bytes") {
-        return DataType::bytes;
+    if (PyUnicode_Check(arg.ptr())) { // the common case: a name, parsed without numpy
+        Py_ssize_t size = 0;
+        const char* text = PyUnicode_AsUTF8AndSize(arg.ptr(), &size);
+        if (text == nullptr) {
+            throw py::error_already_set();
+        }
+        const std::string_view name(text, static_cast<std::size_t>(size));
+        if (auto parsed = zeroflow::parse_data_type(name); parsed) {
+            return *parsed; // "bytes" included: an untyped message
+        }
     }
     return data_type_of(py::dtype::from_args(arg));
 }
@@ -421,18 +442,30 @@ public:
         }
     }
 
-    bool contains(const std::string& key) const {
-        const auto k = keys();
-        return std::find(k.begin(), k.end(), key) != k.end();
+    bool contains(std::string_view key) const {
+        if (key == "type") {
+            return true;
+        }
+        switch (event_.kind) {
+        case zeroflow::EventKind::Input:
+            return key == "id" || key == "value" || key == "metadata" || key == "timestamp" ||
+                   key == "sequence";
+        case zeroflow::EventKind::InputClosed:
+            return key == "id";
+        case zeroflow::EventKind::Error:
+            return key == "error";
+        default:
+            return false;
+        }
     }
 
-    static py::object get(const py::object& self, const std::string& key) {
+    static py::object get(const py::object& self, std::string_view key) {
         auto& e = self.cast<PyEvent&>();
         if (key == "type") {
             return py::str(kind_name(e.event_.kind));
         }
         if (!e.contains(key)) {
-            throw py::key_error(key);
+            throw py::key_error(std::string(key));
         }
         if (key == "id") {
             return py::str(e.event_.id.data(), e.event_.id.size());
@@ -693,8 +726,17 @@ public:
                     const py::object& metadata) {
         const auto dtype = data_type_arg(dtype_arg);
         std::vector<py::ssize_t> shape;
-        if (py::isinstance<py::int_>(shape_arg)) {
+        if (PyLong_Check(shape_arg.ptr())) {
             shape.push_back(shape_arg.cast<py::ssize_t>());
+        } else if (PyTuple_Check(shape_arg.ptr())) { // the common case, without pybind's caster
+            const auto n = PyTuple_GET_SIZE(shape_arg.ptr());
+            for (Py_ssize_t i = 0; i < n; ++i) {
+                const auto d = PyLong_AsSsize_t(PyTuple_GET_ITEM(shape_arg.ptr(), i));
+                if (d == -1 && PyErr_Occurred() != nullptr) {
+                    throw py::error_already_set();
+                }
+                shape.push_back(d);
+            }
         } else {
             shape = shape_arg.cast<std::vector<py::ssize_t>>();
         }
@@ -782,10 +824,8 @@ class Error(Exception):
         .def("__getitem__", &PyEvent::get)
         .def(
             "get",
-            [](const py::object& self, const std::string& key, const py::object& fallback) {
-                return self.cast<PyEvent&>().contains(key) || key == "type"
-                           ? PyEvent::get(self, key)
-                           : fallback;
+            [](const py::object& self, std::string_view key, const py::object& fallback) {
+                return self.cast<PyEvent&>().contains(key) ? PyEvent::get(self, key) : fallback;
             },
             py::arg("key"), py::arg("default") = py::none())
         .def("__contains__", &PyEvent::contains)
