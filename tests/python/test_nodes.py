@@ -153,3 +153,21 @@ def test_ctrl_c_in_a_foreground_python_node_raises_keyboard_interrupt_and_leaves
     # It left: the same dynamic node connects again (not node_already_connected).
     again = zeroflow.Node("idle")
     assert again.id == "idle"
+
+
+def test_a_dead_daemon_gives_a_python_node_an_error_event_then_stop(flow):
+    start_dynamic(flow)
+    node = zeroflow.Node("idle")
+    daemon = next(iter(flow.daemons))
+    os.kill(daemon, signal.SIGKILL)  # the daemon this test started
+    event = node.next(timeout=10)
+    assert event is not None and event["type"] == "ERROR", event
+    assert "lost the connection to the zeroflow daemon" in event["error"]
+    assert node.next(timeout=10)["type"] == "STOP"
+    assert node.next(timeout=0.1) is None  # the stream has ended
+    del node, event
+    gc.collect()
+    # The ticker noticed too and exited; a new daemon of this runtime directory removes the
+    # dead one's segment (the fixture then checks that nothing is left).
+    flow.daemons.discard(daemon)
+    flow.up()
