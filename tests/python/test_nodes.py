@@ -40,6 +40,8 @@ def test_cpp_to_python_to_cpp_is_byte_exact_with_types_shapes_and_metadata(flow)
                 (flow.reports / "sink.txt").read_text().splitlines())
     assert sink["count"] == "90"
     assert sink["verified"] == "90", sink["first_mismatch"]  # what Python sent, C++ checked
+    log = next(flow.root.glob("out/*/log_relay.txt")).read_text()
+    assert "relay: relayed 90\n" in log and "relay: on stderr\n" in log
 
 
 def test_python_to_python_arrays_bytes_lists_and_loans_with_metadata(flow):

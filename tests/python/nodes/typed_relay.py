@@ -45,3 +45,5 @@ for event in node:
 common.report(node.id, {"count": count, "verified": verified, "zero_copy": zero_copy,
                         "read_only": read_only, "first_mismatch": first,
                         "dropped": node.dropped("in")})
+print(f"relay: relayed {count}")  # stdout and stderr land in the node's log
+print("relay: on stderr", file=sys.stderr)
