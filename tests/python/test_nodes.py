@@ -133,8 +133,8 @@ def test_ctrl_c_in_a_foreground_python_node_raises_keyboard_interrupt_and_leaves
     start_dynamic(flow)
     script = ("import zeroflow\n"
               "node = zeroflow.Node('idle')\n"
-              "print('ready', flush=True)\n"
               "try:\n"
+              "    print('ready', flush=True)\n"
               "    node.next()\n"
               "except KeyboardInterrupt:\n"
               "    print('interrupted', flush=True)\n")
@@ -143,6 +143,7 @@ def test_ctrl_c_in_a_foreground_python_node_raises_keyboard_interrupt_and_leaves
     (flow.pids / str(child.pid)).touch()
     try:
         assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.3)  # it is inside next() now, waiting with the GIL released
         sent = time.monotonic()
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=10)
