@@ -27,7 +27,8 @@ node = Node()
 latencies, all_latencies = [], []
 frames = images = summary_gaps = image_gaps = zero_copy = 0
 last_frame = last_image = 0
-started = window = time.monotonic()
+started = None  # the first summary's arrival: fps counts from there, not from start-up
+window = time.monotonic()
 checked_zero_copy = False
 for event in node:
     if event["type"] != "INPUT":
@@ -40,6 +41,8 @@ for event in node:
             summary_gaps += int(s["frame"] - last_frame - 1)
         last_frame = int(s["frame"])
         frames += 1
+        if started is None:
+            started = time.monotonic()
     else:
         image = event["value"]  # (height, width, channels) uint8, read-only, in shared memory
         header = image.reshape(-1)[:32].view(np.uint64)
@@ -60,9 +63,9 @@ for event in node:
         latencies = []
         window = time.monotonic()
 all_latencies += latencies
-elapsed = time.monotonic() - started
+elapsed = time.monotonic() - started if started is not None else 0.0
 lat = np.array(all_latencies) if all_latencies else np.zeros(1)
-print(f"sink: frames={frames} fps={frames / elapsed:.1f} "
+print(f"sink: frames={frames} fps={(frames - 1) / elapsed if elapsed > 0 else 0:.1f} "
       f"latency_p50_us={np.percentile(lat, 50):.1f} latency_p99_us={np.percentile(lat, 99):.1f} "
       f"summary_gaps={summary_gaps} dropped_summary={node.dropped('summary')}")
 print(f"sink: details: image_frames={images} image_gaps={image_gaps} "
