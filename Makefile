@@ -1,5 +1,5 @@
 # Thin entry points over the CMake presets. `make demo` and `make test` are the quick start.
-.PHONY: all deps build test demo demo-busy asan tsan asan-test tsan-test bench bench-quick fuzz format clean
+.PHONY: all deps build test demo demo-busy demo-python asan tsan asan-test tsan-test bench bench-quick fuzz format clean
 
 JOBS ?= 2
 FUZZ_SECONDS ?= 60
@@ -27,6 +27,11 @@ demo: deps build/default/build.ninja
 demo-busy: deps build/default/build.ninja
 	cmake --build --preset default -j $(JOBS) --target demo
 	@examples/sensor-pipeline/demo.sh busy
+
+demo-python: build
+	build/default/tools/zeroflow run examples/python-pipeline/dataflow.yml --stop-after 5
+	@echo "--- the Python sink's last lines (examples/python-pipeline/out/<uuid>/log_sink.txt):"
+	@tail -n 3 "$$(ls -td examples/python-pipeline/out/*/ | head -n 1)log_sink.txt"
 
 asan: deps
 	cmake --preset asan

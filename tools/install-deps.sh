@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libiceoryx-posh-dev libiceoryx-hoofs-dev iceoryx libacl1-dev
   gnuplot-nox graphviz help2man bash-completion
+  python3-pybind11 python3-dev python3-numpy python3-pytest
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang-19 libclang-rt-19-dev)

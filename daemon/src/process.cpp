@@ -1,10 +1,12 @@
-// Spawning nodes (fork + exec, cgroup, output pipe) and finding what they started.
+// Spawning nodes (fork + exec, cgroup, output pipe; `.py` nodes with python3 -u) and finding
+// what they started.
 #include "process.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -60,11 +62,69 @@ bool environ_matches(pid_t pid, const std::vector<std::string>& wanted) {
     return found == wanted.size();
 }
 
+bool has_python_module(const std::filesystem::path& dir) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const auto name = entry.path().filename().string();
+        if (name.starts_with("zeroflow.") && name.ends_with(".so")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/// `name` itself when it has a '/', else the first executable `name` on PATH (execve does not
+/// search PATH, and after fork() the child may not).
+std::string resolve_on_path(const std::string& name) {
+    if (name.find('/') != std::string::npos) {
+        return name;
+    }
+    const char* path = std::getenv("PATH");
+    std::stringstream dirs(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
+    for (std::string dir; std::getline(dirs, dir, ':');) {
+        const auto candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
+        if (::access(candidate.c_str(), X_OK) == 0) {
+            return candidate;
+        }
+    }
+    return name;
+}
+
 } // namespace
+
+std::string python_interpreter() {
+    const char* chosen = std::getenv("ZEROFLOW_PYTHON");
+    if (chosen != nullptr && *chosen != '\0') {
+        return chosen;
+    }
+    const std::string built = ZEROFLOW_PYTHON_EXECUTABLE;
+    return built.empty() ? "python3" : built;
+}
+
+std::filesystem::path python_module_dir() {
+    // An installed zeroflowd (<prefix>/bin) serves the module installed beside it; a build-tree
+    // one, the module of its build tree.
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        const auto installed = exe.parent_path().parent_path() / ZEROFLOW_PYTHON_INSTALL_DIR;
+        if (has_python_module(installed)) {
+            return installed.lexically_normal();
+        }
+    }
+    const std::filesystem::path build(ZEROFLOW_PYTHON_BUILD_DIR);
+    return has_python_module(build) ? build : std::filesystem::path();
+}
 
 std::expected<Spawned, std::string> spawn_node(const SpawnRequest& request) {
     const auto& node = *request.node;
     std::vector<std::string> argv_storage;
+    // `.py` nodes run like dora runs them: python -u (unbuffered output in the node's log).
+    const bool python = node.executable.extension() == ".py";
+    if (python) {
+        argv_storage.push_back(resolve_on_path(python_interpreter()));
+        argv_storage.push_back("-u");
+    }
     argv_storage.push_back(node.executable.string());
     argv_storage.insert(argv_storage.end(), node.args.begin(), node.args.end());
 
@@ -88,6 +148,18 @@ std::expected<Spawned, std::string> spawn_node(const SpawnRequest& request) {
     }
     for (const auto& [key, value] : request.extra_env) {
         set_env(key, value);
+    }
+    if (python) {
+        // The module first, then whatever PYTHONPATH the daemon or the node's env: gave.
+        if (const auto dir = python_module_dir(); !dir.empty()) {
+            std::string path = dir.string();
+            for (const auto& entry : env_storage) {
+                if (entry.starts_with("PYTHONPATH=") && entry.size() > 11) {
+                    path += ":" + entry.substr(11);
+                }
+            }
+            set_env("PYTHONPATH", path);
+        }
     }
     std::vector<char*> argv;
     for (auto& a : argv_storage) {

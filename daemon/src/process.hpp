@@ -28,9 +28,16 @@ struct Spawned {
     bool in_cgroup = false;
 };
 
+/// The interpreter of `.py` nodes: $ZEROFLOW_PYTHON, else the python3 zeroflow was built with.
+std::string python_interpreter();
+/// Where the zeroflow Python module is for this zeroflowd (installed beside it, else the build
+/// tree's); empty when neither has it. Prepended to a `.py` node's PYTHONPATH.
+std::filesystem::path python_module_dir();
+
 /// Starts a node: fork, then in the child (async-signal-safe calls only) its own process
 /// group, its cgroup, stdin /dev/null, stdout+stderr into a pipe, cwd = working_dir, a clean
-/// signal mask, its cpu_affinity, exec. An exec failure comes back as the error.
+/// signal mask, its cpu_affinity, exec. A `.py` node runs as `python_interpreter() -u file.py
+/// args...` with python_module_dir() on its PYTHONPATH. An exec failure comes back as the error.
 std::expected<Spawned, std::string> spawn_node(const SpawnRequest& request);
 
 /// Sends `signal` to the process group of `pid` (the node and whatever stayed in its group).

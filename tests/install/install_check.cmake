@@ -170,6 +170,53 @@ if(NOT SANITIZE_FLAGS)
     endif()
 endif()
 
+# 6. The Python module, where Debian's python3 looks for this prefix's modules (PYTHONPATH for a
+#    prefix other than /usr/local), found by an installed zeroflowd for its .py nodes, and
+#    loading the installed runtime library through its RPATH (no LD_LIBRARY_PATH).
+if(PYTHON_DIR)
+    set(module_dir ${prefix}/${PYTHON_DIR})
+    file(GLOB modules ${module_dir}/zeroflow.*.so)
+    if(NOT modules)
+        set(problems "${problems}\n- no zeroflow Python module in ${module_dir}")
+    else()
+        file(WRITE ${WORK_DIR}/import_check.py [=[
+import zeroflow
+print(zeroflow.__file__)
+try:
+    zeroflow.Node()
+except zeroflow.Error as e:
+    print(e.kind)
+]=])
+        step("importing the installed Python module"
+             ${CMAKE_COMMAND} -E env --unset=LD_LIBRARY_PATH PYTHONPATH=${module_dir}
+             ${PYTHON} ${WORK_DIR}/import_check.py)
+        if(step_rc EQUAL 0 AND NOT step_out MATCHES "^${module_dir}/zeroflow.*missing_environment")
+            set(problems "${problems}\n- the installed module printed: ${step_out}")
+        endif()
+        # A .py node of a dataflow run by the installed CLI imports the installed module
+        # without any PYTHONPATH of ours (the embedded daemon sets it from its own prefix).
+        set(flow ${WORK_DIR}/pyflow)
+        file(MAKE_DIRECTORY ${flow})
+        file(WRITE ${flow}/where.py [=[
+import zeroflow
+node = zeroflow.Node()
+print("module:", zeroflow.__file__, "node:", node.id)
+]=])
+        file(WRITE ${flow}/dataflow.yml "nodes:\n  - id: where\n    path: where.py\n")
+        step("running a .py node with the installed zeroflow"
+             ${CMAKE_COMMAND} -E env --unset=PYTHONPATH --unset=LD_LIBRARY_PATH
+             ZEROFLOW_RUNTIME_DIR=${WORK_DIR}/rt ${prefix}/bin/zeroflow run ${flow}/dataflow.yml)
+        file(GLOB logs ${flow}/out/*/log_where.txt)
+        set(log "")
+        if(logs)
+            file(READ ${logs} log)
+        endif()
+        if(step_rc EQUAL 0 AND NOT log MATCHES "module: ${module_dir}/zeroflow[^ ]* node: where")
+            set(problems "${problems}\n- the installed .py node printed: ${log}")
+        endif()
+    endif()
+endif()
+
 if(problems)
     message(FATAL_ERROR "install test: the installed zeroflow is not usable:${problems}")
 endif()

@@ -82,9 +82,14 @@ std::string printable(std::string message) {
     return out;
 }
 
+/// A node's program: an executable file, or a readable `.py` file (run with python3 -u, so it
+/// needs no executable bit, as in dora).
 bool is_executable_file(const fs::path& path) {
     std::error_code ec;
-    return fs::is_regular_file(path, ec) && ::access(path.c_str(), X_OK) == 0;
+    if (!fs::is_regular_file(path, ec)) {
+        return false;
+    }
+    return ::access(path.c_str(), path.extension() == ".py" ? R_OK : X_OK) == 0;
 }
 
 int cpu_count() {
@@ -454,7 +459,9 @@ private:
         std::error_code ec;
         std::string problem =
             fs::exists(local, ec)
-                ? "executable " + quote(text) + " of " + who + " is not an executable file (" +
+                ? "executable " + quote(text) + " of " + who +
+                      (written.extension() == ".py" ? " is not a readable file ("
+                                                    : " is not an executable file (") +
                       local.string() + ")"
                 : "executable " + quote(text) + " of " + who + " not found (" + local.string() +
                       (text.find('/') == std::string::npos ? ", nor on PATH)" : ")");

@@ -1,0 +1,176 @@
+# Python nodes against the real daemon: C++ <-> Python and Python <-> Python streams byte-exact
+# with dtype, shape and metadata; loans; views that outlive their event, Stop and the node;
+# read-only views inside the segment (zero-copy by address); dynamic-node errors; Ctrl-C.
+import gc
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import NODES
+
+import zeroflow  # noqa: E402  (PYTHONPATH: the build tree's module)
+
+sys.path.insert(0, str(NODES))
+import common  # noqa: E402
+
+
+def test_cpp_to_python_to_cpp_is_byte_exact_with_types_shapes_and_metadata(flow):
+    flow.run("typed", {
+        "source": {"path": "test_node", "outputs": ["out"],
+                   "args": ["typed_source", "--count", "90", "--period-us", "2000",
+                            "--report", flow.reports / "source.txt"]},
+        "relay": {"path": "typed_relay.py", "outputs": ["out"],
+                  "inputs": {"in": "{source: source/out, queue_size: 1024}"}},
+        "sink": {"path": "test_node", "inputs": {"in": "{source: relay/out, queue_size: 1024}"},
+                 "args": ["typed_sink", "--report", flow.reports / "sink.txt"]},
+    })
+    relay = flow.report("relay")
+    assert relay["count"] == 90
+    assert relay["verified"] == 90, relay["first_mismatch"]
+    assert relay["zero_copy"] == 90  # every view lay inside the dataflow's segment
+    assert relay["read_only"] == 90  # writing raised, and so did making it writeable
+    assert relay["dropped"] == 0
+    sink = dict(line.split("=", 1) for line in
+                (flow.reports / "sink.txt").read_text().splitlines())
+    assert sink["count"] == "90"
+    assert sink["verified"] == "90", sink["first_mismatch"]  # what Python sent, C++ checked
+    log = next(flow.root.glob("out/*/log_relay.txt")).read_text()
+    assert "relay: relayed 90\n" in log and "relay: on stderr\n" in log
+
+
+def test_python_to_python_arrays_bytes_lists_and_loans_with_metadata(flow):
+    flow.run("pypy", {
+        "source": {"path": "py_source.py", "args": [70], "outputs": ["out"]},
+        "sink": {"path": "py_sink.py",
+                 "inputs": {"in": "{source: source/out, queue_size: 1024}"}},
+    }, extra="shm:\n  source/out: {chunks: 4}\n")
+    source, sink = flow.report("source"), flow.report("sink")
+    assert source == {"sent": 70, "discarded": 70}
+    # 70 discarded loans on a 4-chunk pool: each went back, and none arrived.
+    assert sink["count"] == 70
+    assert sink["verified"] == 70, sink["first_mismatch"]
+    assert sink["events"] == ["INPUT_CLOSED", "ALL_INPUTS_CLOSED", "STOP"]
+    assert flow.report("write_after_send") == {"raised": True}
+    # The scripts are plain 0644 files: `check` finds nothing wrong with them.
+    assert not os.access(flow.root / "py_source.py", os.X_OK)
+    checked = flow.zeroflow("check", flow.root / "pypy.yml")
+    assert checked.returncode == 0 and "ok" in checked.stdout, checked.stdout + checked.stderr
+    assert "warning" not in checked.stdout + checked.stderr
+
+
+def test_views_outlive_their_event_stop_and_node_and_release_their_chunk_when_they_die(flow):
+    flow.run("hold", {
+        "holder_source": {"path": "holder_source.py", "outputs": ["out"]},
+        "sink": {"path": "holder_sink.py", "inputs": {"in": "holder_source/out"}},
+    }, extra="shm:\n  holder_source/out: {max_message_size: 4KiB, chunks: 2}\n")
+    source, sink = flow.report("holder_source"), flow.report("sink")
+    assert sink["held_ok"] == [True, True]
+    assert source["exhausted_kind"] == "pool_exhausted"  # both chunks held by views
+    assert source["recovered"] is True  # deleting one view gave its chunk back
+    assert sink["third_ok"] is True
+    assert sink["kinds"] == ["INPUT_CLOSED", "ALL_INPUTS_CLOSED", "STOP"]
+    assert sink["after_stop_ok"] is True
+    assert sink["after_del_ok"] is True
+    assert sink["unmapped"] is True
+
+
+def start_dynamic(flow):
+    flow.up()
+    path = flow.write("dyn", {
+        "ticker": {"path": "ticker.py", "outputs": ["out"]},
+        "viewer": {"path": "dynamic", "inputs": {"in": "ticker/out"}},
+        "idle": {"path": "dynamic"},
+    })
+    started = flow.zeroflow("start", path, "--name", "dyn")
+    assert started.returncode == 0, started.stderr + flow.logs()
+    os.environ["ZEROFLOW_RUNTIME_DIR"] = str(flow.rt)
+    return started.stdout.strip().splitlines()[0]
+
+
+def test_dynamic_node_errors_are_zeroflow_errors_with_their_kind(flow):
+    start_dynamic(flow)
+    with pytest.raises(zeroflow.Error) as e:
+        zeroflow.Node("ticker")
+    assert e.value.kind == "node_not_dynamic"
+    assert "is not dynamic" in str(e.value)
+    with pytest.raises(zeroflow.Error) as e:
+        zeroflow.Node("nope")
+    assert e.value.kind == "no_such_node"
+    with pytest.raises(zeroflow.Error) as e:
+        zeroflow.Node("viewer", dataflow="no-such-flow")
+    assert e.value.kind == "no_such_dataflow"
+    node = zeroflow.Node("viewer", dataflow="dyn")
+    assert (node.id, node.inputs(), node.outputs()) == ("viewer", ["in"], [])
+    with pytest.raises(zeroflow.Error) as e:
+        node.send_output("nope", b"x")
+    assert e.value.kind == "invalid_argument" and "no output 'nope'" in str(e.value)
+    with pytest.raises(zeroflow.Error) as e:
+        node.dropped("typo")
+    assert e.value.kind == "invalid_argument"
+    event = node.next(timeout=10)
+    assert event["type"] == "INPUT" and event["id"] == "in"
+    k = event["metadata"]["k"]
+    value = event["value"]
+    assert value.tolist() == [k, k * k] and value.dtype == np.int64
+    assert common.in_segment(value)
+    assert abs(event["timestamp"] - time.time_ns()) < 10**9
+    address = value.__array_interface__["data"][0]
+    del node, event
+    gc.collect()
+    assert value.tolist() == [k, k * k]  # still mapped: the view holds it
+    del value
+    gc.collect()
+    assert common.segment_mapping(address) is None
+
+
+def test_ctrl_c_in_a_foreground_python_node_raises_keyboard_interrupt_and_leaves_cleanly(flow):
+    start_dynamic(flow)
+    script = ("import zeroflow\n"
+              "node = zeroflow.Node('idle')\n"
+              "try:\n"
+              "    print('ready', flush=True)\n"
+              "    node.next()\n"
+              "except KeyboardInterrupt:\n"
+              "    print('interrupted', flush=True)\n")
+    child = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    (flow.pids / str(child.pid)).touch()
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.3)  # it is inside next() now, waiting with the GIL released
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert time.monotonic() - sent < 2
+    assert "interrupted" in out, err
+    assert child.returncode == 0, err
+    # It left: the same dynamic node connects again (not node_already_connected).
+    again = zeroflow.Node("idle")
+    assert again.id == "idle"
+
+
+def test_a_dead_daemon_gives_a_python_node_an_error_event_then_stop(flow):
+    start_dynamic(flow)
+    node = zeroflow.Node("idle")
+    daemon = next(iter(flow.daemons))
+    os.kill(daemon, signal.SIGKILL)  # the daemon this test started
+    event = node.next(timeout=10)
+    assert event is not None and event["type"] == "ERROR", event
+    assert "lost the connection to the zeroflow daemon" in event["error"]
+    assert node.next(timeout=10)["type"] == "STOP"
+    assert node.next(timeout=0.1) is None  # the stream has ended
+    del node, event
+    gc.collect()
+    # The ticker noticed too and exited; a new daemon of this runtime directory removes the
+    # dead one's segment (the fixture then checks that nothing is left).
+    flow.daemons.discard(daemon)
+    flow.up()
