@@ -327,8 +327,30 @@ Outcome<DataflowState*> Supervisor::find_dataflow(const std::string& key, bool r
     if (by_name != nullptr) {
         return by_name;
     }
-    return std::unexpected(
-        RequestError{"no_such_dataflow", "no running dataflow with ID or name '" + key + "'"});
+    // A unique prefix of a UUID (at least 4 characters), as git takes commit ids: the CLI and
+    // ZEROFLOW_DATAFLOW of dynamic nodes alike.
+    if (key.size() >= 4) {
+        std::vector<DataflowState*> hits;
+        for (auto& [uuid, df] : dataflows_) {
+            if ((!running_only || is_live(*df)) && uuid.starts_with(key)) {
+                hits.push_back(df.get());
+            }
+        }
+        if (hits.size() == 1) {
+            return hits.front();
+        }
+        if (hits.size() > 1) {
+            std::string names;
+            for (const auto* df : hits) {
+                names += "\n  " + df->uuid + (df->name.empty() ? "" : " (" + df->name + ")");
+            }
+            return std::unexpected(RequestError{
+                "ambiguous_dataflow",
+                "'" + key + "' is the start of several dataflows' IDs; give more of it:" + names});
+        }
+    }
+    return std::unexpected(RequestError{
+        "no_such_dataflow", "no running dataflow with ID, ID prefix or name '" + key + "'"});
 }
 
 Outcome<DataflowState*> Supervisor::find_only_running() {

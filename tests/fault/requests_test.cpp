@@ -177,6 +177,12 @@ TEST_F(DynamicErrors, TypedErrors) {
     timed([&] {
         expect_kind(Node::connect_dynamic("dyn"), ErrorKind::node_already_connected, "dyn, env A");
     });
+    // A unique prefix of the UUID, as git takes commit ids.
+    ::setenv("ZEROFLOW_DATAFLOW", a.substr(0, 8).c_str(), 1);
+    timed([&] {
+        expect_kind(Node::connect_dynamic("dyn"), ErrorKind::node_already_connected,
+                    "dyn, env prefix of A");
+    });
     ::unsetenv("ZEROFLOW_DATAFLOW");
     auto second = Node::connect_dynamic("dyn", "dynB"); // by name
     ASSERT_TRUE(second.has_value()) << second.error().message();
