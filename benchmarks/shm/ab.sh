@@ -40,15 +40,18 @@ for side in "ab":
                 figures[side].setdefault(bm["name"], []).append(value)
 print(f"A = {a}\nB = {b}\n{rounds} interleaved rounds; figure: p50 one-way ns for ping-pongs, "
       "else CPU ns per iteration; median across rounds [min..max]")
-print(f"{'benchmark':58} {'A':>22} {'B':>22} {'B/A':>6}")
+print("B/A: ratio of the medians; paired: median of each round's B/A (A and B of one round ran")
+print("back to back, so mostly in the same machine state); min: ratio of the best rounds")
+print(f"{'benchmark':58} {'A':>22} {'B':>22} {'B/A':>6} {'paired':>6} {'min':>6}")
 for name, va in figures["a"].items():
     vb = figures["b"].get(name)
     if not vb:
         continue
     ma, mb = statistics.median(va), statistics.median(vb)
+    paired = statistics.median(b / a for a, b in zip(va, vb) if a > 0)
     fa = f"{ma:.1f} [{min(va):.0f}..{max(va):.0f}]"
     fb = f"{mb:.1f} [{min(vb):.0f}..{max(vb):.0f}]"
-    print(f"{name:58} {fa:>22} {fb:>22} {mb / ma:6.3f}")
+    print(f"{name:58} {fa:>22} {fb:>22} {mb / ma:6.3f} {paired:6.3f} {min(vb) / min(va):6.3f}")
 for name in figures["b"]:
     if name not in figures["a"]:
         vb = figures["b"][name]
