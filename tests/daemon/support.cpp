@@ -75,34 +75,6 @@ bool process_alive(pid_t pid) {
     return state != 'Z' && state != 'X';
 }
 
-bool segment_held(const std::string& uuid) {
-    std::string hex;
-    std::copy_if(uuid.begin(), uuid.end(), std::back_inserter(hex),
-                 [](char c) { return c != '-'; });
-    const auto needle = "/memfd:zeroflow-" + hex;
-    std::error_code ec;
-    for (const auto& proc : fs::directory_iterator("/proc", ec)) {
-        const auto name = proc.path().filename().string();
-        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
-            continue;
-        }
-        std::ifstream maps(proc.path() / "maps");
-        for (std::string line; std::getline(maps, line);) {
-            if (line.find(needle) != std::string::npos) {
-                return true;
-            }
-        }
-        std::error_code fd_ec;
-        for (const auto& fd : fs::directory_iterator(proc.path() / "fd", fd_ec)) {
-            if (fs::read_symlink(fd.path(), fd_ec).string().starts_with(needle)) {
-                return true;
-            }
-        }
-    }
-    return fs::exists(fs::path("/dev/shm") /
-                      ("zeroflow-" + std::to_string(::getuid()) + "-" + hex));
-}
-
 void DaemonTest::SetUp() {
     std::string pattern = (fs::temp_directory_path() / "zf-daemon-XXXXXX").string();
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr);

@@ -17,6 +17,8 @@
 #include <nlohmann/json.hpp>
 #include <sys/types.h>
 
+#include "../segment_probe.hpp"
+
 namespace zeroflow::daemon_test {
 
 namespace fs = std::filesystem;
@@ -74,9 +76,7 @@ bool eventually(Pred pred, std::chrono::milliseconds limit) {
     }
 }
 
-/// True while any process maps or holds the segment of dataflow `uuid` (a "/memfd:zeroflow-<uuid
-/// hex>" in its /proc/<pid>/maps or fd table), or a /dev/shm object of that dataflow exists.
-bool segment_held(const std::string& uuid);
+using zeroflow::test::segment_held; // ../segment_probe.hpp
 
 class DaemonTest : public ::testing::Test {
 protected:

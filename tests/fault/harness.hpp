@@ -20,6 +20,8 @@
 
 #include <zeroflow/protocol/protocol.hpp>
 
+#include "../segment_probe.hpp"
+
 namespace zeroflow::fault_test {
 
 namespace fs = std::filesystem;
@@ -36,9 +38,7 @@ std::uint64_t number(const std::map<std::string, std::string>& report, const std
 
 /// True while `pid` exists and is not a zombie.
 bool process_alive(pid_t pid);
-/// True while any process maps or holds the segment of dataflow `uuid` (a "/memfd:zeroflow-<uuid
-/// hex>" in its /proc/<pid>/maps or fd table), or a /dev/shm object of that dataflow exists.
-bool segment_held(const std::string& uuid);
+using zeroflow::test::segment_held; // ../segment_probe.hpp
 
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds limit, std::chrono::milliseconds step = 5ms) {

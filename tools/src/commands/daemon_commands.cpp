@@ -23,6 +23,7 @@
 #include <zeroflow/daemon/daemon.hpp>
 #include <zeroflow/dataflow/descriptor.hpp>
 #include <zeroflow/dataflow/suggest.hpp>
+#include <zeroflow/runtime/wire.hpp>
 
 #include "client.hpp"
 #include "commands.hpp"
@@ -73,17 +74,9 @@ bool daemon_running() {
 }
 
 bool is_uuid(const std::string& name) {
-    if (name.size() != 36) {
-        return false;
-    }
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        const char c = name[i];
-        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return false;
-        }
-    }
-    return true;
+    // The form the daemon names run folders with: wire's lower-case text, nothing else.
+    const auto uuid = wire::parse_uuid(name);
+    return uuid && wire::to_string(*uuid) == name;
 }
 
 namespace {
