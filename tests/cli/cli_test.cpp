@@ -197,14 +197,54 @@ TEST_F(CliTest, NewWritesACppProjectAndSaysHowToBuildAndRunIt) {
               std::string::npos);
 }
 
-TEST_F(CliTest, NewSaysWhichLanguagesExist) {
-    for (const std::string lang : {"python", "c", "rust"}) {
-        const auto sut = zeroflow("new " + quoted((dir_ / "p").string()) + " --lang " + lang);
-        EXPECT_EQ(sut.status, 2) << lang;
-        EXPECT_NE(sut.err.find("the languages that exist: cpp"), std::string::npos) << sut.err;
-        EXPECT_FALSE(fs::exists(dir_ / "p")) << lang;
+TEST_F(CliTest, NewWritesCAndPythonProjects) {
+    const fs::path c = dir_ / "robot-c";
+    const auto made_c = zeroflow("new " + quoted(c.string()) + " --lang c");
+    EXPECT_EQ(made_c.status, 0) << made_c.err;
+    for (const std::string file : {"dataflow.yml", "talker.c", "listener.c", "CMakeLists.txt"}) {
+        EXPECT_TRUE(fs::exists(c / file)) << file;
     }
-    EXPECT_NE(zeroflow("new x --lang python").err.find("Python API"), std::string::npos);
+    EXPECT_NE(read(c / "talker.c").find("#include <zeroflow/node.h>"), std::string::npos);
+    EXPECT_NE(read(c / "CMakeLists.txt").find("add_executable(talker talker.c)"),
+              std::string::npos);
+    EXPECT_NE(made_c.out.find("zeroflow build dataflow.yml"), std::string::npos) << made_c.out;
+    const auto check_c = zeroflow("check " + quoted((c / "dataflow.yml").string()));
+    EXPECT_NE(check_c.out.find(": ok — 2 nodes, 1 connection, 1 timer"), std::string::npos)
+        << check_c.out << check_c.err;
+
+    const fs::path py = dir_ / "robot-py";
+    const auto made_py = zeroflow("new " + quoted(py.string()) + " --lang python");
+    EXPECT_EQ(made_py.status, 0) << made_py.err;
+    for (const std::string file : {"dataflow.yml", "talker.py", "listener.py"}) {
+        EXPECT_TRUE(fs::exists(py / file)) << file;
+    }
+    EXPECT_FALSE(fs::exists(py / "CMakeLists.txt")) << "nothing to build for Python";
+    EXPECT_NE(made_py.out.find("zeroflow run dataflow.yml"), std::string::npos) << made_py.out;
+    EXPECT_EQ(made_py.out.find("cmake --install"), std::string::npos) << made_py.out;
+    // .py nodes need no executable bit and no build: `check` says nothing wrong about them.
+    const auto check_py = zeroflow("check " + quoted((py / "dataflow.yml").string()));
+    EXPECT_EQ(check_py.status, 0) << check_py.err;
+    EXPECT_NE(check_py.out.find(": ok — 2 nodes, 1 connection, 1 timer"), std::string::npos)
+        << check_py.out;
+    EXPECT_EQ(check_py.out.find("warning"), std::string::npos) << check_py.out;
+
+    const auto node =
+        zeroflow("new " + quoted((dir_ / "lidar").string()) + " --kind node --lang c");
+    EXPECT_EQ(node.status, 0) << node.err;
+    EXPECT_TRUE(fs::exists(dir_ / "lidar" / "lidar.c"));
+    const auto pynode =
+        zeroflow("new " + quoted((dir_ / "seg").string()) + " --kind node --lang py");
+    EXPECT_EQ(pynode.status, 0) << pynode.err;
+    EXPECT_TRUE(fs::exists(dir_ / "seg" / "seg.py"));
+}
+
+TEST_F(CliTest, NewSaysWhichLanguagesExist) {
+    const auto sut = zeroflow("new " + quoted((dir_ / "p").string()) + " --lang rust");
+    EXPECT_EQ(sut.status, 2);
+    EXPECT_NE(sut.err.find("unknown language 'rust'; the languages that exist: cpp, c, python"),
+              std::string::npos)
+        << sut.err;
+    EXPECT_FALSE(fs::exists(dir_ / "p"));
 }
 
 TEST_F(CliTest, BashCompletesCommandsOptionsValuesAndDataflowFiles) {

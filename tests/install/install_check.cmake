@@ -168,6 +168,19 @@ if(NOT SANITIZE_FLAGS)
             set(problems "${problems}\n- the new project's run did not show the listener:\n${step_out}")
         endif()
     endif()
+    # The C flavour: talker.c and listener.c over zeroflow/node.h, the same commands.
+    set(env ${CMAKE_COMMAND} -E env ZEROFLOW_RUNTIME_DIR=${WORK_DIR}/rt CXX=${CXX} CC=${CC})
+    step("zeroflow new robot-c --lang c" ${env} ${zf} new ${WORK_DIR}/robot-c --lang c)
+    if(step_rc EQUAL 0)
+        step("zeroflow build robot-c/dataflow.yml" ${env} ${zf} build ${WORK_DIR}/robot-c/dataflow.yml)
+    endif()
+    if(step_rc EQUAL 0)
+        step("zeroflow run robot-c/dataflow.yml --stop-after 2s"
+             ${env} ${zf} run ${WORK_DIR}/robot-c/dataflow.yml --stop-after 2s)
+        if(step_rc EQUAL 0 AND NOT step_out MATCHES "listener \\| heard 'hello #1'")
+            set(problems "${problems}\n- the new C project's run did not show the listener:\n${step_out}")
+        endif()
+    endif()
 endif()
 
 # 6. The Python module, where Debian's python3 looks for this prefix's modules (PYTHONPATH for a

@@ -174,3 +174,19 @@ def test_a_dead_daemon_gives_a_python_node_an_error_event_then_stop(flow):
     # dead one's segment (the fixture then checks that nothing is left).
     flow.daemons.discard(daemon)
     flow.up()
+
+
+def test_zeroflow_new_python_project_runs_as_printed(flow):
+    # As a new user: `zeroflow new` writes the project and prints the command that runs it.
+    created = flow.zeroflow("new", flow.root / "robot", "--lang", "python")
+    assert created.returncode == 0, created.stderr
+    assert "zeroflow run dataflow.yml --stop-after 3s" in created.stdout, created.stdout
+    for name in ("dataflow.yml", "talker.py", "listener.py"):
+        assert (flow.root / "robot" / name).is_file(), name
+    ran = flow.zeroflow("run", flow.root / "robot" / "dataflow.yml", "--stop-after", "2s")
+    assert ran.returncode == 0, ran.stdout + ran.stderr + flow.logs()
+    assert "talker   | sent hello #1" in ran.stdout, ran.stdout
+    assert "listener | heard 'hello #1'" in ran.stdout, ran.stdout
+    heard = re.search(r"listener \| heard (\d+) greetings", ran.stdout)
+    assert heard and int(heard.group(1)) >= 5, ran.stdout  # 10 Hz for 2 s, minus start-up
+    assert "warning" not in ran.stderr, ran.stderr
