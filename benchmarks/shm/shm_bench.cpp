@@ -213,8 +213,8 @@ void BM_LoanSendReceiveReleaseDescribed(benchmark::State& state) {
         auto loan = tx->loan(bytes);
         std::memcpy(loan->data, &value, sizeof(value));
         const std::uint64_t shape[1] = {bytes};
-        std::memcpy(loan->metadata + shm::kShapeOffset, shape, sizeof(shape));
-        zeroflow::SampleMetadata meta(loan->metadata + shm::kParametersOffset,
+        std::memcpy(loan->metadata() + shm::kShapeOffset, shape, sizeof(shape));
+        zeroflow::SampleMetadata meta(loan->metadata() + shm::kParametersOffset,
                                       tx->max_metadata_size());
         meta.set_int("frame", static_cast<std::int64_t>(value));
         meta.set_double("exposure", 0.5);

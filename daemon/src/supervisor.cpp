@@ -940,6 +940,9 @@ void Supervisor::finish(DataflowState& df) {
             n.conn.reset();
         }
     }
+    for (auto& n : df.nodes) {
+        n.inputs_at_end = input_counts(df, n); // for `run`'s report of inputs never taken
+    }
     df.segment.reset(); // the memory goes once the last node unmaps it
     for (auto& n : df.nodes) {
         read_output(n);
@@ -1087,6 +1090,28 @@ std::size_t Supervisor::active_count() const noexcept {
 
 // ---- list / logs / ping ----------------------------------------------------------------------
 
+Json Supervisor::input_counts(const DataflowState& df, const NodeState& n) {
+    if (!df.segment) {
+        return n.inputs_at_end;
+    }
+    const shm::Control control(*df.segment);
+    Json inputs = Json::array();
+    for (std::uint32_t c = 0; c < df.spec.connections.size(); ++c) {
+        const auto& connection = df.spec.connections[c];
+        if (connection.receiver != n.index) {
+            continue;
+        }
+        const auto counts = control.connection_counts(c);
+        inputs.push_back(Json{{"id", connection.input},
+                              {"from", df.spec.outputs[connection.output].name},
+                              {"received", counts.received},
+                              {"taken", counts.taken},
+                              {"dropped", counts.dropped},
+                              {"asked", counts.asked}});
+    }
+    return inputs;
+}
+
 Json Supervisor::describe(const DataflowState& df) const {
     Json nodes = Json::array();
     std::size_t running = 0;
@@ -1102,6 +1127,9 @@ Json Supervisor::describe(const DataflowState& df) const {
         }
         if (n.lingering) {
             j["descendants_running"] = true;
+        }
+        if (auto inputs = input_counts(df, n); !inputs.empty()) {
+            j["inputs"] = std::move(inputs);
         }
         if (n.pid > 0) {
             j["pid"] = n.pid;

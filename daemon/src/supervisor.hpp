@@ -87,6 +87,7 @@ struct NodeState {
     std::uint64_t max_log_size = 0; ///< the descriptor's max_log_size or the default
     std::filesystem::path cgroup;   ///< its cgroup v2 folder, or empty
     bool lingering = false;         ///< exited, but something it started still runs
+    Json inputs_at_end;             ///< its inputs' counters, read before the segment went
 };
 
 struct DataflowState {
@@ -156,6 +157,8 @@ private:
 
     Json node_setup(const DataflowState& df, const NodeState& node) const;
     Json describe(const DataflowState& df) const;
+    /// Per input of `n`: messages received, taken and dropped, and whether its code named it.
+    static Json input_counts(const DataflowState& df, const NodeState& n);
     void barrier_reached(DataflowState& df);
     void fail_start(DataflowState& df, const std::string& why);
     void begin_stop(DataflowState& df, std::chrono::milliseconds grace);

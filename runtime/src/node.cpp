@@ -430,6 +430,9 @@ std::expected<Input, Error> NodeImpl::input_handle(std::string_view input) {
     if (!index) {
         return std::unexpected(std::move(index.error()));
     }
+    if (receiver_) {
+        receiver_->mark_asked(*index); // for `run`'s report of inputs the node never named
+    }
     return Input(this, *index);
 }
 
@@ -477,9 +480,9 @@ std::expected<Sample, Error> NodeImpl::loan_at(std::uint32_t o, std::size_t byte
     s.data_ = loan->data;
     s.size_ = bytes;
     s.capacity_ = loan->capacity;
-    s.area_ = loan->metadata;
+    s.area_ = loan->metadata();
     s.metadata_ =
-        SampleMetadata(loan->metadata + shm::kParametersOffset, senders_[o].max_metadata_size());
+        SampleMetadata(loan->metadata() + shm::kParametersOffset, senders_[o].max_metadata_size());
     return s;
 }
 
@@ -567,7 +570,7 @@ std::expected<void, Error> NodeImpl::send(Sample&& sample) {
             Error{ErrorKind::invalid_argument,
                   "this sample was not loaned by this node (or was already sent)"});
     }
-    const shm::Loan loan{sample.chunk_, sample.data_, sample.capacity_, sample.area_};
+    const shm::Loan loan{sample.chunk_, sample.data_, sample.capacity_};
     auto& sender = senders_[sample.output_];
     const auto size = sample.size_;
     shm::MessageInfo info;

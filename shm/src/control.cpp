@@ -141,4 +141,19 @@ std::uint32_t Control::published_free_chunks(std::uint32_t output) const noexcep
         .free_chunks.load(std::memory_order_relaxed);
 }
 
+ConnectionCounts Control::connection_counts(std::uint32_t connection) const noexcept {
+    const auto& layout = segment_->layout();
+    if (connection >= layout.connections.size()) {
+        return {};
+    }
+    const auto& block = segment_->at<ConnectionBlock>(layout.connections[connection].block_offset);
+    ConnectionCounts counts;
+    counts.received = block.submit_head.load(std::memory_order_relaxed);
+    counts.taken = block.return_head.load(std::memory_order_relaxed) +
+                   block.held.load(std::memory_order_relaxed);
+    counts.dropped = block.dropped.load(std::memory_order_relaxed);
+    counts.asked = block.asked.load(std::memory_order_relaxed) != 0;
+    return counts;
+}
+
 } // namespace zeroflow::shm

@@ -1,5 +1,6 @@
 // Receiver side of a node: takes tokens out of submission rings (one exchange each), orders
 // inputs by send time, returns chunks, sleeps on the node's futex word.
+#include <cstring>
 #include <limits>
 
 #include <zeroflow/shm/futex.hpp>
@@ -115,12 +116,12 @@ std::uint64_t NodeReceiver::peek_timestamp(const Input& in) const noexcept {
     return header != nullptr ? header->timestamp_ns : 0;
 }
 
-std::optional<Delivery> NodeReceiver::take(std::uint32_t index) noexcept {
+bool NodeReceiver::take(std::uint32_t index, std::optional<Delivery>& result) noexcept {
     auto& in = inputs_[index];
     // Bounded: each round consumes one slot; a ring holds at most queue_size entries.
     for (std::uint32_t round = 0; round <= in.queue_size; ++round) {
         if (!available(in)) {
-            return std::nullopt;
+            return false;
         }
         // Count the chunk as held before taking it: a sender that re-attaches drains the slots
         // and then waits for `held` to reach 0, so it must never miss a chunk in our hands.
@@ -179,7 +180,7 @@ std::optional<Delivery> NodeReceiver::take(std::uint32_t index) noexcept {
             release(index, chunk_plus_one - 1);
             continue;
         }
-        Delivery d;
+        auto& d = result.emplace();
         d.kind = Delivery::Kind::message;
         d.input = index;
         d.chunk = chunk_plus_one - 1;
@@ -189,32 +190,42 @@ std::optional<Delivery> NodeReceiver::take(std::uint32_t index) noexcept {
         d.timestamp_ns = header->timestamp_ns;
         d.wall_time_ns = header->wall_time_ns;
         d.metadata = d.data + capacity;
-        // What the header says about the metadata area, checked against our private bounds:
-        // a value out of range is dropped (read as "none") and counted, never followed.
-        const auto meta_size = header->metadata_size;
-        const auto ndim = header->ndim;
-        const auto encoding_size = header->encoding_size;
-        if (meta_size > in.layout->max_metadata_size || ndim > kMaxDims ||
-            encoding_size > kMaxEncodingSize) {
-            ++errors_;
-        } else {
-            d.metadata_size = meta_size;
-            d.ndim = ndim;
-            d.encoding_size = encoding_size;
-            d.dtype = header->dtype;
+        // What the header says about the metadata area: one load of its eight bytes (sizes,
+        // type, flags), all zero for a plain message.
+        std::uint64_t described = 0;
+        std::memcpy(&described, &header->metadata_size, sizeof(described));
+        if (described != 0) [[unlikely]] {
+            describe(in, *header, d);
         }
-        return d;
+        return true;
     }
-    return std::nullopt;
+    return false;
+}
+
+void NodeReceiver::describe(const Input& in, const ChunkHeader& header, Delivery& d) noexcept {
+    // Checked against our private bounds: a value out of range is dropped (read as "none")
+    // and counted, never followed.
+    const auto meta_size = header.metadata_size;
+    const auto ndim = header.ndim;
+    const auto encoding_size = header.encoding_size;
+    if (meta_size > in.layout->max_metadata_size || ndim > kMaxDims ||
+        encoding_size > kMaxEncodingSize) {
+        ++errors_;
+        return;
+    }
+    d.metadata_size = meta_size;
+    d.ndim = ndim;
+    d.encoding_size = encoding_size;
+    d.dtype = header.dtype;
 }
 
 std::optional<Delivery> NodeReceiver::poll() noexcept {
+    std::optional<Delivery> result; // every return returns it: built in place (NRVO)
     // SYNC stop: observe (pairs with Control::request_stop)
     if (!stop_delivered_ && node_->stop.load(std::memory_order_acquire) != 0) {
         stop_delivered_ = true;
-        Delivery d;
-        d.kind = Delivery::Kind::stop;
-        return d;
+        result.emplace().kind = Delivery::Kind::stop;
+        return result;
     }
     const auto count = static_cast<std::uint32_t>(inputs_.size());
     for (std::uint32_t attempt = 0; attempt < 4; ++attempt) {
@@ -239,8 +250,8 @@ std::optional<Delivery> NodeReceiver::poll() noexcept {
         if (ready == 0) {
             break;
         }
-        if (auto d = take(best)) {
-            return d;
+        if (take(best, result)) {
+            return result;
         }
     }
     for (std::uint32_t i = 0; i < count; ++i) {
@@ -253,13 +264,13 @@ std::optional<Delivery> NodeReceiver::poll() noexcept {
         if (in.output->closed.load(std::memory_order_acquire) != 0 && !available(in)) {
             in.closed_delivered = true;
             in.block->dropped.store(in.skipped, std::memory_order_relaxed); // statistics
-            Delivery d;
+            auto& d = result.emplace();
             d.kind = Delivery::Kind::input_closed;
             d.input = i;
-            return d;
+            return result;
         }
     }
-    return std::nullopt;
+    return result;
 }
 
 std::optional<Delivery> NodeReceiver::wait(std::chrono::nanoseconds timeout,
@@ -342,6 +353,12 @@ void NodeReceiver::drop_held(Input& in) noexcept {
 void NodeReceiver::wake() noexcept {
     node_->events.fetch_add(1, std::memory_order_seq_cst);
     futex_wake_all(node_->events);
+}
+
+void NodeReceiver::mark_asked(std::uint32_t input) noexcept {
+    if (input < inputs_.size()) {
+        inputs_[input].block->asked.store(1, std::memory_order_relaxed); // statistics
+    }
 }
 
 std::uint64_t NodeReceiver::dropped(std::uint32_t input) const noexcept {

@@ -1,4 +1,5 @@
 // Sender side of an output: pools, loans, pushes with eviction, returns and reclaim.
+#include <cstring>
 #include <ctime>
 
 #include <zeroflow/shm/futex.hpp>
@@ -336,9 +337,7 @@ Result<Loan> OutputSender::loan(std::uint64_t bytes) noexcept {
             ++reserved_[k];
         }
         flags_[chunk] |= kLoaned;
-        auto* base = chunk_address(chunk);
-        return Loan{chunk, base + sizeof(ChunkHeader), classes[k].capacity,
-                    base + sizeof(ChunkHeader) + classes[k].capacity};
+        return Loan{chunk, chunk_address(chunk) + sizeof(ChunkHeader), classes[k].capacity};
     }
     return std::unexpected(
         Error{ErrorCode::pool_exhausted,
@@ -360,18 +359,23 @@ std::uint32_t OutputSender::max_metadata_size() const noexcept {
     return layout_->max_metadata_size;
 }
 
-std::uint64_t OutputSender::wall_time(std::uint64_t monotonic) noexcept {
+// Once a second: out of line, so that the per-message path stays a compare and an add.
+[[gnu::noinline, gnu::cold]] void OutputSender::remeasure_wall(std::uint64_t monotonic) noexcept {
+    wall_offset_ = measure_wall_offset_ns();
+    wall_measured_at_ = monotonic;
+}
+
+inline std::uint64_t OutputSender::wall_time(std::uint64_t monotonic) noexcept {
     // One clock read per message: the wall clock is the monotonic one plus an offset that is
     // measured again once a second (one compare per message).
-    if (monotonic > wall_measured_at_ + kWallRemeasureNs) {
-        wall_offset_ = measure_wall_offset_ns();
-        wall_measured_at_ = monotonic;
+    if (monotonic > wall_measured_at_ + kWallRemeasureNs) [[unlikely]] {
+        remeasure_wall(monotonic);
     }
     return static_cast<std::uint64_t>(static_cast<std::int64_t>(monotonic) + wall_offset_);
 }
 
 Result<void> OutputSender::send(const Loan& loan, std::uint64_t size, std::uint64_t timestamp_ns,
-                                const MessageInfo& info) noexcept {
+                                MessageInfo info) noexcept {
     const auto chunk = loan.chunk;
     if (chunk >= layout_->total_chunks || (flags_[chunk] & kLoaned) == 0) {
         return std::unexpected(Error{ErrorCode::invalid_argument,
@@ -397,10 +401,7 @@ Result<void> OutputSender::send(const Loan& loan, std::uint64_t size, std::uint6
     header.timestamp_ns = now;
     header.wall_time_ns = wall_time(now);
     header.output = index_;
-    header.metadata_size = info.metadata_size;
-    header.dtype = info.dtype;
-    header.ndim = info.ndim;
-    header.encoding_size = info.encoding_size;
+    std::memcpy(&header.metadata_size, &info, sizeof(MessageInfo)); // ... through flags
 
     // Pick up state changes (dead inputs) before deciding who gets this chunk.
     for (auto& c : connections_) {

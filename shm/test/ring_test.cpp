@@ -442,13 +442,13 @@ TEST(ChunkMetadata, TypeShapeEncodingParametersAndWallTimeArrive) {
     Rig rig(test::simple_spec(1, 4));
     auto loan = rig.sender->loan(24);
     ASSERT_TRUE(loan);
-    ASSERT_NE(loan->metadata, nullptr);
-    EXPECT_EQ(loan->metadata, loan->data + loan->capacity);
+    ASSERT_NE(loan->metadata(), nullptr);
+    EXPECT_EQ(loan->metadata(), loan->data + loan->capacity);
     const std::uint64_t shape[2] = {2, 3};
-    std::memcpy(loan->metadata + kShapeOffset, shape, sizeof(shape));
-    std::memcpy(loan->metadata + kEncodingOffset, "mono16", 6);
+    std::memcpy(loan->metadata() + kShapeOffset, shape, sizeof(shape));
+    std::memcpy(loan->metadata() + kEncodingOffset, "mono16", 6);
     const char params[] = "\x01k\x01\x01"; // key "k", bool true
-    std::memcpy(loan->metadata + kParametersOffset, params, 4);
+    std::memcpy(loan->metadata() + kParametersOffset, params, 4);
     const auto before = realtime_ns();
     ASSERT_TRUE(rig.sender->send(*loan, 24, 0, MessageInfo{4, 3, 2, 6}));
     const auto after = realtime_ns();

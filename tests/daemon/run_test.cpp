@@ -19,6 +19,33 @@ std::size_t count_of(const std::string& text, const std::string& part) {
     return n;
 }
 
+TEST_F(RunCommand, WarnsAboutInputsANodeNeverTookOrNeverNamed) {
+    // `deaf` never reads its events; `picky` reads them all but names only `in` with
+    // node.input(), so `imgae` (a typo a node's code would never match) goes unnoticed.
+    const auto file = write_dataflow(
+        "untaken", {NodeSpec{"source", "source", {"--count", "100"}, {}, {"out"}},
+                    NodeSpec{"other", "source", {"--count", "20"}, {}, {"out"}},
+                    NodeSpec{"deaf", "deaf", {"--ms", "1500"}, {{"in", "source/out"}}, {}},
+                    NodeSpec{"picky",
+                             "picky",
+                             {"--input", "in"},
+                             {{"in", "source/out"}, {"imgae", "other/out"}},
+                             {},
+                             200}});
+    const auto sut = zeroflow({"run", file.string()});
+    EXPECT_EQ(sut.status, 0) << "warnings, not failures: " << sut.err;
+    EXPECT_NE(sut.err.find("warning: node `deaf` never took any of the 100 messages that reached "
+                           "its input `in` (from source/out)"),
+              std::string::npos)
+        << sut.err;
+    EXPECT_NE(sut.err.find("warning: node `picky` named its inputs `in` with node.input() but "
+                           "never `imgae`, which received 20 messages from other/out"),
+              std::string::npos)
+        << sut.err;
+    EXPECT_EQ(count_of(sut.err, "warning:"), 2u) << sut.err;
+    EXPECT_NE(sut.out.find("picky  | picky: matched 100"), std::string::npos) << sut.out;
+}
+
 TEST_F(RunCommand, ExitsZeroWhenEveryNodeExitsZero) {
     const auto file = write_dataflow(
         "ok", {NodeSpec{"source", "source", {"--count", "100", "--size", "256"}, {}, {"out"}},
@@ -39,6 +66,7 @@ TEST_F(RunCommand, ExitsZeroWhenEveryNodeExitsZero) {
     EXPECT_NE(sut.out.find("source | source: sent 100 messages\n"), std::string::npos) << sut.out;
     EXPECT_NE(sut.out.find("sink   | sink: received 100 messages\n"), std::string::npos) << sut.out;
     EXPECT_EQ(sut.out.find("\x1b["), std::string::npos) << "no colour when not on a terminal";
+    EXPECT_EQ(sut.err.find("warning:"), std::string::npos) << "the sink took its messages";
     const auto log = flows_ / "out" / run_uuid(sut.out) / "log_sink.txt";
     std::ifstream in(log);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

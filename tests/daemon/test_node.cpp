@@ -598,6 +598,32 @@ int run_stubborn(const Args& args) {
     }
 }
 
+// ---- Nodes that leave inputs untaken (`run` warns about them) --------------------------------
+
+/// Registers, never reads its events: waits --ms milliseconds, then exits 0.
+int run_deaf(const Args& args) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(args.number("ms", 500)));
+    return 0;
+}
+
+/// Names only its input --input with node.input(), reads every event until Stop, and counts
+/// the messages that handle matches.
+int run_picky(zeroflow::Node& node, const Args& args) {
+    auto wanted = node.input(args.text("input", "in"));
+    if (!wanted) {
+        std::cerr << "picky: " << wanted.error().message() << std::endl;
+        return 1;
+    }
+    std::uint64_t matched = 0;
+    for (auto event = node.next(); event.kind != zeroflow::EventKind::Stop; event = node.next()) {
+        if (event.kind == zeroflow::EventKind::Input && wanted->matches(event)) {
+            ++matched;
+        }
+    }
+    std::cout << "picky: matched " << matched << std::endl;
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -653,6 +679,12 @@ int main(int argc, char** argv) {
     }
     if (args.role == "scribble_sink") {
         return run_scribble_sink(*node, args);
+    }
+    if (args.role == "deaf") {
+        return run_deaf(args);
+    }
+    if (args.role == "picky") {
+        return run_picky(*node, args);
     }
     if (args.role == "handles") {
         return run_handles(*node, args);

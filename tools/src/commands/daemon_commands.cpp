@@ -184,6 +184,42 @@ std::string node_outcome(const Json& n, bool dataflow_live) {
     return status;
 }
 
+namespace {
+
+/// Warnings about the inputs of a node that ran to the end: messages that reached an input the
+/// node never took (it did not read its events), and an input its code never named while it
+/// named others with node.input() (a typo in the dataflow or the node, e.g. `imgae:`).
+void warn_untaken_inputs(const Json& node, std::ostream& err) {
+    const auto id = node.value("id", std::string());
+    const auto inputs = node.value("inputs", Json::array());
+    std::string named;
+    for (const auto& in : inputs) {
+        if (in.value("asked", false)) {
+            named += (named.empty() ? "`" : ", `") + in.value("id", std::string()) + "`";
+        }
+    }
+    for (const auto& in : inputs) {
+        const auto input = in.value("id", std::string());
+        const auto from = in.value("from", std::string());
+        const auto received = in.value("received", std::uint64_t{0});
+        if (received == 0) {
+            continue;
+        }
+        if (in.value("taken", std::uint64_t{0}) == 0) {
+            err << "warning: node `" << id << "` never took any of the " << received
+                << " messages that reached its input `" << input << "` (from " << from
+                << "): it did not read its events before it exited\n";
+        } else if (!named.empty() && !in.value("asked", false)) {
+            err << "warning: node `" << id << "` named its inputs " << named
+                << " with node.input() but never `" << input << "`, which received " << received
+                << " messages from " << from
+                << ": check that name in the dataflow against the node's code\n";
+        }
+    }
+}
+
+} // namespace
+
 int report_result(const Json& result, std::ostream& out, std::ostream& err, bool show_output) {
     const auto uuid = result.value("uuid", std::string());
     bool ok = result.value("success", false);
@@ -195,6 +231,9 @@ int report_result(const Json& result, std::ostream& out, std::ostream& err, bool
         const auto text = n.value("result", std::string("did not run"));
         const bool node_ok = n.contains("exit_code") && n["exit_code"] == 0;
         (node_ok ? out : err) << "  " << id << ": " << text << "\n";
+        if (node_ok) {
+            warn_untaken_inputs(n, err);
+        }
         if (!node_ok && show_output) {
             const auto tail = n.value("last_stderr", std::string());
             if (!tail.empty()) {

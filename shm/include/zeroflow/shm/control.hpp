@@ -9,6 +9,15 @@
 
 namespace zeroflow::shm {
 
+/// What a connection's counters say about its receiver (written by the nodes: statistics for
+/// reports, never trusted for anything else).
+struct ConnectionCounts {
+    std::uint64_t received = 0; ///< messages its sender published into the queue
+    std::uint64_t taken = 0;    ///< messages the receiver took (returned or still held)
+    std::uint64_t dropped = 0;  ///< evicted from the full queue before the receiver took them
+    bool asked = false;         ///< the receiver's code named the input (node.input(id))
+};
+
 class Control {
 public:
     explicit Control(const Segment& segment) noexcept : segment_(&segment) {}
@@ -46,6 +55,9 @@ public:
 
     /// Free chunks the sender of `output` last published (statistics, not trusted).
     std::uint32_t published_free_chunks(std::uint32_t output) const noexcept;
+
+    /// The counters of one connection (zeros for an index out of range).
+    ConnectionCounts connection_counts(std::uint32_t connection) const noexcept;
 
 private:
     const Segment* segment_;

@@ -177,7 +177,8 @@ struct alignas(kCacheLine) ConnectionBlock {
     std::atomic<std::uint64_t> dropped;     // the receiver (statistics)
     std::atomic<std::uint64_t> errors;      // the receiver: bad tokens it saw
     std::atomic<std::uint64_t> held;        // the receiver: chunks it took and has not returned
-    std::array<std::byte, kCacheLine - 32> pad2;
+    std::atomic<std::uint32_t> asked; // the receiver: 1 once the node named it (node.input(id))
+    std::array<std::byte, kCacheLine - 36> pad2;
     std::atomic<std::uint64_t> return_tail; // the sender: chunk ids taken back
     std::array<std::byte, kCacheLine - 8> pad3;
 };
@@ -199,19 +200,33 @@ struct alignas(kCacheLine) ChunkHeader {
     std::array<std::byte, 20> reserved;
 };
 
-/// What a sender writes into a chunk's header beside size, sequence and clocks.
+/// What a sender writes into a chunk's header beside size, sequence and clocks: the header's
+/// bytes from `metadata_size` to `flags`, in their order, so that it is copied with one store
+/// (and read back with one load: all zero for a plain message).
 struct MessageInfo {
     std::uint32_t metadata_size = 0;
     std::uint8_t dtype = 0;
     std::uint8_t ndim = 0;
     std::uint8_t encoding_size = 0;
+    std::uint8_t flags = 0; ///< reserved, 0
 };
+/// A plain message: no metadata, no type (the default of OutputSender::send).
+inline constexpr MessageInfo kPlainMessage{};
 
 static_assert(sizeof(SegmentHeader) <= 4096);
 static_assert(sizeof(NodeBlock) == 2 * kCacheLine);
 static_assert(sizeof(OutputBlock) == 2 * kCacheLine);
 static_assert(sizeof(ConnectionBlock) == 4 * kCacheLine);
 static_assert(sizeof(ChunkHeader) == kCacheLine);
+static_assert(sizeof(MessageInfo) == 8 && std::is_trivially_copyable_v<MessageInfo>);
+static_assert(offsetof(ChunkHeader, dtype) - offsetof(ChunkHeader, metadata_size) ==
+                  offsetof(MessageInfo, dtype) &&
+              offsetof(ChunkHeader, ndim) - offsetof(ChunkHeader, metadata_size) ==
+                  offsetof(MessageInfo, ndim) &&
+              offsetof(ChunkHeader, encoding_size) - offsetof(ChunkHeader, metadata_size) ==
+                  offsetof(MessageInfo, encoding_size) &&
+              offsetof(ChunkHeader, flags) - offsetof(ChunkHeader, metadata_size) ==
+                  offsetof(MessageInfo, flags));
 static_assert(std::is_trivially_copyable_v<SegmentHeader>);
 static_assert(std::is_trivially_copyable_v<ChunkHeader>);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);

@@ -62,6 +62,9 @@ public:
 
     /// Messages this input lost: evicted from a full queue before this node took them.
     std::uint64_t dropped(std::uint32_t input) const noexcept;
+    /// Records that the node's code named this input (for the daemon's end-of-run report of
+    /// inputs a node never asked for; statistics only).
+    void mark_asked(std::uint32_t input) noexcept;
     /// Bad tokens seen (a peer scribbled): they are skipped and counted, never followed.
     std::uint64_t errors() const noexcept { return errors_; }
     std::uint32_t input_count() const noexcept {
@@ -97,7 +100,10 @@ private:
     bool available(Input& in) noexcept;
     void drop_held(Input& in) noexcept;
     std::uint64_t peek_timestamp(const Input& in) const noexcept;
-    std::optional<Delivery> take(std::uint32_t index) noexcept;
+    /// Takes the next message of input `index` into `result`; false when there is none.
+    bool take(std::uint32_t index, std::optional<Delivery>& result) noexcept;
+    /// The metadata fields of a described message, checked (the cold part of take()).
+    void describe(const Input& in, const ChunkHeader& header, Delivery& d) noexcept;
     const ChunkHeader* chunk_header(const Input& in, std::uint32_t chunk,
                                     std::uint64_t& capacity) const noexcept;
 

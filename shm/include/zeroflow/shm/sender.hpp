@@ -11,12 +11,13 @@
 namespace zeroflow::shm {
 
 /// A chunk lent to the caller: write up to `capacity` bytes at `data` (and, optionally, the
-/// metadata area at `metadata`: shape, encoding, parameters), then send or discard it.
+/// metadata area at `metadata()`: shape, encoding, parameters), then send or discard it.
 struct Loan {
     std::uint32_t chunk = 0;
     std::byte* data = nullptr;
     std::uint64_t capacity = 0;
-    std::byte* metadata = nullptr; ///< the chunk's metadata area (OutputLayout::metadata_area)
+    /// The chunk's metadata area (OutputLayout::metadata_area bytes), after the payload's room.
+    std::byte* metadata() const noexcept { return data + capacity; }
 };
 
 /// Owns one output's pools. One thread at a time (the node's sending thread, or the daemon's
@@ -35,7 +36,7 @@ public:
     /// into the metadata area (all zero: a plain bytes message). The wall-clock time is derived
     /// from the monotonic one (see WallClock).
     Result<void> send(const Loan& loan, std::uint64_t size, std::uint64_t timestamp_ns = 0,
-                      const MessageInfo& info = {}) noexcept;
+                      MessageInfo info = kPlainMessage) noexcept;
 
     /// Returns a loan unsent.
     void discard(const Loan& loan) noexcept;
@@ -78,6 +79,7 @@ private:
 
     OutputSender() = default;
     std::uint64_t wall_time(std::uint64_t monotonic) noexcept;
+    void remeasure_wall(std::uint64_t monotonic) noexcept;
     std::byte* chunk_address(std::uint32_t chunk) const noexcept;
     void take_back(std::uint32_t chunk_plus_one, std::uint64_t bit) noexcept;
     void free_chunk(std::uint32_t chunk) noexcept;
