@@ -304,6 +304,56 @@ TEST_F(ObserveTest, UnknownDataflowOrOutputIsAClearErrorWithExitStatusOne) {
     EXPECT_EQ(r.status, 2);
 }
 
+TEST_F(ObserveTest, TopOnceJsonNamesEveryNodeWithPlausibleRates) {
+    const auto r = cli({"top", companion_tag_, "--once", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto j = Json::parse(r.out);
+    const auto expected_pids = pids(companion_);
+    std::map<std::string, Json> nodes;
+    for (const auto& n : j.at("nodes")) {
+        nodes[n.at("id").get<std::string>()] = n;
+    }
+    ASSERT_EQ(nodes.size(), 2U) << r.out;
+    for (const auto& id : {"src", "sink"}) {
+        const auto& n = nodes.at(id);
+        EXPECT_EQ(n.at("pid").get<pid_t>(), expected_pids.at(id));
+        EXPECT_EQ(n.at("status"), "running");
+        EXPECT_GE(n.at("cpu_percent").get<double>(), 0.0);
+        EXPECT_LT(n.at("cpu_percent").get<double>(), 200.0);
+        EXPECT_GT(n.at("rss_bytes").get<double>(), 1e5);
+        EXPECT_EQ(n.at("restarts"), 0);
+    }
+    std::map<std::string, Json> outputs;
+    for (const auto& o : j.at("outputs")) {
+        outputs[o.at("name").get<std::string>()] = o;
+    }
+    // The 1 kHz timer and the source that forwards it: ~1000 msg/s (a loaded machine may lag).
+    for (const auto& name : {"src/out", "zeroflow/timer/millis/1"}) {
+        const auto rate = outputs.at(name).at("msgs_per_s").get<double>();
+        EXPECT_GT(rate, 300.0) << name;
+        EXPECT_LT(rate, 1100.0) << name;
+    }
+    // 8 bytes a message.
+    EXPECT_NEAR(outputs.at("src/out").at("mb_per_s").get<double>(),
+                outputs.at("src/out").at("msgs_per_s").get<double>() * 8e-6, 2e-3);
+    bool sink_in = false;
+    for (const auto& in : j.at("inputs")) {
+        if (in.at("node") == "sink") {
+            sink_in = true;
+            EXPECT_EQ(in.at("source"), "src/out");
+            EXPECT_EQ(in.at("queue_size"), 1024);
+            EXPECT_EQ(in.at("dropped"), 0);
+        }
+    }
+    EXPECT_TRUE(sink_in);
+    const auto text = cli({"top", companion_tag_, "--once", "--interval", "200ms"});
+    ASSERT_EQ(text.status, 0) << text.err;
+    EXPECT_NE(text.out.find("src/out"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("NODE"), std::string::npos) << text.out;
+    EXPECT_EQ(cli({"top", "--json"}).status, 2);
+    EXPECT_EQ(cli({"top", "no-such-flow", "--once"}).status, 1);
+}
+
 /// `node read_mcap.js FILE --pattern`: @mcap/core's view of a recording, as JSON.
 Json read_back(const fs::path& file, const fs::path& scratch) {
     const auto out = scratch / "read_mcap.json";

@@ -18,6 +18,7 @@
 #include "commands/daemon_commands.hpp"
 #include "commands/duration.hpp"
 #include "commands/record.hpp"
+#include "commands/top.hpp"
 #include "commands/topic.hpp"
 
 namespace zeroflow::cli {
@@ -242,6 +243,16 @@ int App::run(int argc, const char* const* argv) {
         ->type_name("DURATION");
     record_command->add_flag("--json", record.json, "Print the summary as JSON");
 
+    TopOptions top;
+    CLI::App* top_command = app.add_subcommand(
+        "top", "A live view of a running dataflow: nodes, outputs, queues (q quits)");
+    top_command->add_option("DATAFLOW", top.dataflow, "UUID (or a unique prefix) or name");
+    top_command->add_flag("--once", top.once, "Print one snapshot (rates over one interval)");
+    top_command->add_flag("--json", top.json, "With --once: print JSON");
+    top_command->add_option("--interval", top.interval_s, "Refresh every (default 1s)")
+        ->transform(duration(0.1, 3600.0))
+        ->type_name("DURATION");
+
     if (argc < 2) {
         out_ << app.help();
         return kExitOk;
@@ -306,6 +317,9 @@ int App::run(int argc, const char* const* argv) {
                 }
             }
             return run_topic(topic, out_, err_);
+        }
+        if (*top_command) {
+            return run_top(top, out_, err_);
         }
         if (*record_command) {
             std::stringstream list(record_outputs);
