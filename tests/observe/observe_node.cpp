@@ -3,6 +3,8 @@
 //   pattern_source PERIOD_US SIZE    message k: u8 of shape {SIZE + k % 7}, byte i =
 //                                    (k * 7 + i * 13) % 256, encoding "pattern", parameter
 //                                    k = k (recordings are checked against this, byte by byte).
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -38,9 +40,14 @@ int main(int argc, char** argv) {
         if (!sample) {
             continue;
         }
+        // The pattern repeats every 256 bytes: one period, then copies (1 MiB at 1 kHz).
+        std::array<std::byte, 256> period_bytes{};
+        for (std::uint64_t i = 0; i < 256; ++i) {
+            period_bytes[i] = static_cast<std::byte>((k * 7 + i * 13) % 256);
+        }
         auto data = sample->data();
-        for (std::uint64_t i = 0; i < n; ++i) {
-            data[i] = static_cast<std::byte>((k * 7 + i * 13) % 256);
+        for (std::uint64_t i = 0; i < n; i += 256) {
+            std::memcpy(data.data() + i, period_bytes.data(), std::min<std::uint64_t>(256, n - i));
         }
         sample->set_encoding("pattern");
         sample->metadata().set("k", k);

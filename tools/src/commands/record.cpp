@@ -56,6 +56,24 @@ public:
         ready_.notify_one();
         return true;
     }
+    /// A payload buffer to fill: a recycled one when there is one (no allocation, no page
+    /// faults on the hot loop), else a new one.
+    std::vector<std::uint8_t> buffer() {
+        std::lock_guard lock(mutex_);
+        if (spare_.empty()) {
+            return {};
+        }
+        auto b = std::move(spare_.back());
+        spare_.pop_back();
+        return b;
+    }
+    /// Hands a written copy's buffer back for reuse (a few are kept).
+    void recycle(std::vector<std::uint8_t>&& b) {
+        std::lock_guard lock(mutex_);
+        if (spare_.size() < 64) {
+            spare_.push_back(std::move(b));
+        }
+    }
     std::optional<Copy> pop() {
         std::unique_lock lock(mutex_);
         ready_.wait(lock, [&] { return !items_.empty() || closed_; });
@@ -79,6 +97,7 @@ private:
     std::mutex mutex_;
     std::condition_variable ready_;
     std::deque<Copy> items_;
+    std::vector<std::vector<std::uint8_t>> spare_;
     std::uint64_t bytes_ = 0;
     std::uint64_t limit_;
     bool closed_ = false;
@@ -138,6 +157,7 @@ int run_record(const RecordOptions& o, std::ostream& out, std::ostream& err) {
                 !ok) {
                 write_error = ok.error();
             }
+            queue.recycle(std::move(c->payload));
         }
     });
 
@@ -172,8 +192,9 @@ int run_record(const RecordOptions& o, std::ostream& out, std::ostream& err) {
         c.sequence = d.sequence;
         c.wall_time = d.wall_time_ns;
         c.prefix = record_format::encode_prefix(f, d.size);
-        c.payload.resize(d.size);
-        std::memcpy(c.payload.data(), d.data, d.size);
+        c.payload = queue.buffer();
+        const auto* bytes_in = reinterpret_cast<const std::uint8_t*>(d.data);
+        c.payload.assign(bytes_in, bytes_in + d.size); // one copy, no zeroing first
         tap->release(*m); // the chunk goes back before anything touches the disk
         ++seen;
         bytes += d.size;
