@@ -18,6 +18,7 @@
 #include "commands/daemon_commands.hpp"
 #include "commands/duration.hpp"
 #include "commands/record.hpp"
+#include "commands/replay.hpp"
 #include "commands/top.hpp"
 #include "commands/topic.hpp"
 
@@ -253,6 +254,17 @@ int App::run(int argc, const char* const* argv) {
         ->transform(duration(0.1, 3600.0))
         ->type_name("DURATION");
 
+    ReplayOptions replay;
+    CLI::App* replay_command = app.add_subcommand(
+        "replay", "Play a recording into a dataflow in place of the recorded nodes");
+    replay_command->add_option("FILE", replay.file, "The MCAP recording")->required();
+    replay_command->add_option("--dataflow", replay.dataflow, "The dataflow YAML file")->required();
+    replay_command->add_option("--rate", replay.rate,
+                               "Speed: 1 original timing (default), 2 twice as fast, 0 at once");
+    replay_command->add_flag("--loop", replay.loop, "Start over at the end, until Ctrl-C");
+    replay_command->add_option("--name", replay.name, "A name for the started dataflow");
+    replay_command->add_flag("--json", replay.json, "Print the summary as JSON");
+
     if (argc < 2) {
         out_ << app.help();
         return kExitOk;
@@ -320,6 +332,9 @@ int App::run(int argc, const char* const* argv) {
         }
         if (*top_command) {
             return run_top(top, out_, err_);
+        }
+        if (*replay_command) {
+            return run_replay(replay, out_, err_);
         }
         if (*record_command) {
             std::stringstream list(record_outputs);
