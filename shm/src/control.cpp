@@ -102,20 +102,9 @@ bool Control::receiver_reclaimed(std::uint32_t node) const noexcept {
 
 void Control::revive_receiver(std::uint32_t node) const noexcept {
     const auto& layout = segment_->layout();
-    for (const auto& cl : layout.connections) {
-        if (cl.receiver != node) {
-            continue;
-        }
-        auto& block = segment_->at<ConnectionBlock>(cl.block_offset);
-        const auto state = block.state.load(std::memory_order_relaxed);
-        if ((state & kConnectionDead) == 0) {
-            continue;
-        }
-        // SYNC state: publish (pairs with OutputSender::maintain / send)
-        block.state.store(((state >> 1) + 1) << 1, std::memory_order_release);
-        const auto owner = layout.outputs[cl.output].owner;
-        if (owner != kDaemonOwner) {
-            wake(owner);
+    for (std::uint32_t c = 0; c < layout.connections.size(); ++c) {
+        if (layout.connections[c].receiver == node) {
+            revive_connection(c);
         }
     }
 }

@@ -8,8 +8,9 @@
 #include <span>
 
 #include <lz4frame.h>
-#include <zlib.h>
 #include <zstd.h>
+
+#include "mcap_writer.hpp"
 
 namespace zeroflow::cli::mcap {
 namespace {
@@ -51,16 +52,6 @@ struct Cursor {
         return {b.begin(), b.end()};
     }
 };
-
-std::uint32_t crc32_of(std::span<const std::uint8_t> data) {
-    std::uint32_t c = 0;
-    while (!data.empty()) {
-        const auto piece = std::min<std::size_t>(data.size(), 1U << 30);
-        c = static_cast<std::uint32_t>(::crc32(c, data.data(), static_cast<uInt>(piece)));
-        data = data.subspan(piece);
-    }
-    return c;
-}
 
 std::expected<std::vector<std::uint8_t>, std::string>
 decompress(const std::string& compression, std::span<const std::uint8_t> in, std::uint64_t size) {
@@ -181,7 +172,7 @@ std::expected<bool, std::string> records(std::span<const std::uint8_t> data, std
             if (!plain) {
                 return std::unexpected(plain.error() + " at byte " + std::to_string(base + start));
             }
-            if (crc != 0 && crc32_of(*plain) != crc) {
+            if (crc != 0 && crc32(0, *plain) != crc) {
                 return std::unexpected("the chunk at byte " + std::to_string(base + start) +
                                        " fails its CRC (the file is damaged)");
             }

@@ -29,17 +29,6 @@ enum Op : std::uint8_t {
     kDataEnd = 0x0f,
 };
 
-std::uint32_t crc(std::uint32_t running, const std::uint8_t* data, std::size_t size) {
-    // zlib's crc32 is the CRC-32 (ISO-HDLC) MCAP uses; fed in pieces below 4 GiB each.
-    while (size > 0) {
-        const auto piece = static_cast<uInt>(std::min<std::size_t>(size, 1U << 30));
-        running = static_cast<std::uint32_t>(::crc32(running, data, piece));
-        data += piece;
-        size -= piece;
-    }
-    return running;
-}
-
 /// Starts a record: opcode and a length placeholder; end_record fills the length.
 std::size_t begin_record(std::vector<std::uint8_t>& out, std::uint8_t op) {
     out.push_back(op);
@@ -85,6 +74,17 @@ void channel_record(std::vector<std::uint8_t>& out, std::uint16_t id, std::uint1
 }
 
 } // namespace
+
+std::uint32_t crc32(std::uint32_t running, std::span<const std::uint8_t> data) {
+    // zlib's crc32 is the CRC-32 (ISO-HDLC) MCAP uses; fed in pieces below 4 GiB each.
+    while (!data.empty()) {
+        const auto piece = std::min<std::size_t>(data.size(), 1U << 30);
+        running =
+            static_cast<std::uint32_t>(::crc32(running, data.data(), static_cast<uInt>(piece)));
+        data = data.subspan(piece);
+    }
+    return running;
+}
 
 void put_u8(std::vector<std::uint8_t>& out, std::uint8_t v) {
     out.push_back(v);
@@ -187,7 +187,7 @@ std::expected<void, std::string> Writer::write(std::span<const std::uint8_t> byt
     if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) {
         return std::unexpected("cannot write " + path_ + ": " + std::strerror(errno));
     }
-    data_crc_ = crc(data_crc_, bytes.data(), bytes.size());
+    data_crc_ = crc32(data_crc_, bytes);
     offset_ += bytes.size();
     return {};
 }
@@ -252,7 +252,7 @@ std::expected<void, std::string> Writer::flush_chunk() {
     if (chunk_.empty()) {
         return {};
     }
-    const auto uncompressed_crc = crc(0, chunk_.data(), chunk_.size());
+    const auto uncompressed_crc = crc32(0, chunk_);
     std::span<const std::uint8_t> records = chunk_;
     const char* name = "";
     if (compression_ == Compression::zstd) {
@@ -417,7 +417,7 @@ std::expected<void, std::string> Writer::finish() {
     for (int i = 1; i < 8; ++i) {
         summary[ft + static_cast<std::size_t>(i)] = 0;
     }
-    put_u32(summary, crc(0, summary.data(), summary.size()));
+    put_u32(summary, crc32(0, summary));
     summary.insert(summary.end(), std::begin(kMagic), std::end(kMagic));
     if (auto ok = write(summary); !ok) {
         return ok;

@@ -86,6 +86,9 @@ private:
     bool finished_ = false;
 };
 
+/// MCAP's CRC-32 (zlib's) of `data`, continuing `running` (0 to start).
+std::uint32_t crc32(std::uint32_t running, std::span<const std::uint8_t> data);
+
 /// Little-endian field writers (shared with the protobuf framing in record.cpp).
 void put_u8(std::vector<std::uint8_t>& out, std::uint8_t v);
 void put_u16(std::vector<std::uint8_t>& out, std::uint16_t v);

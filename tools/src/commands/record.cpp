@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "interrupt.hpp"
 #include "mcap_writer.hpp"
 #include "message_text.hpp"
 #include "record_format.hpp"
@@ -24,12 +25,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-void on_signal(int) {
-    g_stop.store(true, std::memory_order_relaxed);
-}
 
 struct Copy {
     std::uint16_t channel = 0;
@@ -136,13 +131,7 @@ int run_record(const RecordOptions& o, std::ostream& out, std::ostream& err) {
                                  {"max_metadata_size", std::to_string(ol.max_metadata_size)}});
     }
 
-    g_stop.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    struct sigaction old_int {};
-    struct sigaction old_term {};
-    ::sigaction(SIGINT, &sa, &old_int);
-    ::sigaction(SIGTERM, &sa, &old_term);
+    const InterruptScope interrupts;
 
     Queue queue(o.queue_bytes);
     std::string write_error;
@@ -166,7 +155,7 @@ int run_record(const RecordOptions& o, std::ostream& out, std::ostream& err) {
     std::uint64_t bytes = 0;
     const auto start = Clock::now();
     while (
-        !g_stop.load() && !tap->ended() &&
+        !InterruptScope::interrupted() && !tap->ended() &&
         !(o.duration_s && Clock::now() - start >= std::chrono::duration<double>(*o.duration_s))) {
         auto m = tap->next(100ms);
         if (!m) {
@@ -208,8 +197,6 @@ int run_record(const RecordOptions& o, std::ostream& out, std::ostream& err) {
     }
     queue.close();
     writer_thread.join();
-    ::sigaction(SIGINT, &old_int, nullptr);
-    ::sigaction(SIGTERM, &old_term, nullptr);
     if (write_error.empty()) {
         if (auto ok = writer->finish(); !ok) {
             write_error = ok.error();

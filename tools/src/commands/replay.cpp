@@ -20,6 +20,7 @@
 
 #include "client.hpp"
 #include "commands.hpp"
+#include "interrupt.hpp"
 #include "mcap_reader.hpp"
 #include "record_format.hpp"
 
@@ -30,12 +31,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-void on_signal(int) {
-    g_stop.store(true, std::memory_order_relaxed);
-}
 
 struct Item {
     std::size_t output = 0; ///< index into the replayer's outputs
@@ -196,11 +191,7 @@ int run_replay(const ReplayOptions& o, std::ostream& out, std::ostream& err) {
     std::stable_sort(items.begin(), items.end(),
                      [](const Item& a, const Item& b) { return a.log_time < b.log_time; });
 
-    g_stop.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    struct sigaction old_int {};
-    ::sigaction(SIGINT, &sa, &old_int);
+    std::optional<InterruptScope> interrupts(std::in_place);
     std::uint64_t sent = 0;
     std::uint64_t failed = 0;
     std::string failure;
@@ -209,7 +200,7 @@ int run_replay(const ReplayOptions& o, std::ostream& out, std::ostream& err) {
         const auto t0 = Clock::now();
         const auto first = items.front().log_time;
         for (const auto& item : items) {
-            if (g_stop.load()) {
+            if (InterruptScope::interrupted()) {
                 break;
             }
             if (o.rate > 0) {
@@ -221,7 +212,7 @@ int run_replay(const ReplayOptions& o, std::ostream& out, std::ostream& err) {
             for (auto& node : replayers) {
                 while (auto e = node.next(0ns)) {
                     if (e->kind == EventKind::Stop || e->kind == EventKind::Error) {
-                        g_stop.store(true);
+                        InterruptScope::interrupt();
                     }
                 }
             }
@@ -264,8 +255,8 @@ int run_replay(const ReplayOptions& o, std::ostream& out, std::ostream& err) {
             }
             ++sent;
         }
-    } while (o.loop && !g_stop.load());
-    ::sigaction(SIGINT, &old_int, nullptr);
+    } while (o.loop && !InterruptScope::interrupted());
+    interrupts.reset();
     const double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
     // Give receivers the last messages, then end the dataflow (its replayed nodes never exit).
     std::this_thread::sleep_for(200ms);

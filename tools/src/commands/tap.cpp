@@ -103,11 +103,28 @@ bool Tap::daemon_hung_up() noexcept {
 
 std::optional<Observed> Tap::next(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto next_check = std::chrono::steady_clock::now() + 100ms;
     while (!ended_) {
-        const auto now = std::chrono::steady_clock::now();
-        const auto left = std::min<std::chrono::nanoseconds>(deadline - now, 100ms);
-        auto d = receiver_->wait(std::max<std::chrono::nanoseconds>(left, 0ns), 0ns);
-        if (d) {
+        // Poll, never sleep on the futex: a sleeping receiver costs its sender a wake-up
+        // syscall per message, and a tap must cost the sender nothing it can feel. The tap's
+        // queue (64) covers the polling period many times over.
+        auto d = receiver_->poll();
+        if (!d) {
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= deadline) {
+                break;
+            }
+            if (now >= next_check) {
+                next_check = now + 100ms;
+                if (daemon_hung_up()) {
+                    ended_ = true;
+                    break;
+                }
+            }
+            std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(deadline - now, 1ms));
+            continue;
+        }
+        {
             if (d->kind == shm::Delivery::Kind::stop) {
                 ended_ = true;
                 break;
@@ -124,13 +141,6 @@ std::optional<Observed> Tap::next(std::chrono::milliseconds timeout) {
                 continue;
             }
             return Observed{*d, input_to_[d->input]};
-        }
-        if (daemon_hung_up()) {
-            ended_ = true;
-            break;
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            break;
         }
     }
     return std::nullopt;

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "interrupt.hpp"
 #include "message_text.hpp"
 #include "tap.hpp"
 
@@ -21,29 +22,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-
-void on_interrupt(int) {
-    g_interrupted.store(true, std::memory_order_relaxed);
-}
-
-/// Ctrl-C ends the live views cleanly (the tap is detached by closing its connection).
-struct InterruptScope {
-    InterruptScope() {
-        g_interrupted.store(false);
-        struct sigaction sa {};
-        sa.sa_handler = on_interrupt;
-        ::sigaction(SIGINT, &sa, &old_int_);
-        ::sigaction(SIGTERM, &sa, &old_term_);
-    }
-    ~InterruptScope() {
-        ::sigaction(SIGINT, &old_int_, nullptr);
-        ::sigaction(SIGTERM, &old_term_, nullptr);
-    }
-    struct sigaction old_int_ {};
-    struct sigaction old_term_ {};
-};
 
 std::expected<Json, DaemonError> stats(const std::optional<std::string>& dataflow) {
     Json request{{"op", "stats"}};
@@ -293,7 +271,7 @@ int topic_rate(const TopicOptions& o, std::ostream& out, std::ostream& err) {
     auto next_print = start + 1s;
     std::uint64_t seen = 0;
     const auto done = [&] {
-        return g_interrupted.load() || tap->ended() || (o.count && seen >= *o.count) ||
+        return InterruptScope::interrupted() || tap->ended() || (o.count && seen >= *o.count) ||
                (o.duration_s &&
                 Clock::now() - start >= std::chrono::duration<double>(*o.duration_s));
     };
@@ -330,7 +308,7 @@ int topic_echo(const TopicOptions& o, std::ostream& out, std::ostream& err) {
     const auto start = Clock::now();
     std::uint64_t seen = 0;
     while (
-        !g_interrupted.load() && !tap->ended() && !(o.count && seen >= *o.count) &&
+        !InterruptScope::interrupted() && !tap->ended() && !(o.count && seen >= *o.count) &&
         !(o.duration_s && Clock::now() - start >= std::chrono::duration<double>(*o.duration_s))) {
         auto m = tap->next(100ms);
         if (!m) {
