@@ -6,7 +6,7 @@
 #   ZEROFLOW_BUILD_DIR  build tree (default build/default)
 set -euo pipefail
 rounds=${1:-5}
-samples=${2:-20000}
+samples=${2:-1000000} # about 2 s a run: the observer attaches within its first few percent
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${ZEROFLOW_BUILD_DIR:-$root/build/default}
 zeroflow=$build/tools/zeroflow
@@ -23,16 +23,17 @@ trap cleanup EXIT
 "$zeroflow" up >/dev/null
 args="--pattern pingpong --mode busy --touch transport --size 8 --samples $samples --warmup 1000"
 args+=" --budget 60 --oversubscribed 0"
-sed -e "s|@POINT@|tap-overhead|" -e "s|@NODES@|$nodes|g" -e "s|@PING@|zf_ping|" \
-    -e "s|@PONG@|zf_pong|" -e "s|@ARGS@|$args|g" -e "s|@BUSY_POLL_US@|1000000|g" \
-    -e "s|@CPU_PING@|[0]|" -e "s|@CPU_PONG@|[1]|" -e "s|@MAX@|64|g" \
-    "$root/benchmarks/zeroflow/templates/pingpong.yml" >"$work/pingpong.yml"
+for tap in no yes; do # the daemon spawns the nodes: results go by argument, not environment
+    sed -e "s|@POINT@|tap-overhead|" -e "s|@NODES@|$nodes|g" -e "s|@PING@|zf_ping|" \
+        -e "s|@PONG@|zf_pong|" -e "s|@ARGS@|$args --results $work/$tap.jsonl|g" \
+        -e "s|@BUSY_POLL_US@|1000000|g" -e "s|@CPU_PING@|[0]|" -e "s|@CPU_PONG@|[1]|" \
+        -e "s|@MAX@|64|g" "$root/benchmarks/zeroflow/templates/pingpong.yml" >"$work/$tap.yml"
+done
 for ((r = 1; r <= rounds; r++)); do
     for tap in no yes; do
-        export ZEROFLOW_BENCH_RESULTS=$work/$tap.jsonl
-        uuid=$("$zeroflow" start "$work/pingpong.yml")
+        uuid=$("$zeroflow" start "$work/$tap.yml")
         if [[ $tap == yes ]]; then
-            "$zeroflow" topic hz ping/ping -d "$uuid" >/dev/null 2>&1 &
+            "$zeroflow" topic hz ping/ping -d "$uuid" --json --window 2 >"$work/hz-$r.json" 2>&1 &
             observer=$!
         fi
         while "$zeroflow" list --json | grep -q "\"status\": \"running\""; do sleep 0.2; done
@@ -58,4 +59,8 @@ for i, (a, b) in enumerate(zip(no, yes), 1):
     print(f"{i:5}  {a[0]:10.3f}  {b[0]:7.3f}  {a[1]:10.3f}  {b[1]:7.3f}")
 m = lambda xs, k: statistics.median(x[k] for x in xs)
 print(f"median {m(no,0):9.3f}  {m(yes,0):7.3f}  {m(no,1):10.3f}  {m(yes,1):7.3f}")
+import glob
+seen = [json.loads(open(f).read().strip().splitlines()[-1]) for f in sorted(glob.glob(f"{work}/hz-*.json"))]
+print("the tap saw, per round (rate over its last messages, Hz):",
+      " ".join(f"{x.get('rate_hz', 0):.0f}" for x in seen))
 PY
