@@ -14,6 +14,14 @@ namespace zeroflow::cli {
 using protocol::Json;
 using namespace std::chrono_literals;
 
+std::expected<Json, DaemonError> dataflow_stats(const std::optional<std::string>& dataflow) {
+    Json request{{"op", "stats"}};
+    if (dataflow) {
+        request["dataflow"] = *dataflow;
+    }
+    return daemon_call(request, 10s);
+}
+
 std::expected<Tap, DaemonError> Tap::attach(const std::optional<std::string>& dataflow,
                                             const std::vector<std::string>& outputs) {
     const auto socket = protocol::socket_path(protocol::runtime_dir());

@@ -27,6 +27,11 @@ struct Observed {
     const std::string* output = nullptr;
 };
 
+/// The daemon's `stats` of a dataflow (UUID, prefix or name; nullopt: the only running one):
+/// counters from its segment's control area and /proc, read off the data path.
+std::expected<protocol::Json, DaemonError>
+dataflow_stats(const std::optional<std::string>& dataflow);
+
 class Tap {
 public:
     /// Attaches to `outputs` ("node/output"; empty: every output) of the dataflow `dataflow`

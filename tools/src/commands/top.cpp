@@ -12,6 +12,7 @@
 
 #include "client.hpp"
 #include "commands.hpp"
+#include "tap.hpp"
 
 namespace zeroflow::cli {
 
@@ -19,14 +20,6 @@ using protocol::Json;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::expected<Json, DaemonError> stats(const std::optional<std::string>& dataflow) {
-    Json request{{"op", "stats"}};
-    if (dataflow) {
-        request["dataflow"] = *dataflow;
-    }
-    return daemon_call(request, 10s);
-}
 
 /// One view: rates between two snapshots of the same dataflow.
 Json view(const Json& before, const Json& after) {
@@ -170,7 +163,7 @@ std::vector<std::string> lines_of(const Json& v, const std::string& node_sort,
 }
 
 int live(const TopOptions& o, std::ostream& err) {
-    auto before = stats(o.dataflow);
+    auto before = dataflow_stats(o.dataflow);
     if (!before) {
         err << "zeroflow: error: " << before.error().message << "\n";
         return kExitFailure;
@@ -240,7 +233,7 @@ int live(const TopOptions& o, std::ostream& err) {
         if (key != ERR) {
             continue; // redraw at once with the new order
         }
-        auto after = stats(uuid);
+        auto after = dataflow_stats(uuid);
         if (!after) {
             status = "(" + after.error().message.substr(0, 60) + ")";
             if (after.error().kind == "no_such_dataflow") {
@@ -268,13 +261,13 @@ int run_top(const TopOptions& o, std::ostream& out, std::ostream& err) {
     if (!o.once) {
         return live(o, err);
     }
-    auto before = stats(o.dataflow);
+    auto before = dataflow_stats(o.dataflow);
     if (!before) {
         err << "zeroflow: error: " << before.error().message << "\n";
         return kExitFailure;
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(o.interval_s));
-    auto after = stats((*before)["uuid"].get<std::string>());
+    auto after = dataflow_stats((*before)["uuid"].get<std::string>());
     if (!after) {
         err << "zeroflow: error: " << after.error().message << "\n";
         return kExitFailure;

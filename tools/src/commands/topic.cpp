@@ -23,14 +23,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::expected<Json, DaemonError> stats(const std::optional<std::string>& dataflow) {
-    Json request{{"op", "stats"}};
-    if (dataflow) {
-        request["dataflow"] = *dataflow;
-    }
-    return daemon_call(request, 10s);
-}
-
 int fail(std::ostream& err, const std::string& message) {
     err << "zeroflow: error: " << message << "\n";
     return kExitFailure;
@@ -49,7 +41,7 @@ std::string human_bytes(double bytes) {
 }
 
 int topic_list(const TopicOptions& o, std::ostream& out, std::ostream& err) {
-    auto s = stats(o.dataflow);
+    auto s = dataflow_stats(o.dataflow);
     if (!s) {
         return fail(err, s.error().message);
     }
@@ -104,7 +96,7 @@ std::expected<Json, std::string> find_output(const Json& s, const std::string& o
 }
 
 int topic_info(const TopicOptions& o, std::ostream& out, std::ostream& err) {
-    auto s = stats(o.dataflow);
+    auto s = dataflow_stats(o.dataflow);
     if (!s) {
         return fail(err, s.error().message);
     }
