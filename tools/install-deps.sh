@@ -10,6 +10,7 @@ packages=(
   libiceoryx-posh-dev libiceoryx-hoofs-dev iceoryx libacl1-dev
   gnuplot-nox graphviz help2man bash-completion
   python3-pybind11 python3-dev python3-numpy python3-pytest
+  libzstd-dev liblz4-dev zlib1g-dev libncurses-dev nodejs npm zstd lz4
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang-19 libclang-rt-19-dev)
@@ -21,7 +22,18 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# The observe tests read recordings back with an independent MCAP reader: npm's @mcap/core
+# (tests only), installed into build/npm, where tests/observe/CMakeLists.txt looks.
+mcap_reader() {
+  local dir
+  dir="$(dirname "$0")/../build/npm"
+  if [[ ! -d "$dir/node_modules/@mcap/core" ]] && command -v npm >/dev/null; then
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund @mcap/core@2 >/dev/null
+  fi
+}
 if [[ ${#missing[@]} -eq 0 ]]; then
+  mcap_reader
   exit 0
 fi
 cmd="apt-get install -y --no-install-recommends ${missing[*]}"
@@ -35,3 +47,4 @@ echo "Installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 $cmd
+mcap_reader

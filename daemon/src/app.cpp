@@ -66,6 +66,7 @@ int run_daemon_main(int argc, char** argv) {
         {"--max-connections", [&](std::uint64_t v) { l.max_connections = v; }},
         {"--max-descriptor-bytes", [&](std::uint64_t v) { l.max_descriptor_bytes = v; }},
         {"--max-yaml-nodes", [&](std::uint64_t v) { l.max_yaml_nodes = v; }},
+        {"--taps-per-output", [&](std::uint64_t v) { l.taps_per_output = v; }},
     };
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
@@ -121,7 +122,10 @@ int run_daemon_main(int argc, char** argv) {
                 << d.max_descriptor_bytes
                 << ")\n"
                    "  --max-yaml-nodes N           YAML nodes after aliases (default "
-                << d.max_yaml_nodes << ")\n";
+                << d.max_yaml_nodes
+                << ")\n"
+                   "  --taps-per-output N          observers per output at once (default "
+                << d.taps_per_output << ")\n";
             return 0;
         } else {
             std::cerr << "zeroflowd: unknown argument '" << arg << "' (see --help)\n";

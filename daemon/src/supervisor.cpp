@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <zeroflow/runtime/wire.hpp>
+#include <zeroflow/shm/sender.hpp>
 
 #include "process.hpp"
 #include "retention.hpp"
@@ -29,6 +30,9 @@ namespace {
 constexpr std::size_t kKeepFinished = 32;
 constexpr std::chrono::milliseconds kTermToKill{2000};
 constexpr std::size_t kStderrLines = 10;
+/// Queue of an observer tap: drop-oldest like every queue, so a slow observer loses its own
+/// oldest messages and nobody else's (docs/design/shm.md, Observers).
+constexpr std::uint32_t kTapQueueSize = 64;
 
 std::shared_ptr<spdlog::logger> log() {
     auto logger = spdlog::get("daemon");
@@ -119,6 +123,68 @@ shm::LayoutSpec build_spec(const dataflow::Descriptor& d, const wire::Uuid& uuid
         }
     }
     return spec;
+}
+
+/// Observer taps (docs/design/shm.md, "Observers"): `taps` pseudo-nodes after the dataflow's
+/// own, each with one connection from every output (while the output's fan-out leaves room).
+/// They come after every real connection, so nodes' connection indices do not move. Every tap
+/// connection starts dead: a sender skips it at the cost of one load until an observer attaches.
+std::vector<TapState> add_taps(shm::LayoutSpec& spec, std::size_t taps) {
+    std::vector<TapState> out;
+    std::vector<std::uint32_t> fan_out(spec.outputs.size(), 0);
+    for (const auto& c : spec.connections) {
+        ++fan_out[c.output];
+    }
+    for (std::size_t t = 0; t < taps; ++t) {
+        TapState tap;
+        tap.node = spec.node_count++;
+        for (std::uint32_t o = 0; o < spec.outputs.size(); ++o) {
+            if (fan_out[o] >= shm::kMaxFanOut) {
+                continue;
+            }
+            ++fan_out[o];
+            tap.of[o] = static_cast<std::uint32_t>(spec.connections.size());
+            spec.connections.push_back(
+                shm::ConnectionSpec{o, tap.node, kTapQueueSize, "tap" + std::to_string(t)});
+        }
+        out.push_back(std::move(tap));
+    }
+    return out;
+}
+
+/// Resident memory and CPU time of a process from /proc (for `top`); zeros when it is gone.
+Json process_usage(pid_t pid) {
+    Json j{{"rss_bytes", 0}, {"cpu_ns", 0}};
+    if (pid <= 0) {
+        return j;
+    }
+    std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
+    std::uint64_t size = 0;
+    std::uint64_t resident = 0;
+    if (statm >> size >> resident) {
+        j["rss_bytes"] = resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    }
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const auto close = text.rfind(')');
+    if (close != std::string::npos) {
+        std::istringstream fields(text.substr(close + 2));
+        std::string field;
+        std::uint64_t utime = 0;
+        std::uint64_t stime = 0;
+        for (int i = 3; fields >> field; ++i) {
+            if (i == 14) {
+                utime = std::strtoull(field.c_str(), nullptr, 10);
+            } else if (i == 15) {
+                stime = std::strtoull(field.c_str(), nullptr, 10);
+                break;
+            }
+        }
+        const auto tick = static_cast<std::uint64_t>(::sysconf(_SC_CLK_TCK));
+        j["cpu_ns"] = (utime + stime) * (1'000'000'000ULL / (tick > 0 ? tick : 100));
+    }
+    return j;
 }
 
 /// Remembers where a dataflow's logs are (DIR/dataflows/<uuid>: name, then folder), so that
@@ -256,6 +322,8 @@ void Supervisor::handle(ConnId conn, const Json& request) noexcept {
             {"logs", &Supervisor::handle_logs},
             {"destroy", &Supervisor::handle_destroy},
             {"ping", &Supervisor::handle_ping},
+            {"attach_tap", &Supervisor::handle_attach_tap},
+            {"stats", &Supervisor::handle_stats},
         };
         const auto it = kHandlers.find(*op);
         if (it == kHandlers.end()) {
@@ -468,6 +536,7 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
             "max_timers", limits.max_timers,
             "the dataflow has " + std::to_string(df->timer_outputs.size()) + " distinct timers"));
     }
+    df->taps = add_taps(df->spec, limits.taps_per_output);
     {
         auto layout = shm::compute_layout(df->spec);
         if (!layout) {
@@ -532,6 +601,9 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         ns.log_file = out_dir / ("log_" + node.id + ".txt");
         ns.max_log_size = node.max_log_size.value_or(dataflow::kDefaultMaxLogSize);
         state->nodes.push_back(ns);
+    }
+    for (const auto& tap : state->taps) {
+        control.start_detached(tap.node); // no observer yet: senders skip its connections
     }
     for (auto& ns : state->nodes) {
         if (ns.dynamic) {
@@ -824,6 +896,21 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
 }
 
 void Supervisor::on_disconnect_unguarded(ConnId conn) {
+    if (const auto tap_it = tap_conns_.find(conn); tap_it != tap_conns_.end()) {
+        const auto [uuid, t] = tap_it->second;
+        tap_conns_.erase(tap_it);
+        const auto df_it = dataflows_.find(uuid);
+        if (df_it != dataflows_.end() && t < df_it->second->taps.size()) {
+            auto& tap = df_it->second->taps[t];
+            tap.conn.reset();
+            tap.connections.clear();
+            if (df_it->second->segment) {
+                // Detached, killed or frozen-then-killed alike: senders reclaim what it held.
+                shm::Control(*df_it->second->segment).mark_receiver_dead(tap.node);
+            }
+        }
+        return;
+    }
     const auto it = node_conns_.find(conn);
     if (it == node_conns_.end()) {
         return;
@@ -938,6 +1025,13 @@ void Supervisor::finish(DataflowState& df) {
             node_conns_.erase(*n.conn);
             replier_.close_connection(*n.conn);
             n.conn.reset();
+        }
+    }
+    for (auto& tap : df.taps) {
+        if (tap.conn) {
+            tap_conns_.erase(*tap.conn);
+            replier_.close_connection(*tap.conn); // the observer sees the end
+            tap.conn.reset();
         }
     }
     for (auto& n : df.nodes) {
@@ -1202,6 +1296,230 @@ Outcome<std::optional<Json>> Supervisor::handle_ping(ConnId, const Json&) {
                                     {"runtime_dir", options_.runtime_dir.string()},
                                     {"internal_errors", internal_errors_},
                                     {"out_of_memory_errors", out_of_memory_errors_}}};
+}
+
+// ---- observers: attach_tap / stats -----------------------------------------------------------
+
+Outcome<DataflowState*> Supervisor::find_named_or_only(const Json& req) {
+    auto key = protocol::get_optional_string(req, "dataflow");
+    if (!key) {
+        return std::unexpected(bad_request(key.error()));
+    }
+    if (*key && !(*key)->empty()) {
+        return find_dataflow(**key, true);
+    }
+    return find_only_running();
+}
+
+Outcome<std::optional<Json>> Supervisor::handle_attach_tap(ConnId conn, const Json& req) {
+    if (auto v = protocol::check_protocol_version(req); !v) {
+        return std::unexpected(bad_request(v.error()));
+    }
+    if (node_conns_.contains(conn) || tap_conns_.contains(conn)) {
+        return std::unexpected(
+            RequestError{"bad_request", "this connection is already a node or an observer"});
+    }
+    auto found = find_named_or_only(req);
+    if (!found) {
+        return std::unexpected(found.error());
+    }
+    auto& df = **found;
+    if (df.status != DataflowStatus::running || !df.segment) {
+        return std::unexpected(
+            RequestError{"dataflow_not_running", "dataflow " + df.uuid + " is not running (it is " +
+                                                     status_name(df.status) + ")"});
+    }
+    // Which outputs: named ones ("node/output"), or every output.
+    std::vector<std::uint32_t> outputs;
+    if (req.contains("outputs")) {
+        if (!req["outputs"].is_array()) {
+            return std::unexpected(
+                RequestError{"bad_request", "'outputs' must be an array of \"node/output\""});
+        }
+        for (const auto& name : req["outputs"]) {
+            if (!name.is_string()) {
+                return std::unexpected(
+                    RequestError{"bad_request", "'outputs' must be an array of \"node/output\""});
+            }
+            const auto text = name.get<std::string>();
+            std::optional<std::uint32_t> index;
+            for (std::uint32_t o = 0; o < df.spec.outputs.size(); ++o) {
+                if (df.spec.outputs[o].owner != shm::kDaemonOwner &&
+                    df.spec.outputs[o].name == text) {
+                    index = o;
+                }
+            }
+            if (!index) {
+                std::string known;
+                for (const auto& o : df.spec.outputs) {
+                    if (o.owner != shm::kDaemonOwner) {
+                        known += "\n  " + o.name;
+                    }
+                }
+                return std::unexpected(
+                    RequestError{"no_such_output",
+                                 "dataflow " + df.uuid + " has no output '" + text +
+                                     "'; its outputs are:" + (known.empty() ? " none" : known)});
+            }
+            outputs.push_back(*index);
+        }
+    } else {
+        for (std::uint32_t o = 0; o < df.spec.outputs.size(); ++o) {
+            if (df.spec.outputs[o].owner != shm::kDaemonOwner) {
+                outputs.push_back(o);
+            }
+        }
+    }
+    const shm::Control control(*df.segment);
+    TapState* chosen = nullptr;
+    bool busy = false;
+    std::uint32_t chosen_index = 0;
+    for (std::uint32_t t = 0; t < df.taps.size(); ++t) {
+        auto& tap = df.taps[t];
+        const bool covers = std::all_of(outputs.begin(), outputs.end(),
+                                        [&](std::uint32_t o) { return tap.of.contains(o); });
+        if (tap.conn || !covers) {
+            continue;
+        }
+        if (!control.receiver_reclaimed(tap.node)) {
+            busy = true; // its last observer's chunks are still being taken back
+            continue;
+        }
+        chosen = &tap;
+        chosen_index = t;
+        break;
+    }
+    if (chosen == nullptr) {
+        if (busy) {
+            return std::unexpected(RequestError{
+                "busy", "the senders are still taking back what the last observer of dataflow " +
+                            df.uuid + " held; try again in a moment"});
+        }
+        return std::unexpected(limit_error("taps_per_output", options_.limits.taps_per_output,
+                                           "every observer tap of dataflow " + df.uuid +
+                                               " is in use (or the outputs' fan-out " +
+                                               "leaves no room for one)"));
+    }
+    Json list = Json::array();
+    for (auto o : outputs) {
+        const auto c = chosen->of.at(o);
+        list.push_back({{"name", df.spec.outputs[o].name}, {"output", o}, {"connection", c}});
+    }
+    const auto setup = protocol::ok_reply({{"dataflow_id", df.uuid},
+                                           {"dataflow_name", df.name},
+                                           {"tap", chosen_index},
+                                           {"node_index", chosen->node},
+                                           {"segment", df.node_setup_template},
+                                           {"outputs", list}});
+    for (auto o : outputs) {
+        control.revive_connection(chosen->of.at(o));
+        chosen->connections.push_back(chosen->of.at(o));
+    }
+    // Attached before the reply: an observer that is gone by then is dropped inside the reply
+    // (on_disconnect), which must find the tap to detach it.
+    chosen->conn = conn;
+    tap_conns_[conn] = {df.uuid, chosen_index};
+    if (!replier_.reply_with_fd(conn, setup, df.segment->fd())) {
+        if (tap_conns_.erase(conn) != 0) {
+            chosen->conn.reset();
+            chosen->connections.clear();
+            control.mark_receiver_dead(chosen->node);
+        }
+        return std::unexpected(
+            RequestError{"resource_limit", std::string("cannot pass the segment: ") +
+                                               std::strerror(errno) + " (limit open_files)"});
+    }
+    log()->info("observer attached to tap {} of dataflow {} ({} outputs)", chosen_index, df.uuid,
+                outputs.size());
+    return std::optional<Json>{};
+}
+
+Outcome<std::optional<Json>> Supervisor::handle_stats(ConnId, const Json& req) {
+    auto found = find_named_or_only(req);
+    if (!found) {
+        return std::unexpected(found.error());
+    }
+    const auto& df = **found;
+    Json nodes = Json::array();
+    for (const auto& n : df.nodes) {
+        Json j{
+            {"id", n.id}, {"status", node_status_name(n)}, {"dynamic", n.dynamic}, {"restarts", 0}};
+        if (n.pid > 0 && n.pidfd >= 0) {
+            j["pid"] = n.pid;
+            j.update(process_usage(n.pid));
+        } else {
+            j.update(process_usage(-1));
+        }
+        nodes.push_back(std::move(j));
+    }
+    Json outputs = Json::array();
+    Json inputs = Json::array();
+    if (df.segment) {
+        const auto& layout = df.segment->layout();
+        const shm::Control control(*df.segment);
+        for (std::uint32_t o = 0; o < layout.outputs.size(); ++o) {
+            const auto& ol = layout.outputs[o];
+            const auto& block = df.segment->at<shm::OutputBlock>(ol.block_offset);
+            std::uint32_t receivers = 0;
+            std::uint32_t observers = 0;
+            for (auto c : ol.connections) {
+                const auto& cb =
+                    df.segment->at<shm::ConnectionBlock>(layout.connections[c].block_offset);
+                const bool live =
+                    (cb.state.load(std::memory_order_relaxed) & shm::kConnectionDead) == 0;
+                if (layout.connections[c].receiver < df.nodes.size()) {
+                    ++receivers;
+                } else if (live) {
+                    ++observers;
+                }
+            }
+            // Relaxed loads: statistics the sender publishes (hints, never followed).
+            outputs.push_back({{"name", ol.name},
+                               {"timer", ol.owner == shm::kDaemonOwner},
+                               {"node", ol.owner == shm::kDaemonOwner ? "" : df.nodes[ol.owner].id},
+                               {"sent", block.sent.load(std::memory_order_relaxed)},
+                               {"bytes", block.bytes.load(std::memory_order_relaxed)},
+                               {"free_chunks", block.free_chunks.load(std::memory_order_relaxed)},
+                               {"chunks", ol.total_chunks},
+                               {"max_message_size", ol.max_message_size},
+                               {"closed", block.closed.load(std::memory_order_relaxed) != 0},
+                               {"receivers", receivers},
+                               {"observers", observers}});
+        }
+        for (std::uint32_t c = 0; c < layout.connections.size(); ++c) {
+            const auto& cl = layout.connections[c];
+            if (cl.receiver >= df.nodes.size()) {
+                continue; // an observer tap
+            }
+            const auto& cb = df.segment->at<shm::ConnectionBlock>(cl.block_offset);
+            const auto pushed = cb.submit_head.load(std::memory_order_relaxed);
+            const auto returned = cb.return_head.load(std::memory_order_relaxed);
+            const auto held = cb.held.load(std::memory_order_relaxed);
+            const auto queued = control.queued(c);
+            // What was pushed and is neither queued, held nor returned was evicted: dropped.
+            // Estimated from the rings (the receiver counts its own drops privately).
+            const auto accounted = returned + held + queued;
+            inputs.push_back({{"node", df.nodes[cl.receiver].id},
+                              {"input", cl.input},
+                              {"source", layout.outputs[cl.output].name},
+                              {"queue_size", cl.queue_size},
+                              {"queued", queued},
+                              {"delivered", returned + held},
+                              {"dropped", pushed > accounted ? pushed - accounted : 0}});
+        }
+    }
+    Json taps = Json::array();
+    for (const auto& tap : df.taps) {
+        taps.push_back({{"attached", tap.conn.has_value()}, {"outputs", tap.connections.size()}});
+    }
+    return std::optional<Json>{Json{{"uuid", df.uuid},
+                                    {"name", df.name},
+                                    {"status", status_name(df.status)},
+                                    {"monotonic_ns", shm::monotonic_ns()},
+                                    {"nodes", nodes},
+                                    {"outputs", outputs},
+                                    {"inputs", inputs},
+                                    {"taps", taps}}};
 }
 
 // ---- deadlines -------------------------------------------------------------------------------

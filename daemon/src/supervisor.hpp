@@ -90,6 +90,15 @@ struct NodeState {
     Json inputs_at_end;             ///< its inputs' counters, read before the segment went
 };
 
+/// One observer tap set: a pseudo-node of the segment with one (normally dead) connection from
+/// every output; an observer attaches it through `attach_tap` (docs/design/shm.md, Observers).
+struct TapState {
+    std::uint32_t node = 0;                    ///< its node index in the segment
+    std::optional<ConnId> conn;                ///< the observer's connection while attached
+    std::vector<std::uint32_t> connections;    ///< revived for the observer now
+    std::map<std::uint32_t, std::uint32_t> of; ///< output index -> its connection to this tap
+};
+
 struct DataflowState {
     std::string uuid;
     std::string name;
@@ -101,6 +110,7 @@ struct DataflowState {
     std::unique_ptr<TimerThread> timers;
     std::vector<TimerOutput> timer_outputs;
     std::vector<NodeState> nodes;
+    std::vector<TapState> taps;
     Json node_setup_template; ///< the layout part of register replies
     Clock::time_point started_at;
     std::optional<Clock::time_point> start_deadline;
@@ -149,6 +159,9 @@ private:
     Outcome<std::optional<Json>> handle_logs(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_destroy(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_ping(ConnId conn, const Json& req);
+    Outcome<std::optional<Json>> handle_attach_tap(ConnId conn, const Json& req);
+    Outcome<std::optional<Json>> handle_stats(ConnId conn, const Json& req);
+    Outcome<DataflowState*> find_named_or_only(const Json& req);
 
     // Lookups: a value or a typed error, nothing touched.
     Outcome<DataflowState*> find_dataflow(const std::string& uuid_or_name, bool running_only);
@@ -180,6 +193,7 @@ private:
     std::map<std::string, std::unique_ptr<DataflowState>> dataflows_; ///< by UUID
     std::deque<std::string> finished_order_;
     std::map<ConnId, std::pair<std::string, std::uint32_t>> node_conns_; ///< conn -> node
+    std::map<ConnId, std::pair<std::string, std::uint32_t>> tap_conns_;  ///< conn -> tap
     std::uint64_t next_generation_ = 1;
     std::uint64_t internal_errors_ = 0;
     std::uint64_t out_of_memory_errors_ = 0;

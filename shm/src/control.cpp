@@ -102,22 +102,45 @@ bool Control::receiver_reclaimed(std::uint32_t node) const noexcept {
 
 void Control::revive_receiver(std::uint32_t node) const noexcept {
     const auto& layout = segment_->layout();
-    for (const auto& cl : layout.connections) {
-        if (cl.receiver != node) {
-            continue;
-        }
-        auto& block = segment_->at<ConnectionBlock>(cl.block_offset);
-        const auto state = block.state.load(std::memory_order_relaxed);
-        if ((state & kConnectionDead) == 0) {
-            continue;
-        }
-        // SYNC state: publish (pairs with OutputSender::maintain / send)
-        block.state.store(((state >> 1) + 1) << 1, std::memory_order_release);
-        const auto owner = layout.outputs[cl.output].owner;
-        if (owner != kDaemonOwner) {
-            wake(owner);
+    for (std::uint32_t c = 0; c < layout.connections.size(); ++c) {
+        if (layout.connections[c].receiver == node) {
+            revive_connection(c);
         }
     }
+}
+
+void Control::revive_connection(std::uint32_t connection) const noexcept {
+    const auto& layout = segment_->layout();
+    if (connection >= layout.connections.size()) {
+        return;
+    }
+    const auto& cl = layout.connections[connection];
+    auto& block = segment_->at<ConnectionBlock>(cl.block_offset);
+    const auto state = block.state.load(std::memory_order_relaxed);
+    if ((state & kConnectionDead) == 0) {
+        return;
+    }
+    // SYNC state: publish (pairs with OutputSender::maintain / send)
+    block.state.store(((state >> 1) + 1) << 1, std::memory_order_release);
+    const auto owner = layout.outputs[cl.output].owner;
+    if (owner != kDaemonOwner) {
+        wake(owner);
+    }
+}
+
+std::uint32_t Control::queued(std::uint32_t connection) const noexcept {
+    const auto& layout = segment_->layout();
+    if (connection >= layout.connections.size()) {
+        return 0;
+    }
+    const auto& cl = layout.connections[connection];
+    const auto* slots = &segment_->at<std::atomic<std::uint64_t>>(cl.submit_slots);
+    std::uint32_t count = 0;
+    for (std::uint32_t s = 0; s < cl.queue_size; ++s) {
+        // Relaxed: statistics; the daemon follows no token it reads here.
+        count += slots[s].load(std::memory_order_relaxed) != 0 ? 1 : 0;
+    }
+    return count;
 }
 
 void Control::start_detached(std::uint32_t node) const noexcept {

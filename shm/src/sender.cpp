@@ -116,6 +116,7 @@ Result<OutputSender> OutputSender::attach(const Segment& segment, std::uint32_t 
         sut.wall_measured_at_ = monotonic_ns();
         sut.closed_ = sut.block_->closed.load(std::memory_order_acquire) != 0;
         sut.sequence_ = sut.block_->sent.load(std::memory_order_acquire);
+        sut.bytes_ = sut.block_->bytes.load(std::memory_order_acquire);
         // Tokens a previous process of this output left in the rings are voided (their chunks
         // may be reused); a receiver counts a void token as a drop. What receivers already took
         // is counted in their `held`, waited for below.
@@ -418,8 +419,10 @@ Result<void> OutputSender::send(const Loan& loan, std::uint64_t size, std::uint6
     }
     flags_[chunk] &= static_cast<std::uint8_t>(~kLoaned);
     holders_[chunk] = mask;
-    // Our own statistics line: `sent` lets a re-attaching sender resume the sequence.
+    // Our own statistics line: `sent` lets a re-attaching sender resume the sequence; `bytes`
+    // feeds `zeroflow top` (same line, one more plain store).
     block_->sent.store(sequence_, std::memory_order_relaxed);
+    block_->bytes.store(bytes_ += size, std::memory_order_relaxed);
     if (mask == 0) {
         free_chunk(chunk);
         block_->free_chunks.store(free_count_, std::memory_order_relaxed);

@@ -23,7 +23,7 @@ _zeroflow_files() { # dataflow files (*.yml, *.yaml) and folders
 
 _zeroflow() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local commands="new check graph up destroy daemon start stop list logs build run clean"
+    local commands="new check graph up destroy daemon start stop list logs build run clean top topic record replay"
     if ((COMP_CWORD == 1)); then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
         return
@@ -44,6 +44,13 @@ _zeroflow() {
         return
         ;;
     --name) return ;;
+    --compression) COMPREPLY=($(compgen -W "zstd lz4 none" -- "$cur")); return ;;
+    -d) COMPREPLY=($(compgen -W "$(_zeroflow_dataflows)" -- "$cur")); return ;;
+    --dataflow)
+        if [[ $command == replay ]]; then _zeroflow_files "$cur"; else
+            COMPREPLY=($(compgen -W "$(_zeroflow_dataflows)" -- "$cur")); fi
+        return
+        ;;
     esac
     if [[ $cur == -* ]]; then
         local options="--help"
@@ -57,6 +64,10 @@ _zeroflow() {
         list) options+=" --json" ;;
         logs) options+=" --follow" ;;
         run) options+=" --stop-after --name --start-timeout --grace --quiet --color" ;;
+        top) options+=" --once --json --interval" ;;
+        topic) options+=" --dataflow --count --duration --window --json" ;;
+        record) options+=" --output --outputs --compression --duration --json" ;;
+        replay) options+=" --dataflow --rate --loop --name --json" ;;
         esac
         COMPREPLY=($(compgen -W "$options" -- "$cur"))
         return
@@ -66,14 +77,23 @@ _zeroflow() {
     for ((i = 2; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
         --lang | --kind | -f | --format | --color | -o | --output | --log-file | --grace | \
-            --stop-after | --start-timeout | --name) ((i++)) ;;
+            --stop-after | --start-timeout | --name | -d | --dataflow | --compression | \
+            --outputs | --rate | --interval | --count | -n | --duration | --window) ((i++)) ;;
         -*) ;;
         *) ((positional++)) ;;
         esac
     done
     case $command in
     check | graph | start | build | run | clean) ((positional == 0)) && _zeroflow_files "$cur" ;;
-    stop) ((positional == 0)) && COMPREPLY=($(compgen -W "$(_zeroflow_dataflows)" -- "$cur")) ;;
+    stop | top | record) ((positional == 0)) && COMPREPLY=($(compgen -W "$(_zeroflow_dataflows)" -- "$cur")) ;;
+    topic)
+        if ((positional == 0)); then
+            COMPREPLY=($(compgen -W "list info hz bw echo" -- "$cur"))
+        elif ((positional == 1)) && [[ ${COMP_WORDS[2]} == list ]]; then
+            COMPREPLY=($(compgen -W "$(_zeroflow_dataflows)" -- "$cur"))
+        fi
+        ;;
+    replay) ((positional == 0)) && { compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); } ;;
     logs)
         if ((positional == 0)); then
             COMPREPLY=($(compgen -W "$(_zeroflow_dataflows)" -- "$cur"))

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +17,10 @@
 #include "commands/commands.hpp"
 #include "commands/daemon_commands.hpp"
 #include "commands/duration.hpp"
+#include "commands/record.hpp"
+#include "commands/replay.hpp"
+#include "commands/top.hpp"
+#include "commands/topic.hpp"
 
 namespace zeroflow::cli {
 
@@ -190,6 +195,76 @@ int App::run(int argc, const char* const* argv) {
                               "Only the logs beside this dataflow file (default: every run this "
                               "runtime directory remembers)");
 
+    // `topic list|info|hz|bw|echo` (issue 13): observers through the daemon's taps.
+    TopicOptions topic;
+    CLI::App* topic_command =
+        app.add_subcommand("topic", "See what flows on a running dataflow's outputs");
+    topic_command->require_subcommand(1);
+    CLI::App* topic_list = topic_command->add_subcommand(
+        "list", "List the outputs of a dataflow (the only running one by default)");
+    topic_list->add_option("DATAFLOW", topic.dataflow, "UUID (or a unique prefix) or name");
+    const std::vector<std::pair<std::string, std::string>> kTopicActions = {
+        {"info", "Show an output's queues, receivers, drops and what it sends"},
+        {"hz", "Measure an output's rate from send timestamps (payloads are never copied)"},
+        {"bw", "Measure an output's bandwidth"},
+        {"echo", "Print an output's messages: metadata and (truncated) values"}};
+    std::vector<CLI::App*> topic_actions{topic_list};
+    for (const auto& [name, help] : kTopicActions) {
+        auto* sub = topic_command->add_subcommand(name, help);
+        sub->add_option("NODE/OUTPUT", topic.output, "The output, e.g. camera/image")->required();
+        sub->add_option("-d,--dataflow", topic.dataflow, "UUID (or a unique prefix) or name");
+        if (name != "info") {
+            sub->add_option("-n,--count", topic.count, "Stop after N messages");
+            sub->add_option("--duration", topic.duration_s, "Stop after this long")
+                ->transform(duration(0.001, 1e9))
+                ->type_name("DURATION");
+        }
+        if (name == "hz" || name == "bw") {
+            sub->add_option("--window", topic.window, "Messages the statistics cover (1000)")
+                ->check(CLI::Range(2, 1000000));
+        }
+        topic_actions.push_back(sub);
+    }
+    for (auto* sub : topic_actions) {
+        sub->add_flag("--json", topic.json, "Print JSON");
+    }
+
+    RecordOptions record;
+    std::string record_outputs;
+    CLI::App* record_command = app.add_subcommand(
+        "record", "Record a running dataflow's outputs into an MCAP file (docs/recording.md)");
+    record_command->add_option("DATAFLOW", record.dataflow, "UUID (or a unique prefix) or name");
+    record_command->add_option("-o,--output", record.file, "The MCAP file to write")->required();
+    record_command->add_option("--outputs", record_outputs,
+                               "Comma-separated NODE/OUTPUTs (default: every output)");
+    record_command->add_option("--compression", record.compression,
+                               "Chunk compression: zstd (default), lz4 or none");
+    record_command->add_option("--duration", record.duration_s, "Stop after this long")
+        ->transform(duration(0.001, 1e9))
+        ->type_name("DURATION");
+    record_command->add_flag("--json", record.json, "Print the summary as JSON");
+
+    TopOptions top;
+    CLI::App* top_command = app.add_subcommand(
+        "top", "A live view of a running dataflow: nodes, outputs, queues (q quits)");
+    top_command->add_option("DATAFLOW", top.dataflow, "UUID (or a unique prefix) or name");
+    top_command->add_flag("--once", top.once, "Print one snapshot (rates over one interval)");
+    top_command->add_flag("--json", top.json, "With --once: print JSON");
+    top_command->add_option("--interval", top.interval_s, "Refresh every (default 1s)")
+        ->transform(duration(0.1, 3600.0))
+        ->type_name("DURATION");
+
+    ReplayOptions replay;
+    CLI::App* replay_command = app.add_subcommand(
+        "replay", "Play a recording into a dataflow in place of the recorded nodes");
+    replay_command->add_option("FILE", replay.file, "The MCAP recording")->required();
+    replay_command->add_option("--dataflow", replay.dataflow, "The dataflow YAML file")->required();
+    replay_command->add_option("--rate", replay.rate,
+                               "Speed: 1 original timing (default), 2 twice as fast, 0 at once");
+    replay_command->add_flag("--loop", replay.loop, "Start over at the end, until Ctrl-C");
+    replay_command->add_option("--name", replay.name, "A name for the started dataflow");
+    replay_command->add_flag("--json", replay.json, "Print the summary as JSON");
+
     if (argc < 2) {
         out_ << app.help();
         return kExitOk;
@@ -246,6 +321,29 @@ int App::run(int argc, const char* const* argv) {
         }
         if (*clean_command) {
             return run_clean(clean, out_, err_);
+        }
+        if (*topic_command) {
+            for (auto* sub : topic_actions) {
+                if (*sub) {
+                    topic.action = sub->get_name();
+                }
+            }
+            return run_topic(topic, out_, err_);
+        }
+        if (*top_command) {
+            return run_top(top, out_, err_);
+        }
+        if (*replay_command) {
+            return run_replay(replay, out_, err_);
+        }
+        if (*record_command) {
+            std::stringstream list(record_outputs);
+            for (std::string item; std::getline(list, item, ',');) {
+                if (!item.empty()) {
+                    record.outputs.push_back(item);
+                }
+            }
+            return run_record(record, out_, err_);
         }
         if (*graph_command) {
             graph.format = graph_format == "dot" ? GraphFormat::dot : GraphFormat::mermaid;

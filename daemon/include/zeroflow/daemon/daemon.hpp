@@ -29,6 +29,9 @@ struct Limits {
     std::size_t max_connections = 1024;            ///< control connections at once
     std::uint64_t max_descriptor_bytes = 1U << 20; ///< dataflow file size
     std::uint64_t max_yaml_nodes = 200'000;        ///< YAML nodes after alias expansion
+    /// Observer taps reserved per output (docs/design/shm.md, "Observers"): how many `topic`,
+    /// `record` observers may watch one output at once. Each costs a sender one load per send.
+    std::size_t taps_per_output = 2;
     /// Fills the 0 (machine-derived) fields from this machine.
     Limits resolved() const noexcept;
 };

@@ -46,12 +46,20 @@ public:
     /// reconnects). Call only after receiver_reclaimed(node) or once its senders are gone.
     void revive_receiver(std::uint32_t node) const noexcept;
 
+    /// Makes one connection live again (an observer attaching a tap to one output; see
+    /// docs/design/shm.md, "Observers"). Call only after receiver_reclaimed(its receiver).
+    void revive_connection(std::uint32_t connection) const noexcept;
+
     /// Marks `node`'s inputs dead without a reclaim to wait for (nothing was sent to it yet):
     /// used for dynamic nodes before they first connect.
     void start_detached(std::uint32_t node) const noexcept;
 
     /// Bumps `node`'s event counter and wakes it.
     void wake(std::uint32_t node) const noexcept;
+
+    /// Non-empty submission slots of a connection: messages queued and not yet taken
+    /// (statistics, a racy snapshot; the rings are in the control area the daemon maps).
+    std::uint32_t queued(std::uint32_t connection) const noexcept;
 
     /// Free chunks the sender of `output` last published (statistics, not trusted).
     std::uint32_t published_free_chunks(std::uint32_t output) const noexcept;

@@ -17,8 +17,8 @@ namespace zeroflow::shm {
 
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kMagic = 0x31574c464f52455aULL; // "ZEROFLW1", little-endian
-inline constexpr std::uint32_t kLayoutVersion =
-    3; ///< 2: chunks carry a metadata area; 3: daemon-owned pools first
+/// 2: chunks carry a metadata area; 3: daemon-owned pools first; 4: OutputBlock::bytes
+inline constexpr std::uint32_t kLayoutVersion = 4;
 inline constexpr std::uint32_t kDaemonOwner = 0xffffffffU; ///< owner of timer outputs
 inline constexpr std::uint32_t kMaxFanOut = 64;            ///< inputs one output may feed
 inline constexpr std::uint32_t kMaxQueueSize = 1024;
@@ -160,7 +160,8 @@ struct alignas(kCacheLine) OutputBlock {
     std::atomic<std::uint32_t> free_chunks; // the sender
     std::atomic<std::uint64_t> sent;        // the sender
     std::atomic<std::uint64_t> errors;      // the sender: bad tokens it saw coming back
-    std::array<std::byte, kCacheLine - 24> pad1;
+    std::atomic<std::uint64_t> bytes;       // the sender: payload bytes sent (statistics)
+    std::array<std::byte, kCacheLine - 32> pad1;
 };
 
 /// Connection state word, written by the daemon: (epoch << 1) | dead.

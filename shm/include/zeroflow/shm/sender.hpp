@@ -98,6 +98,7 @@ private:
     std::vector<std::uint32_t> reserved_;          ///< per class: chunks whose pages we reserved
     std::uint32_t free_count_ = 0;
     std::uint64_t sequence_ = 0;
+    std::uint64_t bytes_ = 0; ///< payload bytes sent by this process (OutputBlock::bytes)
     std::uint64_t errors_ = 0;
     bool closed_ = false;
     std::int64_t wall_offset_ = 0;       ///< CLOCK_REALTIME - CLOCK_MONOTONIC, measured

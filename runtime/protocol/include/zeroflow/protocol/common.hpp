@@ -12,8 +12,8 @@
 namespace zeroflow::protocol {
 
 /// Version of the wire protocol. Bumped on any incompatible change to framing or requests.
-inline constexpr std::uint32_t kProtocolVersion =
-    3; ///< 2: chunk metadata; 3: segment fd by SCM_RIGHTS
+/// 2: chunk metadata; 3: segment fd by SCM_RIGHTS; 4: observer taps (segment layout 4)
+inline constexpr std::uint32_t kProtocolVersion = 4;
 
 /// Name of the request field that carries the sender's protocol version.
 inline constexpr std::string_view kProtocolVersionField = "protocol_version";
