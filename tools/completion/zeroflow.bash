@@ -23,7 +23,7 @@ _zeroflow_files() { # dataflow files (*.yml, *.yaml) and folders
 
 _zeroflow() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local commands="new check graph up destroy daemon start stop list logs build run clean"
+    local commands="new check graph up destroy daemon start stop list logs build run clean bench"
     if ((COMP_CWORD == 1)); then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
         return
@@ -44,6 +44,10 @@ _zeroflow() {
         return
         ;;
     --name) return ;;
+    --mode) COMPREPLY=($(compgen -W "busy blocking both" -- "$cur")); return ;;
+    --pattern) COMPREPLY=($(compgen -W "pingpong oneway fanout:2 chain:2" -- "$cur")); return ;;
+    --sizes | --cpus | --duration) return ;;
+    --plot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     if [[ $cur == -* ]]; then
         local options="--help"
@@ -57,6 +61,7 @@ _zeroflow() {
         list) options+=" --json" ;;
         logs) options+=" --follow" ;;
         run) options+=" --stop-after --name --start-timeout --grace --quiet --color" ;;
+        bench) options+=" --sizes --mode --pattern --cpus --duration --json --plot --lang" ;;
         esac
         COMPREPLY=($(compgen -W "$options" -- "$cur"))
         return
