@@ -403,7 +403,7 @@ void write_plot(const fs::path& script, const fs::path& svg, const Figure& figur
        << "set output '" << svg.string() << "'\n"
        << "set multiplot layout " << rows << "," << cols << " title '" << figure.title << "'\n"
        << figure.xaxis << "set xlabel '" << figure.xlabel
-       << "'\nset ylabel 'latency (µs)'\nset format y '%g'\nset grid\n"
+       << "'\nset ylabel 'latency (µs)'\nset format y '%.10g'\nset grid\n"
        << "set key outside right top vertical Left reverse font ',9' spacing 1.1\n";
     for (const auto& panel : figure.panels) {
         gp << "set title '" << panel.title << "'\nplot ";
@@ -515,7 +515,8 @@ void scaling_plot(const Results& r, const fs::path& outdir, const fs::path& plot
     std::map<std::pair<std::string, std::string>, int> oversubscribed_from; ///< smallest such N
     for (const auto& p : r.points) {
         const auto pattern = p["pattern"].get<std::string>();
-        if (pattern.rfind(prefix + "-", 0) != 0 || !is_latency(p)) {
+        // zeroflow's own: the floor runs beside these points as one-way (floor_pattern).
+        if (pattern.rfind(prefix + "-", 0) != 0 || !is_latency(p) || p["system"] != "zeroflow") {
             continue;
         }
         const int n = std::atoi(pattern.c_str() + prefix.size() + 1);
