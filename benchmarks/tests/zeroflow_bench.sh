@@ -2,7 +2,7 @@
 # zeroflow_bench_*: the `zeroflow bench` command as a user runs it, with a private runtime
 # directory (so it embeds its daemon). Checks what the user reads: the table's fields, that
 # --json parses with sane figures, the C (and, when built, Python) pair, that an unknown pattern
-# is a usage error (exit 2), and that busy fan-out wider than the machine is reported as not
+# is a usage error (exit 2), that it runs through an already running daemon too, and that busy fan-out wider than the machine is reported as not
 # measured instead of as latency. --install BUILD_DIR: first `cmake --install` the build into a
 # temporary prefix and run the installed zeroflow from there (no build tree in reach).
 # Usage: zeroflow_bench.sh ZEROFLOW [--install BUILD_DIR]
@@ -11,7 +11,11 @@ zeroflow=$1
 tmp=$(mktemp -d)
 export ZEROFLOW_RUNTIME_DIR=$tmp/runtime
 export ZEROFLOW_LOG=warn
-cleanup() { rm -rf "$tmp"; }
+daemon_up=0
+cleanup() {
+    ((daemon_up)) && "$zeroflow" destroy --grace 1 >/dev/null 2>&1
+    rm -rf "$tmp"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 fail() {
@@ -56,6 +60,15 @@ assert p["floor_p50_us"] > 0 and p["ratio_to_floor"] > 0 and p["rounds"] >= 2, p
 assert p["samples"] >= 1000 and p["msgs_per_s"] > 0 and isinstance(p["flip"], bool), p
 print("ok: --json", p["p50_us"], "us, x", round(p["ratio_to_floor"], 2), "of the floor")
 PY
+
+# Through a daemon that already runs (`zeroflow up`): the rounds are its dataflows.
+"$zeroflow" up >/dev/null
+daemon_up=1
+"$zeroflow" bench --sizes 8 --mode blocking --duration 0.2 >"$tmp/up.txt"
+grep -Eq "^blocking +8 B +[0-9.]+" "$tmp/up.txt" || { cat "$tmp/up.txt"; fail "with a running daemon"; }
+"$zeroflow" list | grep -q "succeeded" || fail "the running daemon did not run the bench dataflows"
+"$zeroflow" destroy --grace 1 >/dev/null
+daemon_up=0
 
 if ls "$(dirname "$zeroflow")"/../python/zeroflow*.so >/dev/null 2>&1; then
     "$zeroflow" bench --sizes 8 --mode blocking --duration 0.2 --lang python >"$tmp/py.txt"
