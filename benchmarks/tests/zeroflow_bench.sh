@@ -2,8 +2,8 @@
 # zeroflow_bench_*: the `zeroflow bench` command as a user runs it, with a private runtime
 # directory (so it embeds its daemon). Checks what the user reads: the table's fields, that
 # --json parses with sane figures, the C (and, when built, Python) pair, that an unknown pattern
-# is a usage error (exit 2), that it runs through an already running daemon too, and that busy fan-out wider than the machine is reported as not
-# measured instead of as latency. --install BUILD_DIR: first `cmake --install` the build into a
+# is a usage error (exit 2), that it runs through an already running daemon too, and that busy
+# fan-out wider than the machine is reported as not measured instead of as latency. --install BUILD_DIR: first `cmake --install` the build into a
 # temporary prefix and run the installed zeroflow from there (no build tree in reach).
 # Usage: zeroflow_bench.sh ZEROFLOW [--install BUILD_DIR]
 set -euo pipefail
