@@ -27,7 +27,8 @@ const std::vector<std::string> kPointFields = {"system",  "mode",   "touch",   "
 
 struct Results {
     json header;
-    std::vector<json> points;
+    std::vector<json> points; ///< of the first placement (interleaved runs measure several)
+    std::vector<json> other_placements;
 };
 
 /// Reads every line; returns false (with a message) on a line that is not a JSON object.
@@ -59,7 +60,14 @@ bool load(const std::string& path, Results& out, std::string& error) {
                 return false;
             }
         }
-        out.points.push_back(std::move(j));
+        // Summary and plots show one placement; the others are listed in full.
+        const auto placement = j.value("placement", std::string());
+        if (!out.points.empty() &&
+            out.points.front().value("placement", std::string()) != placement) {
+            out.other_placements.push_back(std::move(j));
+        } else {
+            out.points.push_back(std::move(j));
+        }
     }
     return true;
 }
@@ -90,7 +98,33 @@ int check(const std::string& path) {
             return 1;
         }
     }
-    std::printf("ok: %zu points in %s\n", results.points.size(), path.c_str());
+    if (results.header.value("interleaved", false)) {
+        // Every point says how it was taken; systems beside the floor carry their ratio.
+        std::size_t ratios = 0;
+        for (const auto* list : {&results.points, &results.other_placements}) {
+            for (const auto& p : *list) {
+                for (const char* field :
+                     {"rounds", "spread", "ratio_to_floor", "flip", "placement"}) {
+                    if (!p.contains(field)) {
+                        std::fprintf(stderr, "check failed: interleaved point without '%s': %s\n",
+                                     field, p.dump().c_str());
+                        return 1;
+                    }
+                }
+                if (!(p["rounds"].get<int>() >= 1)) {
+                    std::fprintf(stderr, "check failed: no rounds in %s\n", p.dump().c_str());
+                    return 1;
+                }
+                ratios += p["ratio_to_floor"].is_number() ? 1 : 0;
+            }
+        }
+        if (ratios == 0) {
+            std::fprintf(stderr, "check failed: no point has a ratio to the floor\n");
+            return 1;
+        }
+    }
+    std::printf("ok: %zu points in %s\n", results.points.size() + results.other_placements.size(),
+                path.c_str());
     return 0;
 }
 
@@ -130,6 +164,21 @@ std::string rate(const json& v) {
     return r >= 1e6 ? fmt(r / 1e6) + " M" : r >= 1e3 ? fmt(r / 1e3) + " k" : fmt(r);
 }
 
+/// " (×1.9)" from an interleaved point's ratio to the floor, "†" when the floor flipped.
+std::string ratio_text(const json& p) {
+    std::string text;
+    if (p.contains("ratio_to_floor") && p["ratio_to_floor"].is_number()) {
+        const double ratio = p["ratio_to_floor"].get<double>();
+        char buffer[32];
+        std::snprintf(buffer, sizeof buffer, "%.*f", ratio < 10 ? 2 : ratio < 100 ? 1 : 0, ratio);
+        text += std::string(" (×") + buffer + ")";
+    }
+    if (p.value("flip", false)) {
+        text += " †";
+    }
+    return text;
+}
+
 /// Pattern order in the report: pingpong, oneway, throughput, then the rest sorted.
 int pattern_rank(const std::string& pattern) {
     if (pattern == "pingpong") {
@@ -167,11 +216,16 @@ void write_summary(const Results& r, std::ostream& out) {
             columns.emplace(touch == "transport" ? "" : touch, size); // transport sorts first
             rows.emplace(system, mode);
             cells[{system, mode, touch == "transport" ? "" : touch, size}] =
-                latency ? us((*p)["p50_us"]) + " / " + us((*p)["p99_us"])
-                        : rate((*p)["msgs_per_s"]);
+                (latency ? us((*p)["p50_us"]) + " / " + us((*p)["p99_us"])
+                         : rate((*p)["msgs_per_s"])) +
+                ratio_text(*p);
         }
         out << "\n**" << std::get<1>(key) << "** — "
             << (latency ? "one-way p50 / p99 in µs" : "messages per second")
+            << (r.header.value("interleaved", false)
+                    ? (latency ? " (× the floor's p50 in the adjacent rounds)"
+                               : " (× slower than the floor in the adjacent rounds)")
+                    : "")
             << "\n\n| system | mode |";
         for (const auto& [touch, size] : columns) {
             out << " " << (touch.empty() ? "transport" : touch) << " " << human_size(size) << " |";
@@ -201,16 +255,39 @@ void write_markdown(const Results& r, const fs::path& file) {
             << " cores, kernel " << r.header.value("kernel", "?") << ", run "
             << r.header.value("time", "?") << ".\n\n";
     }
+    if (r.header.value("interleaved", false)) {
+        out << "Interleaved: at every point the systems ran in alternating rounds of "
+            << r.header.value("round_samples", 0) << " samples (" << r.header.value("samples", 0)
+            << " per system and point); figures are medians across rounds; ratios are to the "
+               "raw floor in the adjacent rounds; † marks a point during which the floor's "
+               "rounds differed by more than 2× (the machine changed state). Machine: "
+            << r.header.value("topology", std::string("?")) << ". Placements measured:";
+        for (const auto& w : r.header.value("placements", json::array())) {
+            out << " " << w.value("placement", std::string("?")) << " (CPUs " << w["cpus"].dump()
+                << ")";
+        }
+        const auto none = r.header.value("not_measurable", json::array());
+        if (!none.empty()) {
+            out << "; not measurable on this machine:";
+            for (const auto& n : none) {
+                out << " " << n.get<std::string>();
+            }
+        }
+        out << (r.other_placements.empty() ? "" : " (summary and plots: the first)") << ".\n\n";
+    }
     out << "Latencies are one-way, in µs: pingpong = round trip / 2; oneway = receive time − "
            "send timestamp (CLOCK_MONOTONIC). See docs/benchmarks.md.\n";
 
     write_summary(r, out);
 
     std::map<std::tuple<int, std::string>, std::vector<const json*>> by_pattern;
-    for (const auto& p : r.points) {
-        const auto pattern = p["pattern"].get<std::string>();
-        by_pattern[{pattern_rank(pattern), pattern}].push_back(&p);
+    for (const auto* list : {&r.points, &r.other_placements}) {
+        for (const auto& p : *list) {
+            const auto pattern = p["pattern"].get<std::string>();
+            by_pattern[{pattern_rank(pattern), pattern}].push_back(&p);
+        }
     }
+    const bool interleaved = r.header.value("interleaved", false);
     for (auto& [key, points] : by_pattern) {
         const auto& pattern = std::get<1>(key);
         std::stable_sort(points.begin(), points.end(), [](const json* a, const json* b) {
@@ -223,12 +300,15 @@ void write_markdown(const Results& r, const fs::path& file) {
         });
         out << "\n### " << pattern << "\n\n";
         const bool throughput = !is_latency(*points.front());
+        const std::string more = interleaved ? " rounds | p50 spread | × floor | placement |" : "";
+        const std::string more_rule = interleaved ? "---:|---|---:|---|" : "";
         if (throughput) {
-            out << "| touch | size | mode | system | msgs/s | messages | note |\n"
-                   "|---|---|---|---|---:|---:|---|\n";
+            out << "| touch | size | mode | system | msgs/s | messages |" << more
+                << " note |\n|---|---|---|---|---:|---:|" << more_rule << "---|\n";
         } else {
-            out << "| touch | size | mode | system | p50 | p90 | p99 | p99.9 | max | samples | "
-                   "note |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|---|\n";
+            out << "| touch | size | mode | system | p50 | p90 | p99 | p99.9 | max | samples |"
+                << more << " note |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|" << more_rule
+                << "---|\n";
         }
         for (const json* p : points) {
             out << "| " << (*p)["touch"].get<std::string>() << " | "
@@ -242,7 +322,22 @@ void write_markdown(const Results& r, const fs::path& file) {
             } else {
                 out << rate((*p)["msgs_per_s"]) << " | ";
             }
-            out << (*p)["samples"].get<std::uint64_t>() << " | " << p->value("note", "") << " |\n";
+            out << (*p)["samples"].get<std::uint64_t>() << " | ";
+            if (interleaved) {
+                const auto spread = p->value("spread", json::object());
+                std::string range = "–";
+                if (spread.contains("p50")) {
+                    range = us(spread["p50"][0]) + "–" + us(spread["p50"][1]);
+                } else if (spread.contains("msgs_per_s")) {
+                    range = rate(spread["msgs_per_s"][0]) + "–" + rate(spread["msgs_per_s"][1]);
+                }
+                const auto ratio = p->value("ratio_to_floor", json());
+                out << p->value("rounds", 0) << " | " << range << " | "
+                    << (ratio.is_number() ? fmt(ratio.get<double>(), 3) : "–")
+                    << (p->value("flip", false) ? " †" : "") << " | "
+                    << p->value("placement", std::string("–")) << " | ";
+            }
+            out << p->value("note", "") << " |\n";
         }
     }
 }
@@ -308,7 +403,7 @@ void write_plot(const fs::path& script, const fs::path& svg, const Figure& figur
        << "set output '" << svg.string() << "'\n"
        << "set multiplot layout " << rows << "," << cols << " title '" << figure.title << "'\n"
        << figure.xaxis << "set xlabel '" << figure.xlabel
-       << "'\nset ylabel 'latency (µs)'\nset format y '%g'\nset grid\n"
+       << "'\nset ylabel 'latency (µs)'\nset format y '%.10g'\nset grid\n"
        << "set key outside right top vertical Left reverse font ',9' spacing 1.1\n";
     for (const auto& panel : figure.panels) {
         gp << "set title '" << panel.title << "'\nplot ";
@@ -420,7 +515,8 @@ void scaling_plot(const Results& r, const fs::path& outdir, const fs::path& plot
     std::map<std::pair<std::string, std::string>, int> oversubscribed_from; ///< smallest such N
     for (const auto& p : r.points) {
         const auto pattern = p["pattern"].get<std::string>();
-        if (pattern.rfind(prefix + "-", 0) != 0 || !is_latency(p)) {
+        // zeroflow's own: the floor runs beside these points as one-way (floor_pattern).
+        if (pattern.rfind(prefix + "-", 0) != 0 || !is_latency(p) || p["system"] != "zeroflow") {
             continue;
         }
         const int n = std::atoi(pattern.c_str() + prefix.size() + 1);

@@ -3,6 +3,7 @@
 # build/bench/zeroflow/), runs each point with `zeroflow run FILE` (embedded daemon, private
 # ZEROFLOW_RUNTIME_DIR) and appends one JSON line per point to the results file.
 # Usage: benchmarks/zeroflow/run.sh quick|full|scaling|smoke|c-vs-cpp
+#        benchmarks/zeroflow/run.sh point PATTERN MODE TOUCH SIZE SAMPLES WARMUP [CPU,CPU]
 #   ZEROFLOW_BENCH_RESULTS  JSON-lines file to append to (default build/bench/zeroflow/results.jsonl)
 #   ZEROFLOW_BUILD_DIR      build tree with tools/zeroflow and benchmarks/zeroflow/zf_* (default
 #                           build/default)
@@ -10,6 +11,9 @@
 # scaling: fan-out 1/2/4/8 and chain 2/5/10 at 8 B, busy and blocking.
 # smoke (ctest bench_smoke_zeroflow): one 8 B blocking ping-pong point of 200 samples in a
 # temporary folder, checked with `bench_report --check`.
+# point: one round for bench_interleave (benchmarks/run.sh): one point (pingpong, oneway,
+# throughput, fanout-N or chain-K) in a temporary folder, its JSON line on stdout; the first node
+# runs on the first CPU given, the others round-robin on the rest.
 # c-vs-cpp: the C pair (zf_c_ping/zf_c_pong, C API) against the C++ pair at 8 B, busy and
 # blocking, interleaved for ZEROFLOW_BENCH_ROUNDS rounds (default 3) of 2,000 samples; results in
 # build/bench/zeroflow/c-vs-cpp.jsonl and a table of the rounds on stdout.
@@ -58,6 +62,20 @@ smoke)
     fanouts=() chains=()
     throughput_sizes=()
     ;;
+point)
+    [[ $# -ge 7 ]] || { echo "usage: $0 point PATTERN MODE TOUCH SIZE SAMPLES WARMUP [CPUS]" >&2; exit 2; }
+    point_pattern=$2 modes=("$3") touches=("$4") sizes=("$5") samples=$6 warmup=$7
+    [[ -n ${8:-} ]] && cpu_list=${8//,/ }
+    budget=20 oversubscribed_budget=2
+    patterns=() fanouts=() chains=() throughput_sizes=()
+    case $point_pattern in
+    pingpong | oneway) patterns=("$point_pattern") ;;
+    throughput) throughput_sizes=("$5") ;;
+    fanout-*) fanouts=("${point_pattern#fanout-}") ;;
+    chain-*) chains=("${point_pattern#chain-}") ;;
+    *) echo "error: unknown pattern '$point_pattern'" >&2; exit 2 ;;
+    esac
+    ;;
 c-vs-cpp)
     sizes=(8)
     samples=2000 warmup=200 budget=20 oversubscribed_budget=2
@@ -82,8 +100,8 @@ for tool in "${tools[@]}"; do
     fi
 done
 
-if [[ $profile == smoke ]]; then
-    work=$(mktemp -d "${TMPDIR:-/tmp}/zf-bench-smoke.XXXXXX")
+if [[ $profile == smoke || $profile == point ]]; then
+    work=$(mktemp -d "${TMPDIR:-/tmp}/zf-bench-$profile.XXXXXX")
     results=$work/results.jsonl
 else
     work=${ZEROFLOW_BENCH_WORK:-$root/build/bench/zeroflow}
@@ -120,7 +138,7 @@ cleanup() {
         done
     fi
     rm -rf "$ZEROFLOW_RUNTIME_DIR" "$work/out"
-    if [[ $profile == smoke ]]; then
+    if [[ $profile == smoke || $profile == point ]]; then
         rm -rf "$work"
     fi
 }
@@ -132,6 +150,7 @@ trap cleanup EXIT
 trap on_signal INT TERM HUP
 
 cores=$(nproc)
+cpu_list=${cpu_list:-}
 failed=0
 points=0
 
@@ -164,7 +183,14 @@ bytes() { # 8, 4K, 1M -> bytes
 }
 
 cpu() { # cpu INDEX: the source/ping gets core 0, the others share cores 1.. round-robin
-    if ((cores < 2)); then
+    if [[ -n $cpu_list ]]; then # point: the CPUs bench_interleave chose
+        local list=($cpu_list)
+        if (($1 == 0 || ${#list[@]} < 2)); then
+            echo "[${list[0]}]"
+        else
+            echo "[${list[$((($1 - 1) % (${#list[@]} - 1) + 1))]}]"
+        fi
+    elif ((cores < 2)); then
         echo ""
     elif (($1 == 0)); then
         echo "[0]"
@@ -322,6 +348,10 @@ done
 if [[ $profile == smoke ]]; then
     cat "$results"
     "$report" --check "$results"
+fi
+if [[ $profile == point ]]; then
+    cat "$results"
+    exit $((failed > 0))
 fi
 echo "zeroflow: $((points - failed)) of $points points measured, appended to $results" >&2
 if ((failed > 0)); then

@@ -23,7 +23,7 @@ _zeroflow_files() { # dataflow files (*.yml, *.yaml) and folders
 
 _zeroflow() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local commands="new check graph up destroy daemon start stop list logs build run clean top topic record replay"
+    local commands="new check graph up destroy daemon start stop list logs build run clean top topic record replay bench"
     if ((COMP_CWORD == 1)); then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
         return
@@ -51,6 +51,10 @@ _zeroflow() {
             COMPREPLY=($(compgen -W "$(_zeroflow_dataflows)" -- "$cur")); fi
         return
         ;;
+    --mode) COMPREPLY=($(compgen -W "busy blocking both" -- "$cur")); return ;;
+    --pattern) COMPREPLY=($(compgen -W "pingpong oneway fanout:2 chain:2" -- "$cur")); return ;;
+    --sizes | --cpus | --duration) return ;;
+    --plot) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     if [[ $cur == -* ]]; then
         local options="--help"
@@ -68,6 +72,7 @@ _zeroflow() {
         topic) options+=" --dataflow --count --duration --window --json" ;;
         record) options+=" --output --outputs --compression --duration --json" ;;
         replay) options+=" --dataflow --rate --loop --name --json" ;;
+        bench) options+=" --sizes --mode --pattern --cpus --duration --json --plot --lang" ;;
         esac
         COMPREPLY=($(compgen -W "$options" -- "$cur"))
         return

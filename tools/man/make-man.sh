@@ -24,6 +24,7 @@ declare -A names=(
     [build]="run each node's build command"
     [run]="run a dataflow to its end, streaming its nodes' output"
     [clean]="delete the logs of dataflows that are not running"
+    [bench]="measure latency on this machine beside the raw shared-memory floor"
 )
 
 help2man --no-info --section 1 --name "run and inspect robot dataflows" \

@@ -264,6 +264,21 @@ int App::run(int argc, const char* const* argv) {
     replay_command->add_flag("--loop", replay.loop, "Start over at the end, until Ctrl-C");
     replay_command->add_option("--name", replay.name, "A name for the started dataflow");
     replay_command->add_flag("--json", replay.json, "Print the summary as JSON");
+    BenchOptions bench;
+    CLI::App* bench_command = app.add_subcommand(
+        "bench", "Measure latency on this machine: real nodes through the daemon, beside the "
+                 "raw shared-memory floor");
+    bench_command->add_option("--sizes", bench.sizes, "Message sizes (default 8,4KiB,1MiB)");
+    bench_command->add_option("--mode", bench.mode, "busy, blocking or both (default)");
+    bench_command->add_option("--pattern", bench.pattern,
+                              "pingpong (default), oneway, fanout:N or chain:K");
+    bench_command->add_option("--cpus", bench.cpus, "CPUs to run the nodes on, e.g. 2,3");
+    bench_command->add_option("--duration", bench.duration_s, "Time per point (default 2s)")
+        ->transform(duration(0.001, 3600.0))
+        ->type_name("DURATION");
+    bench_command->add_flag("--json", bench.json, "Print JSON");
+    bench_command->add_option("--plot", bench.plot, "Also plot to FILE.svg (gnuplot)");
+    bench_command->add_option("--lang", bench.lang, "Node language: cpp (default), c, python");
 
     if (argc < 2) {
         out_ << app.help();
@@ -318,6 +333,9 @@ int App::run(int argc, const char* const* argv) {
                         (color == "auto" && &out_ == &std::cout && ::isatty(STDOUT_FILENO) == 1 &&
                          (no_color == nullptr || *no_color == '\0'));
             return run_run(run, out_, err_);
+        }
+        if (*bench_command) {
+            return run_bench(bench, out_, err_);
         }
         if (*clean_command) {
             return run_clean(clean, out_, err_);

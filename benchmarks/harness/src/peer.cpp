@@ -10,11 +10,15 @@
 
 namespace zeroflow::bench {
 
+namespace {
+unsigned g_child_cpu = kChildCpu; // set by parent_setup from --cpus
+} // namespace
+
 std::vector<std::string> child_args(const PointSpec& point,
                                     const std::vector<std::pair<std::string, std::string>>& extra) {
     std::vector<std::string> args{"--role",   "child",
                                   "--point",  encode_point(point),
-                                  "--cpu",    std::to_string(kChildCpu),
+                                  "--cpu",    std::to_string(g_child_cpu),
                                   "--parent", std::to_string(::getpid())};
     for (const auto& [key, value] : extra) {
         args.push_back("--" + key);
@@ -62,7 +66,22 @@ PointSpec child_setup(const Options& options) {
 
 void parent_setup(const Options& options, JsonlWriter& writer) {
     install_signal_cleanup();
-    pin_to_cpu(kParentCpu);
+    unsigned parent_cpu = kParentCpu;
+    if (const auto it = options.extra.find("cpus"); it != options.extra.end()) {
+        const auto cpus = split_list(it->second);
+        char* end = nullptr;
+        const auto first = cpus.size() == 2 ? std::strtoul(cpus[0].c_str(), &end, 10) : 0;
+        const bool ok = cpus.size() == 2 && end != nullptr && *end == '\0';
+        const auto second = ok ? std::strtoul(cpus[1].c_str(), &end, 10) : 0;
+        if (!ok || *end != '\0') {
+            std::fprintf(stderr, "error: --cpus wants PARENT,CHILD, got '%s'\n",
+                         it->second.c_str());
+            std::exit(2);
+        }
+        parent_cpu = static_cast<unsigned>(first);
+        g_child_cpu = static_cast<unsigned>(second);
+    }
+    pin_to_cpu(parent_cpu);
     if (options.header) {
         writer.header(read_host_info());
     }

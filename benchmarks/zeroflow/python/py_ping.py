@@ -39,6 +39,8 @@ line = {"system": "zeroflow-python", "pair": args.pair, "pattern": "pingpong", "
         "size": args.size, "samples": args.samples,
         "p50_us": round(float(np.percentile(us, 50)), 2),
         "p90_us": round(float(np.percentile(us, 90)), 2),
-        "p99_us": round(float(np.percentile(us, 99)), 2)}
+        "p99_us": round(float(np.percentile(us, 99)), 2),
+        "p999_us": round(float(np.percentile(us, 99.9)), 2),
+        "max_us": round(float(us.max()), 2)}
 with open(args.results, "a") as f:
     f.write(json.dumps(line) + "\n")

@@ -58,3 +58,24 @@ struct GraphOptions {
 int run_graph(const GraphOptions& options, std::ostream& out, std::ostream& err);
 
 } // namespace zeroflow::cli
+
+namespace zeroflow::cli {
+
+struct BenchOptions {
+    std::string sizes = "8,4KiB,1MiB";
+    std::string mode = "both";        ///< busy, blocking or both
+    std::string pattern = "pingpong"; ///< pingpong, oneway, fanout:N, chain:K
+    std::optional<std::string> cpus;  ///< "2,3": the CPUs the nodes (and the floor) run on
+    double duration_s = 2.0;          ///< per point, split into alternating rounds
+    bool json = false;
+    std::optional<std::filesystem::path> plot; ///< an SVG (gnuplot)
+    std::string lang = "cpp";                  ///< cpp, c or python (ping-pong only)
+};
+
+/// `zeroflow bench`: real nodes in a real dataflow through the daemon (`zeroflow run`: the
+/// running daemon, or an embedded one), with the raw shared-memory floor interleaved beside
+/// it round by round; prints a table (or --json). 2 for a bad option, 1 when a round fails or
+/// the bench programs are not installed.
+int run_bench(const BenchOptions& options, std::ostream& out, std::ostream& err);
+
+} // namespace zeroflow::cli

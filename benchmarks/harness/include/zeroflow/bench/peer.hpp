@@ -13,11 +13,12 @@
 
 namespace zeroflow::bench {
 
-/// CPU of the measuring parent and of the spawned child (when the machine has >= 2).
+/// CPU of the measuring parent and of the spawned child (when the machine has >= 2), unless
+/// `--cpus PARENT,CHILD` says otherwise (bench_interleave measures each placement that way).
 inline constexpr unsigned kParentCpu = 0;
 inline constexpr unsigned kChildCpu = 1;
 
-/// Arguments for the child of `point`: --role child --point ... --cpu 1 --parent <pid>,
+/// Arguments for the child of `point`: --role child --point ... --cpu CHILD --parent <pid>,
 /// then each of `extra` as --key value.
 [[nodiscard]] std::vector<std::string>
 child_args(const PointSpec& point, const std::vector<std::pair<std::string, std::string>>& extra);
@@ -33,7 +34,8 @@ child_args(const PointSpec& point, const std::vector<std::pair<std::string, std:
 /// --point. Returns the decoded point.
 [[nodiscard]] PointSpec child_setup(const Options& options);
 
-/// Parent start-up: signal cleanup, pinning to kParentCpu; prints the header if asked.
+/// Parent start-up: signal cleanup, pinning to kParentCpu (or --cpus' first); prints the
+/// header if asked. Exits 2 on a malformed --cpus.
 void parent_setup(const Options& options, JsonlWriter& writer);
 
 } // namespace zeroflow::bench
