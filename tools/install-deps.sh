@@ -10,15 +10,20 @@ packages=(
   libiceoryx-posh-dev libiceoryx-hoofs-dev iceoryx libacl1-dev
   gnuplot-nox graphviz help2man bash-completion
   python3-pybind11 python3-dev python3-numpy python3-pytest
-  libzstd-dev liblz4-dev zlib1g-dev libncurses-dev nodejs npm zstd lz4
+  libzstd-dev liblz4-dev zlib1g-dev libncurses-dev zstd lz4
 )
+# npm (tests only: the MCAP reader below). A machine whose Node.js came from elsewhere (e.g.
+# NodeSource's nodejs, which bundles npm and conflicts with Debian's npm) already has it.
+if ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang-19 libclang-rt-19-dev)
 fi
 
 missing=()
 for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -qE "(install|hold) ok installed"; then
     missing+=("$p")
   fi
 done
