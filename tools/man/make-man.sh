@@ -24,6 +24,10 @@ declare -A names=(
     [build]="run each node's build command"
     [run]="run a dataflow to its end, streaming its nodes' output"
     [clean]="delete the logs of dataflows that are not running"
+    [top]="a live view of a running dataflow: nodes, outputs, queues"
+    [topic]="see what flows on a running dataflow's outputs"
+    [record]="record a running dataflow's outputs into an MCAP file"
+    [replay]="play a recording into a dataflow in place of the recorded nodes"
     [bench]="measure latency on this machine beside the raw shared-memory floor"
 )
 
