@@ -34,6 +34,7 @@ _zeroflow() {
     --kind) COMPREPLY=($(compgen -W "dataflow node" -- "$cur")); return ;;
     -f | --format) COMPREPLY=($(compgen -W "mermaid dot" -- "$cur")); return ;;
     --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
+    --run-dataflow) _zeroflow_files "$cur"; return ;;
     -o | --output | --log-file)
         compopt -o filenames 2>/dev/null
         COMPREPLY=($(compgen -f -- "$cur"))
@@ -51,7 +52,7 @@ _zeroflow() {
         new) options+=" --lang --kind" ;;
         graph) options+=" --format --output" ;;
         destroy) options+=" --grace" ;;
-        daemon) options+=" --log-file" ;;
+        daemon) options+=" --log-file --run-dataflow" ;;
         start) options+=" --name --attach --start-timeout" ;;
         stop) options+=" --grace" ;;
         list) options+=" --json" ;;
@@ -66,7 +67,7 @@ _zeroflow() {
     for ((i = 2; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
         --lang | --kind | -f | --format | --color | -o | --output | --log-file | --grace | \
-            --stop-after | --start-timeout | --name) ((i++)) ;;
+            --stop-after | --start-timeout | --name | --run-dataflow) ((i++)) ;;
         -*) ;;
         *) ((positional++)) ;;
         esac
