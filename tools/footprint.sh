@@ -25,7 +25,7 @@ page_kib=$(( $(getconf PAGESIZE) / 1024 ))
 
 status_kib() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
 ticks() { awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$1/stat"; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+mib() { awk -v k="$1" 'BEGIN { if (k < 1024) printf "%d KiB", k; else printf "%.1f MiB", k / 1024 }'; }
 row() { printf '| %s | %s |\n' "$1" "$2"; }
 # pid of node $2 of dataflow $1 (zeroflow list --json).
 node_pid() {
@@ -102,7 +102,7 @@ bare_kib=$(status_kib "$bare" VmRSS)
 kill "$bare"
 read -r size used < <(segment "$daemon_pid")
 row "empty node RSS / same program without zeroflow" "$node_kib KiB / $bare_kib KiB: the library adds $((node_kib - bare_kib)) KiB"
-row "empty node's segment: size / pages taken" "$(mib $((size / 1024))) / $((used / 1024)) KiB"
+row "empty node's segment: size / pages taken" "$(mib $((size / 1024))) / $(mib $((used / 1024)))"
 "$build/tools/zeroflow" stop "$uuid" >/dev/null
 echo
 echo "page size $page_kib KiB; $(nproc) CPUs; $(uname -r)"

@@ -8,7 +8,7 @@ packages=(
   libboost-dev libspdlog-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libiceoryx-posh-dev libiceoryx-hoofs-dev iceoryx libacl1-dev
-  gnuplot-nox graphviz help2man bash-completion libsystemd-dev
+  gnuplot-nox graphviz help2man bash-completion libsystemd-dev systemd
   python3-pybind11 python3-dev python3-numpy python3-pytest
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
@@ -29,7 +29,7 @@ fi
 
 missing=()
 for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -qE "(install|hold) ok installed"; then
     missing+=("$p")
   fi
 done
