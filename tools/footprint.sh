@@ -53,7 +53,8 @@ segment() {
 daemon_pid=$!
 for _ in $(seq 100); do [[ -S $ZEROFLOW_RUNTIME_DIR/daemon.sock ]] && break; sleep 0.1; done
 sleep 2
-echo "## zeroflow footprint: $(uname -m), $build, $(date -u +%Y-%m-%dT%H:%MZ)"
+arch=$(file -L "$build/daemon/zeroflowd" | sed -n 's/.*ELF 64-bit LSB [a-z ]*, \([^,]*\),.*/\1/p')
+echo "## zeroflow footprint: $arch on $(uname -m), $build, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "| what | figure |"
 echo "|---|---|"
@@ -78,10 +79,10 @@ for n in camera filter sink; do
   pid=$(node_pid "$uuid" "$n")
   row "node $n RSS" "$(mib "$(status_kib "$pid" VmRSS)") (anon $(status_kib "$pid" RssAnon) KiB, file $(status_kib "$pid" RssFile) KiB, shared memory $(status_kib "$pid" RssShmem) KiB)"
 done
-read -r size used < <(segment "$daemon_pid")
-if [[ -z ${size:-} ]]; then
-  read -r size used < <(segment "$(node_pid "$uuid" camera)")
-fi
+size= used=
+for pid in "$daemon_pid" $(node_pid "$uuid" camera); do
+  [[ -z $size ]] && read -r size used < <(segment "$pid") || true
+done
 row "sensor pipeline segment: size / pages taken" "$(mib $((size / 1024))) / $(mib $((used / 1024))) ($(awk -v u="$used" -v s="$size" 'BEGIN { printf "%.1f", 100 * u / s }') %)"
 "$build/tools/zeroflow" stop "$uuid" >/dev/null
 
@@ -100,7 +101,10 @@ sleep 3
 node_kib=$(status_kib "$(node_pid "$uuid" empty)" VmRSS)
 bare_kib=$(status_kib "$bare" VmRSS)
 kill "$bare"
-read -r size used < <(segment "$daemon_pid")
+size= used=
+for pid in "$daemon_pid" $(node_pid "$uuid" empty); do
+  [[ -z $size ]] && read -r size used < <(segment "$pid") || true
+done
 row "empty node RSS / same program without zeroflow" "$node_kib KiB / $bare_kib KiB: the library adds $((node_kib - bare_kib)) KiB"
 row "empty node's segment: size / pages taken" "$(mib $((size / 1024))) / $(mib $((used / 1024)))"
 "$build/tools/zeroflow" stop "$uuid" >/dev/null
