@@ -1,5 +1,6 @@
 # Thin entry points over the CMake presets. `make demo` and `make test` are the quick start.
 .PHONY: all deps build test demo demo-busy demo-python asan tsan asan-test tsan-test bench bench-quick fuzz format clean
+.PHONY: arm64 arm64-test arm64-shm-test minimal minimal-arm64 footprint
 
 JOBS ?= 2
 FUZZ_SECONDS ?= 60
@@ -57,6 +58,35 @@ bench-quick: build
 fuzz:
 	@tools/install-deps.sh --fuzz
 	tools/fuzz.sh $(FUZZ_SECONDS)
+
+# arm64 (docs/embedded.md): cross-built with Debian's g++-aarch64-linux-gnu against its arm64
+# libraries; the unit, shm, daemon and fault labels run under qemu-user via binfmt_misc.
+arm64:
+	@tools/install-deps.sh --arm64
+	cmake --preset arm64
+	cmake --build --preset arm64 -j $(JOBS)
+
+arm64-test: arm64
+	@tools/arm64-binfmt.sh
+	ctest --preset arm64 -j $(JOBS)
+
+# The shm label only (what CI runs when the whole arm64 set does not fit its budget).
+arm64-shm-test: arm64
+	@tools/arm64-binfmt.sh
+	ctest --preset arm64 -j $(JOBS) -L shm
+
+# Release, stripped, unused sections dropped: what a board installs.
+minimal: deps
+	cmake --preset minimal
+	cmake --build --preset minimal -j $(JOBS)
+
+minimal-arm64:
+	@tools/install-deps.sh --arm64
+	cmake --preset minimal-arm64
+	cmake --build --preset minimal-arm64 -j $(JOBS)
+
+footprint: build
+	tools/footprint.sh build/default
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

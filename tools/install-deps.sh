@@ -8,7 +8,7 @@ packages=(
   libboost-dev libspdlog-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libiceoryx-posh-dev libiceoryx-hoofs-dev iceoryx libacl1-dev
-  gnuplot-nox graphviz help2man bash-completion
+  gnuplot-nox graphviz help2man bash-completion libsystemd-dev systemd
   python3-pybind11 python3-dev python3-numpy python3-pytest
   libzstd-dev liblz4-dev zlib1g-dev libncurses-dev zstd lz4
 )
@@ -19,6 +19,18 @@ if ! command -v npm >/dev/null; then
 fi
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang-19 libclang-rt-19-dev)
+fi
+# --arm64: the cross compiler, Debian's arm64 libraries (multiarch) and qemu-user to run the tests.
+# libyaml-cpp-dev is not multi-arch (its :arm64 package would remove the host's): the host's
+# headers and the arm64 runtime library serve (cmake/toolchains/aarch64-yaml-cpp).
+if [[ "${1:-}" == "--arm64" ]]; then
+  packages=(build-essential cmake ninja-build pkg-config g++-aarch64-linux-gnu qemu-user-static
+    libcli11-dev nlohmann-json3-dev libboost-dev:arm64 libspdlog-dev:arm64 libfmt-dev:arm64
+    libyaml-cpp-dev libyaml-cpp0.7:arm64 libgtest-dev:arm64 libgmock-dev:arm64 libsystemd-dev:arm64)
+  if [[ $(id -u) -eq 0 ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    dpkg --add-architecture arm64
+    apt-get update -q
+  fi
 fi
 
 missing=()

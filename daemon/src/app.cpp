@@ -17,6 +17,11 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#ifdef ZEROFLOW_HAVE_SYSTEMD
+#include <spdlog/sinks/systemd_sink.h>
+#endif
+
+#include <sys/stat.h>
 
 #include <zeroflow/daemon/daemon.hpp>
 #include <zeroflow/protocol/runtime_dir.hpp>
@@ -34,12 +39,33 @@ extern "C" void on_signal(int) {
 
 } // namespace
 
+bool stderr_is_journal() {
+    // systemd sets JOURNAL_STREAM to "<device>:<inode>" of the stream it connected stdout and
+    // stderr to; a match means our stderr still goes there (not redirected by a wrapper).
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    if (stream == nullptr) {
+        return false;
+    }
+    struct stat st {};
+    if (::fstat(2, &st) != 0) {
+        return false;
+    }
+    return std::string(stream) == std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
+                                      std::to_string(static_cast<unsigned long long>(st.st_ino));
+}
+
 void setup_logging(const std::optional<std::filesystem::path>& file,
                    std::string_view default_level) {
     spdlog::drop("daemon");
     std::shared_ptr<spdlog::logger> logger;
     if (file) {
         logger = spdlog::basic_logger_mt("daemon", file->string());
+#ifdef ZEROFLOW_HAVE_SYSTEMD
+    } else if (stderr_is_journal()) {
+        // Under systemd: one journal entry per line, with its priority (journalctl -p), under
+        // the identifier zeroflowd; the journal adds the time stamps.
+        logger = spdlog::systemd_logger_mt("daemon", "zeroflowd");
+#endif
     } else {
         logger = spdlog::stderr_color_mt("daemon");
     }

@@ -1549,6 +1549,11 @@ std::chrono::milliseconds Supervisor::tick_unguarded() {
             live.push_back(df.get());
         }
     }
+    if (live.empty() && !shutting_down_) {
+        // Idle: nothing has a deadline, so sleep until a request or a child's exit (pidfd)
+        // wakes the loop; no periodic wake-up (a board's daemon costs no CPU while idle).
+        return std::chrono::milliseconds(-1);
+    }
     for (auto* df : live) {
         if (df->start_deadline && now >= *df->start_deadline &&
             df->status == DataflowStatus::starting) {

@@ -131,7 +131,8 @@ public:
     void handle(ConnId conn, const Json& request) noexcept;
     /// A client connection closed.
     void on_disconnect(ConnId conn) noexcept;
-    /// Deadlines: start timeouts, grace periods. Returns when it next wants to run.
+    /// Deadlines: start timeouts, grace periods. Returns when it next wants to run; -1 ms when
+    /// idle (no deadline: wait for the next event).
     std::chrono::milliseconds tick() noexcept;
     /// Stops every dataflow (grace as given) and answers `conn` when all are gone.
     void shutdown(std::optional<ConnId> conn, std::chrono::milliseconds grace) noexcept;

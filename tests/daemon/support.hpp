@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "../segment_probe.hpp"
+#include "../time_scale.hpp"
 
 namespace zeroflow::daemon_test {
 
@@ -61,10 +62,11 @@ inline bool stopped_events(const std::string& events) {
 
 /// True while `pid` exists and is not a zombie.
 bool process_alive(pid_t pid);
-/// Waits until `pred` holds, at most `limit`; returns the last value of `pred`.
+/// Waits until `pred` holds, at most `limit` (times ZEROFLOW_TEST_TIME_SCALE); returns the last
+/// value of `pred`.
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
+    const auto end = std::chrono::steady_clock::now() + zeroflow::test::scaled_time(limit);
     for (;;) {
         if (pred()) {
             return true;

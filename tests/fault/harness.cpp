@@ -143,7 +143,7 @@ bool Raw::write(std::string_view bytes) {
 }
 
 std::optional<Json> Raw::read(std::chrono::milliseconds timeout) {
-    const auto end = Clock::now() + timeout;
+    const auto end = Clock::now() + zeroflow::test::scaled_time(timeout);
     for (;;) {
         if (buffer_.size() >= 4) {
             std::uint32_t length = 0;
@@ -179,7 +179,7 @@ std::optional<Json> Raw::read(std::chrono::milliseconds timeout) {
 }
 
 bool Raw::closed_within(std::chrono::milliseconds timeout) {
-    const auto end = Clock::now() + timeout;
+    const auto end = Clock::now() + zeroflow::test::scaled_time(timeout);
     while (fd_ >= 0 && Clock::now() < end) {
         pollfd p{fd_, POLLIN, 0};
         if (::poll(&p, 1, 50) <= 0) {

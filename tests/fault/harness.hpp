@@ -21,6 +21,7 @@
 #include <zeroflow/protocol/protocol.hpp>
 
 #include "../segment_probe.hpp"
+#include "../time_scale.hpp"
 
 namespace zeroflow::fault_test {
 
@@ -42,7 +43,7 @@ using zeroflow::test::segment_held; // ../segment_probe.hpp
 
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds limit, std::chrono::milliseconds step = 5ms) {
-    const auto end = Clock::now() + limit;
+    const auto end = Clock::now() + zeroflow::test::scaled_time(limit); // qemu: slower
     for (;;) {
         if (pred()) {
             return true;

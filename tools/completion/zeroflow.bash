@@ -34,6 +34,7 @@ _zeroflow() {
     --kind) COMPREPLY=($(compgen -W "dataflow node" -- "$cur")); return ;;
     -f | --format) COMPREPLY=($(compgen -W "mermaid dot" -- "$cur")); return ;;
     --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
+    --run-dataflow) _zeroflow_files "$cur"; return ;;
     -o | --output | --log-file)
         compopt -o filenames 2>/dev/null
         COMPREPLY=($(compgen -f -- "$cur"))
@@ -62,7 +63,7 @@ _zeroflow() {
         new) options+=" --lang --kind" ;;
         graph) options+=" --format --output" ;;
         destroy) options+=" --grace" ;;
-        daemon) options+=" --log-file" ;;
+        daemon) options+=" --log-file --run-dataflow" ;;
         start) options+=" --name --attach --start-timeout" ;;
         stop) options+=" --grace" ;;
         list) options+=" --json" ;;
@@ -83,7 +84,8 @@ _zeroflow() {
         case ${COMP_WORDS[i]} in
         --lang | --kind | -f | --format | --color | -o | --output | --log-file | --grace | \
             --stop-after | --start-timeout | --name | -d | --dataflow | --compression | \
-            --outputs | --rate | --interval | --count | -n | --duration | --window) ((i++)) ;;
+            --outputs | --rate | --interval | --count | -n | --duration | --window | \
+            --run-dataflow) ((i++)) ;;
         -*) ;;
         *) ((positional++)) ;;
         esac

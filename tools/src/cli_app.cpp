@@ -124,9 +124,13 @@ int App::run(int argc, const char* const* argv) {
         ->transform(duration(0.0, 3600.0))
         ->type_name("DURATION");
 
-    std::optional<std::filesystem::path> daemon_log;
+    DaemonOptions daemon_options;
     CLI::App* daemon_command = app.add_subcommand("daemon", "Run the daemon in the foreground");
-    daemon_command->add_option("--log-file", daemon_log, "Log to this file instead of stderr");
+    daemon_command->add_option("--log-file", daemon_options.log_file,
+                               "Log to this file instead of stderr");
+    daemon_command->add_option("--run-dataflow", daemon_options.run_dataflow,
+                               "Start this dataflow at once; exit when it finishes (status 0 "
+                               "only if every node exited 0)");
 
     StartOptions start;
     CLI::App* start_command =
@@ -310,7 +314,7 @@ int App::run(int argc, const char* const* argv) {
             return run_destroy(destroy_grace, out_, err_);
         }
         if (*daemon_command) {
-            return run_daemon_foreground(daemon_log, err_);
+            return run_daemon_foreground(daemon_options, out_, err_);
         }
         if (*start_command) {
             return run_start(start, out_, err_);

@@ -37,11 +37,20 @@ struct FdGuard {
 } // namespace
 
 std::filesystem::path runtime_dir() {
+    return runtime_dir(kSystemRuntimeDir);
+}
+
+std::filesystem::path runtime_dir(const std::filesystem::path& system_dir) {
     if (const char* dir = std::getenv("ZEROFLOW_RUNTIME_DIR"); dir != nullptr && *dir != '\0') {
         // Absolute, so that processes with another working directory find the same socket.
         std::error_code ec;
         auto absolute = std::filesystem::absolute(dir, ec);
         return ec ? std::filesystem::path(dir) : absolute;
+    }
+    // A system daemon's directory exists while its service runs; only its own uid may use it.
+    if (struct stat st{};
+        ::lstat(system_dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid()) {
+        return system_dir;
     }
     // The XDG base directory spec says relative values are invalid and must be ignored.
     if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg == '/') {

@@ -103,6 +103,26 @@ TEST(RuntimeDir, FallsBackToTmpPerUid) {
     EXPECT_EQ(runtime_dir(), std::filesystem::path("/tmp/zeroflow-" + std::to_string(::geteuid())));
 }
 
+TEST(RuntimeDir, FindsASystemDaemonsDirectoryOfOurOwnBeforeXdg) {
+    const TempDir run;
+    const auto system = run.path() / "zeroflow";
+    std::filesystem::create_directory(system);
+    const EnvGuard zf("ZEROFLOW_RUNTIME_DIR", nullptr);
+    const EnvGuard xdg("XDG_RUNTIME_DIR", "/run/user/1234");
+    EXPECT_EQ(runtime_dir(system), system);
+    // Not there (no system daemon): the per-user rule.
+    EXPECT_EQ(runtime_dir(run.path() / "absent"), std::filesystem::path("/run/user/1234/zeroflow"));
+    // A symlink is not the service's directory.
+    std::filesystem::create_directory_symlink(system, run.path() / "link");
+    EXPECT_EQ(runtime_dir(run.path() / "link"), std::filesystem::path("/run/user/1234/zeroflow"));
+}
+
+TEST(RuntimeDir, ZeroflowRuntimeDirWinsOverTheSystemDirectory) {
+    const TempDir run;
+    const EnvGuard zf("ZEROFLOW_RUNTIME_DIR", "/run/zf-test");
+    EXPECT_EQ(runtime_dir(run.path()), std::filesystem::path("/run/zf-test"));
+}
+
 TEST(SocketPath, IsDaemonSockInTheRuntimeDir) {
     EXPECT_EQ(socket_path("/run/zf"), std::filesystem::path("/run/zf/daemon.sock"));
 }

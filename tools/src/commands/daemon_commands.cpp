@@ -3,12 +3,14 @@
 #include "daemon_commands.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fstream>
 #include <iomanip>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -352,9 +354,14 @@ int run_destroy(double grace_s, std::ostream& out, std::ostream& err) {
     return kExitOk;
 }
 
-int run_daemon_foreground(const std::optional<std::filesystem::path>& log_file, std::ostream& err) {
+int run_daemon_foreground(const DaemonOptions& options, std::ostream& out, std::ostream& err) {
+    if (options.run_dataflow) {
+        if (auto failed = preflight(*options.run_dataflow, err)) {
+            return *failed;
+        }
+    }
     try {
-        daemon::setup_logging(log_file, "info");
+        daemon::setup_logging(options.log_file, "info");
     } catch (const std::exception& e) {
         err << "zeroflow: error: cannot open the daemon log: " << e.what() << "\n";
         return kExitFailure;
@@ -365,9 +372,13 @@ int run_daemon_foreground(const std::optional<std::filesystem::path>& log_file, 
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
-    daemon::Options options;
-    options.runtime_dir = protocol::runtime_dir();
-    auto created = daemon::Daemon::create(options);
+    daemon::Options daemon_options;
+    daemon_options.runtime_dir = protocol::runtime_dir();
+    if (options.run_dataflow) {
+        // SIGTERM (systemctl stop) gives the dataflow the grace period `zeroflow stop` gives.
+        daemon_options.shutdown_grace = 10s;
+    }
+    auto created = daemon::Daemon::create(daemon_options);
     if (!created) {
         err << "zeroflow: error: " << created.error() << "\n";
         return kExitFailure;
@@ -378,10 +389,55 @@ int run_daemon_foreground(const std::optional<std::filesystem::path>& log_file, 
         sigwait(&set, &sig);
         d.request_shutdown();
     });
-    const int rc = d.run();
-    // Unblock the signal thread if run() ended through `destroy`.
-    pthread_kill(signals.native_handle(), SIGTERM);
-    signals.join();
+    auto stop_signals = [&] {
+        // Unblock the signal thread if run() ended through `destroy` or the dataflow's end.
+        pthread_kill(signals.native_handle(), SIGTERM);
+        signals.join();
+    };
+    if (!options.run_dataflow) {
+        const int rc = d.run();
+        stop_signals();
+        return rc;
+    }
+    // A daemon for one dataflow (a board's service): it serves as usual, so that the CLI sees
+    // it, while a client thread starts the dataflow, waits for its end and ends the daemon.
+    std::atomic<int> rc{kExitFailure};
+    std::mutex alive_mutex; // held while the client may reach the daemon object
+    bool alive = true;
+    std::thread client([&] {
+        std::error_code ec;
+        const auto path = std::filesystem::absolute(*options.run_dataflow, ec);
+        auto started =
+            daemon_call(Json{{"op", "start"}, {"path", path.string()}}, std::chrono::minutes(2));
+        if (!started) {
+            print_daemon_error(started.error(), err);
+        } else {
+            const auto uuid = (*started)["uuid"].get<std::string>();
+            out << "dataflow " << uuid << " running; node logs in "
+                << (path.parent_path() / "out" / uuid).string() << "\n"
+                << std::flush;
+            auto result = daemon_request(Json{{"op", "wait"}, {"dataflow", uuid}},
+                                         std::chrono::hours(24 * 365));
+            if (!result) {
+                err << "zeroflow: error: " << result.error() << "\n";
+            } else {
+                rc = report_result(*result, out, err);
+            }
+        }
+        const std::lock_guard lock(alive_mutex);
+        if (alive) {
+            d.request_shutdown();
+        }
+    });
+    d.run();
+    stop_signals();
+    {
+        // A signal before the start was answered: closing the daemon's sockets ends the request.
+        const std::lock_guard lock(alive_mutex);
+        alive = false;
+        created->reset();
+    }
+    client.join();
     return rc;
 }
 

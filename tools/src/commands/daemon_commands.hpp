@@ -45,13 +45,19 @@ struct RunOptions {
     bool color = false; ///< colour the node-id prefixes of streamed lines
 };
 
+struct DaemonOptions {
+    std::optional<std::filesystem::path> log_file;
+    /// `--run-dataflow FILE`: start FILE at once, exit when it finishes (status: its success).
+    std::optional<std::filesystem::path> run_dataflow;
+};
+
 struct CleanOptions {
     std::optional<std::filesystem::path> file; ///< only the logs beside this dataflow file
 };
 
 int run_up(std::ostream& out, std::ostream& err);
 int run_destroy(double grace_s, std::ostream& out, std::ostream& err);
-int run_daemon_foreground(const std::optional<std::filesystem::path>& log_file, std::ostream& err);
+int run_daemon_foreground(const DaemonOptions& options, std::ostream& out, std::ostream& err);
 int run_start(const StartOptions& options, std::ostream& out, std::ostream& err);
 int run_stop(const StopOptions& options, std::ostream& out, std::ostream& err);
 int run_list(const ListOptions& options, std::ostream& out, std::ostream& err);

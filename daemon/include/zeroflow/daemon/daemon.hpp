@@ -78,7 +78,11 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-/// Sets up the daemon's logger ("daemon"): to `file` when given, else to stderr. ZEROFLOW_LOG
+/// True when stderr is the systemd journal stream (JOURNAL_STREAM names its device and inode).
+bool stderr_is_journal();
+
+/// Sets up the daemon's logger ("daemon"): to `file` when given, else to the systemd journal
+/// when stderr is the journal stream (built with libsystemd), else to stderr. ZEROFLOW_LOG
 /// (trace, debug, info, warn, error) overrides `default_level`. Throws if the file cannot be
 /// opened (an edge: callers turn it into a message).
 void setup_logging(const std::optional<std::filesystem::path>& file,

@@ -8,9 +8,17 @@
 
 namespace zeroflow::protocol {
 
-/// $ZEROFLOW_RUNTIME_DIR if set and non-empty (made absolute), else $XDG_RUNTIME_DIR/zeroflow
-/// if XDG_RUNTIME_DIR is an absolute path, else /tmp/zeroflow-<euid>. Creates nothing.
+/// The system daemon's runtime directory: zeroflow.service's RuntimeDirectory= (/run/zeroflow).
+inline constexpr const char* kSystemRuntimeDir = "/run/zeroflow";
+
+/// $ZEROFLOW_RUNTIME_DIR if set and non-empty (made absolute), else /run/zeroflow if it is a
+/// directory owned by our effective uid (a system daemon runs as us: zeroflow.service), else
+/// $XDG_RUNTIME_DIR/zeroflow if XDG_RUNTIME_DIR is an absolute path (the user unit's
+/// directory), else /tmp/zeroflow-<euid>. Creates nothing.
 std::filesystem::path runtime_dir();
+
+/// runtime_dir() with another system directory in place of /run/zeroflow (tests).
+std::filesystem::path runtime_dir(const std::filesystem::path& system_dir);
 
 /// Creates `dir` (and missing parents) with mode 0700 and checks it is safe to use: a real
 /// directory (not a symlink) owned by our effective uid. A directory of ours that group or
