@@ -26,7 +26,8 @@ fi
 if [[ "${1:-}" == "--arm64" ]]; then
   packages=(build-essential cmake ninja-build pkg-config g++-aarch64-linux-gnu qemu-user-static
     libcli11-dev nlohmann-json3-dev libboost-dev:arm64 libspdlog-dev:arm64 libfmt-dev:arm64
-    libyaml-cpp-dev libyaml-cpp0.7:arm64 libgtest-dev:arm64 libgmock-dev:arm64 libsystemd-dev:arm64)
+    libyaml-cpp-dev libyaml-cpp0.7:arm64 libgtest-dev:arm64 libgmock-dev:arm64 libsystemd-dev:arm64
+    libzstd-dev:arm64 liblz4-dev:arm64 zlib1g-dev:arm64 libncurses-dev:arm64)
   if [[ $(id -u) -eq 0 ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
     dpkg --add-architecture arm64
     apt-get update -q
