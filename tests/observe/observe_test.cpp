@@ -474,6 +474,20 @@ TEST_F(ObserveTest, ReplayGivesDownstreamByteIdenticalMessagesAndRefusesTruncate
     std::printf("[observe] replay: %llu messages in %.2f s, downstream ok=%llu\n",
                 static_cast<unsigned long long>(messages), summary.at("seconds").get<double>(),
                 static_cast<unsigned long long>(number(check, "ok")));
+    // --rate 0: as fast as it can, every message still sent and none of them altered.
+    const auto fast_report = root_ / "reports" / "replayed-fast";
+    const auto fast_flow =
+        render_flow("replay", {{"@REPORT@", fast_report.string()}}, "replay-fast");
+    const auto fast = cli(
+        {"replay", file.string(), "--dataflow", fast_flow.string(), "--rate", "0", "--json"}, 60s);
+    ASSERT_EQ(fast.status, 0) << fast.err;
+    const auto fast_summary = Json::parse(fast.out);
+    EXPECT_EQ(fast_summary.at("messages").get<std::uint64_t>(), messages);
+    EXPECT_EQ(fast_summary.at("failed"), 0);
+    EXPECT_LT(fast_summary.at("seconds").get<double>(), 1.0) << "not paced by the recording";
+    const auto fast_check = read_report(fast_report);
+    EXPECT_GT(number(fast_check, "received"), 0U);
+    EXPECT_EQ(number(fast_check, "bad"), 0U);
     // Truncated and foreign files: a clear error, exit status 1, nothing started.
     const auto bytes = read_file(file);
     const auto before = list().size();
