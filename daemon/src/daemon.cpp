@@ -17,6 +17,7 @@
 
 #include <zeroflow/daemon/daemon.hpp>
 
+#include "log.hpp"
 #include "loop.hpp"
 #include "supervisor.hpp"
 
@@ -24,11 +25,6 @@ namespace zeroflow::daemon {
 namespace {
 
 constexpr std::size_t kMaxPendingOutput = 16U << 20;
-
-std::shared_ptr<spdlog::logger> log() {
-    auto logger = spdlog::get("daemon");
-    return logger ? logger : spdlog::default_logger();
-}
 
 } // namespace
 

@@ -21,6 +21,7 @@
 #include <zeroflow/runtime/wire.hpp>
 #include <zeroflow/shm/sender.hpp>
 
+#include "log.hpp"
 #include "process.hpp"
 #include "retention.hpp"
 
@@ -33,11 +34,6 @@ constexpr std::size_t kStderrLines = 10;
 /// Queue of an observer tap: drop-oldest like every queue, so a slow observer loses its own
 /// oldest messages and nobody else's (docs/design/shm.md, Observers).
 constexpr std::uint32_t kTapQueueSize = 64;
-
-std::shared_ptr<spdlog::logger> log() {
-    auto logger = spdlog::get("daemon");
-    return logger ? logger : spdlog::default_logger();
-}
 
 RequestError bad_request(const protocol::ProtocolError& e) {
     return {std::string(protocol::to_string(e.code)), e.message};

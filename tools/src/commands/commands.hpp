@@ -17,6 +17,12 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1; ///< the request failed (a bad dataflow file included)
 inline constexpr int kExitUsage = 2;   ///< the command line was wrong
 
+/// Prints "zeroflow: error: MESSAGE" on `err`; returns kExitFailure.
+inline int fail(std::ostream& err, const std::string& message) {
+    err << "zeroflow: error: " << message << "\n";
+    return kExitFailure;
+}
+
 struct CheckOptions {
     std::filesystem::path file;
 };

@@ -15,8 +15,6 @@
 namespace zeroflow::cli::mcap {
 namespace {
 
-constexpr std::uint8_t kMagic[8] = {0x89, 'M', 'C', 'A', 'P', '0', '\r', '\n'};
-
 /// Bounds-checked little-endian reads over one span.
 struct Cursor {
     std::span<const std::uint8_t> data;

@@ -14,7 +14,6 @@
 namespace zeroflow::cli::mcap {
 namespace {
 
-constexpr std::uint8_t kMagic[8] = {0x89, 'M', 'C', 'A', 'P', '0', '\r', '\n'};
 enum Op : std::uint8_t {
     kHeader = 0x01,
     kFooter = 0x02,

@@ -14,6 +14,9 @@
 
 namespace zeroflow::cli::mcap {
 
+/// The 8 bytes an MCAP file starts and ends with.
+inline constexpr std::uint8_t kMagic[8] = {0x89, 'M', 'C', 'A', 'P', '0', '\r', '\n'};
+
 enum class Compression : std::uint8_t { none, zstd, lz4 };
 
 /// "zstd" / "lz4" / "none"; nullopt for anything else.

@@ -68,11 +68,6 @@ void copy_parameters(const MetadataView& from, SampleMetadata& to) {
     }
 }
 
-int fail(std::ostream& err, const std::string& message) {
-    err << "zeroflow: error: " << message << "\n";
-    return kExitFailure;
-}
-
 } // namespace
 
 int run_replay(const ReplayOptions& o, std::ostream& out, std::ostream& err) {

@@ -23,11 +23,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-int fail(std::ostream& err, const std::string& message) {
-    err << "zeroflow: error: " << message << "\n";
-    return kExitFailure;
-}
-
 std::string human_bytes(double bytes) {
     const char* units[] = {"B", "KiB", "MiB", "GiB"};
     int u = 0;
