@@ -100,6 +100,42 @@ bool Control::receiver_reclaimed(std::uint32_t node) const noexcept {
     return true;
 }
 
+void Control::replace_receiver(std::uint32_t node) const noexcept {
+    const auto& layout = segment_->layout();
+    for (const auto& cl : layout.connections) {
+        if (cl.receiver != node) {
+            continue;
+        }
+        auto& block = segment_->at<ConnectionBlock>(cl.block_offset);
+        // Relaxed: `state` has one writer, the daemon (this thread).
+        const auto state = block.state.load(std::memory_order_relaxed);
+        if ((state & kConnectionDead) != 0) {
+            continue;
+        }
+        // SYNC state: publish (pairs with OutputSender::maintain / send): a live -> live step
+        // means "a new process of this receiver": take back what the old one had taken.
+        block.state.store(((state >> 1) + 1) << 1, std::memory_order_release);
+        const auto owner = layout.outputs[cl.output].owner;
+        if (owner != kDaemonOwner) {
+            wake(owner);
+        }
+    }
+}
+
+bool Control::connection_settled(std::uint32_t connection) const noexcept {
+    const auto& layout = segment_->layout();
+    if (connection >= layout.connections.size()) {
+        return true;
+    }
+    const auto& cl = layout.connections[connection];
+    const auto& block = segment_->at<ConnectionBlock>(cl.block_offset);
+    const auto state = block.state.load(std::memory_order_relaxed);
+    // SYNC acked: observe (pairs with OutputSender::maintain)
+    return block.acked.load(std::memory_order_acquire) == state ||
+           segment_->at<OutputBlock>(layout.outputs[cl.output].block_offset)
+                   .closed.load(std::memory_order_acquire) != 0;
+}
+
 void Control::revive_receiver(std::uint32_t node) const noexcept {
     const auto& layout = segment_->layout();
     for (std::uint32_t c = 0; c < layout.connections.size(); ++c) {
