@@ -1483,8 +1483,10 @@ Outcome<std::optional<Json>> Supervisor::handle_stats(ConnId, const Json& req) {
     const auto& df = **found;
     Json nodes = Json::array();
     for (const auto& n : df.nodes) {
-        Json j{
-            {"id", n.id}, {"status", node_status_name(n)}, {"dynamic", n.dynamic}, {"restarts", 0}};
+        Json j{{"id", n.id},
+               {"status", node_status_name(n)},
+               {"dynamic", n.dynamic},
+               {"restarts", n.restarts}};
         if (n.pid > 0 && n.pidfd >= 0) {
             j["pid"] = n.pid;
             j.update(process_usage(n.pid));
