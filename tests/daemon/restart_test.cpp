@@ -9,7 +9,22 @@
 namespace zeroflow::daemon_test {
 namespace {
 
-using Restarts = DaemonTest;
+class Restarts : public DaemonTest {
+protected:
+    /// Starts `file` on the test's daemon and waits until it is no longer running.
+    void run_to_end(const fs::path& file, Json& result) {
+        const auto started = zeroflow({"start", file.string()});
+        ASSERT_EQ(started.status, 0) << started.err;
+        const auto uuid = first_line(started.out);
+        ASSERT_TRUE(eventually(
+            [&] {
+                result = find(list(), uuid);
+                return result.is_object() && result["status"] != "running";
+            },
+            20s))
+            << result.dump(2);
+    }
+};
 
 std::size_t lines_of(const fs::path& file) {
     std::ifstream in(file);
@@ -49,17 +64,8 @@ TEST_F(Restarts, OnFailureRestartsThreeTimesThenTheNodeFailsAndTheStreamStaysCon
                                              "    restart_policy: on-failure\n    max_restarts: 3\n"
                                              "    restart_delay: 20ms\n",
                                              {"--crash-every", "5"}));
-    const auto started = zeroflow({"start", file.string()});
-    ASSERT_EQ(started.status, 0) << started.err;
-    const auto uuid = first_line(started.out);
     Json result;
-    ASSERT_TRUE(eventually(
-        [&] {
-            result = find(list(), uuid);
-            return result.is_object() && result["status"] != "running";
-        },
-        20s))
-        << result.dump(2);
+    ASSERT_NO_FATAL_FAILURE(run_to_end(file, result));
     EXPECT_EQ(result["status"], "finished") << result.dump(2);
     EXPECT_EQ(result["failed_nodes"], Json::array({"relay"})) << result.dump(2);
     const auto relay = node_of(result, "relay");
@@ -104,17 +110,8 @@ TEST_F(Restarts, AlwaysRestartsACleanExitAndOnFailureDoesNot) {
     nodes.push_back(NodeSpec{
         "calm_sink", "sink", {"--report", report("calm_sink").string()}, {{"in", "calm/out"}}, {}});
     const auto file = write_dataflow("clean", nodes);
-    const auto started = zeroflow({"start", file.string()});
-    ASSERT_EQ(started.status, 0) << started.err;
-    const auto uuid = first_line(started.out);
     Json result;
-    ASSERT_TRUE(eventually(
-        [&] {
-            result = find(list(), uuid);
-            return result.is_object() && result["status"] != "running";
-        },
-        20s))
-        << result.dump(2);
+    ASSERT_NO_FATAL_FAILURE(run_to_end(file, result));
     EXPECT_EQ(result["success"], true) << result.dump(2);
     EXPECT_EQ(node_of(result, "relay")["restarts"], 1) << result.dump(2);
     EXPECT_EQ(node_of(result, "relay").value("exit_code", -1), 0);

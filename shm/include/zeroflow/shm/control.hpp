@@ -78,6 +78,10 @@ public:
     ConnectionCounts connection_counts(std::uint32_t connection) const noexcept;
 
 private:
+    /// Steps the epoch of every live input of `node`, to dead (`dead` = kConnectionDead) or
+    /// live again (0), and wakes their senders.
+    void step_live_inputs(std::uint32_t node, std::uint32_t dead) const noexcept;
+
     const Segment* segment_;
 };
 
