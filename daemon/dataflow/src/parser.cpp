@@ -824,12 +824,12 @@ private:
     void check_restart(const Node& node, const YAML::Mark& mark, const std::string& who) {
         std::set<std::string> keys;
         keys.swap(restart_keys_);
-        keys.erase("restart_policy");
+        const bool has_policy = keys.erase("restart_policy") > 0;
         keys.erase("health_check_timeout");
         if (node.dynamic && node.restart.policy != RestartPolicy::never) {
             warning(mark, who + " is dynamic (started by the user): its 'restart_policy' is "
                                 "ignored");
-        } else if (node.restart.policy == RestartPolicy::never && !keys.empty()) {
+        } else if (!has_policy && !keys.empty()) {
             warning(mark, who + " has " + quote(*keys.begin()) +
                               " but no 'restart_policy' (on-failure or always): it is never "
                               "restarted");
