@@ -67,6 +67,8 @@ const char* node_status_name(const NodeState& n) {
         return "not connected";
     case NodeStatus::connected:
         return "connected";
+    case NodeStatus::restarting:
+        return "restarting";
     }
     return "unknown";
 }
@@ -607,44 +609,11 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
             control.start_detached(ns.index);
             continue;
         }
-        SpawnRequest spawn;
-        spawn.node = &state->descriptor.nodes[ns.index];
-        spawn.working_dir = state->descriptor.working_dir;
-        spawn.extra_env = {{"ZEROFLOW_DATAFLOW_ID", state->uuid},
-                           {"ZEROFLOW_NODE_ID", ns.id},
-                           {"ZEROFLOW_RUNTIME_DIR", options_.runtime_dir.string()},
-                           {"ZEROFLOW_LOG_FILE", ns.log_file.string()}};
-        if (!cgroup_base_.empty()) {
-            spawn.cgroup = cgroup_base_ / state->uuid / ("n" + std::to_string(ns.index));
-        }
-        ns.log_fd = ::open(ns.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (ns.log_fd < 0) {
+        if (auto failed = spawn_process(*state, ns)) {
             state->start_waiters.push_back(conn);
-            fail_start(*state, "cannot open the log file " + ns.log_file.string() + ": " +
-                                   std::strerror(errno));
+            fail_start(*state, *failed);
             return std::optional<Json>{};
         }
-        struct stat st {};
-        ns.log_size = ::fstat(ns.log_fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
-        auto spawned = spawn_node(spawn);
-        if (!spawned) {
-            state->start_waiters.push_back(conn);
-            fail_start(*state, spawned.error());
-            return std::optional<Json>{};
-        }
-        ns.pid = spawned->pid;
-        ns.pidfd = spawned->pidfd;
-        ns.output = spawned->output;
-        if (spawned->in_cgroup) {
-            ns.cgroup = spawn.cgroup;
-        }
-        ns.status = NodeStatus::pending;
-        const std::uint32_t index = ns.index;
-        loop_.watch(ns.pidfd, EPOLLIN,
-                    [this, uuid_key, index](std::uint32_t) { on_node_exit(uuid_key, index); });
-        loop_.watch(ns.output, EPOLLIN,
-                    [this, uuid_key, index](std::uint32_t) { on_output(uuid_key, index); });
-        write_node_record(*state);
     }
     log()->info("dataflow {} ({}) starting: {} nodes", state->uuid, state->descriptor.file.string(),
                 state->nodes.size());
@@ -654,6 +623,44 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         barrier_reached(*state); // only dynamic nodes: nothing to wait for
     }
     return std::optional<Json>{};
+}
+
+std::optional<std::string> Supervisor::spawn_process(DataflowState& df, NodeState& ns) {
+    SpawnRequest spawn;
+    spawn.node = &df.descriptor.nodes[ns.index];
+    spawn.working_dir = df.descriptor.working_dir;
+    spawn.extra_env = {{"ZEROFLOW_DATAFLOW_ID", df.uuid},
+                       {"ZEROFLOW_NODE_ID", ns.id},
+                       {"ZEROFLOW_RUNTIME_DIR", options_.runtime_dir.string()},
+                       {"ZEROFLOW_LOG_FILE", ns.log_file.string()}};
+    if (!cgroup_base_.empty()) {
+        spawn.cgroup = cgroup_base_ / df.uuid / ("n" + std::to_string(ns.index));
+    }
+    ns.log_fd = ::open(ns.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (ns.log_fd < 0) {
+        return "cannot open the log file " + ns.log_file.string() + ": " + std::strerror(errno);
+    }
+    struct stat st {};
+    ns.log_size = ::fstat(ns.log_fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+    auto spawned = spawn_node(spawn);
+    if (!spawned) {
+        return spawned.error();
+    }
+    ns.pid = spawned->pid;
+    ns.pidfd = spawned->pidfd;
+    ns.output = spawned->output;
+    if (spawned->in_cgroup) {
+        ns.cgroup = spawn.cgroup;
+    }
+    ns.status = NodeStatus::pending;
+    const std::uint32_t index = ns.index;
+    const auto uuid_key = df.uuid;
+    loop_.watch(ns.pidfd, EPOLLIN,
+                [this, uuid_key, index](std::uint32_t) { on_node_exit(uuid_key, index); });
+    loop_.watch(ns.output, EPOLLIN,
+                [this, uuid_key, index](std::uint32_t) { on_output(uuid_key, index); });
+    write_node_record(df);
+    return std::nullopt;
 }
 
 Json Supervisor::node_setup(const DataflowState& df, const NodeState& node) const {
@@ -679,7 +686,12 @@ Json Supervisor::node_setup(const DataflowState& df, const NodeState& node) cons
             {"segment", df.node_setup_template},
             {"inputs", inputs},
             {"outputs", outputs},
-            {"busy_poll_us", dn.busy_poll_us.value_or(0)}};
+            {"busy_poll_us", dn.busy_poll_us.value_or(0)},
+            // A restarted process resumes its inputs' queues (docs/dataflow.md, restarts).
+            {"resume", !node.dynamic && node.restarts > 0},
+            // A node that may be restarted leaves closing its outputs to the daemon, which
+            // closes them only once its exit is final (no InputClosed downstream before).
+            {"closes_outputs", dn.restart.policy == dataflow::RestartPolicy::never}};
 }
 
 void Supervisor::barrier_reached(DataflowState& df) {
@@ -764,6 +776,10 @@ Outcome<std::optional<Json>> Supervisor::handle_register(ConnId conn, const Json
     if ((*df)->status == DataflowStatus::stopping && !n.conn) {
         return std::unexpected(
             RequestError{"dataflow_stopping", "dataflow " + (*df)->uuid + " is stopping"});
+    }
+    if (n.restarts > 0 && !n.conn && n.status == NodeStatus::pending &&
+        (*df)->status == DataflowStatus::running) {
+        return register_restarted(**df, n, conn);
     }
     if (n.conn || n.status != NodeStatus::pending || (*df)->status != DataflowStatus::starting) {
         return std::unexpected(
@@ -878,15 +894,19 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
     }
     auto setup = protocol::ok_reply(node_setup(*target, n));
     control.revive_receiver(n.index);
+    // The node is ours before it hears so: whatever it asks next finds it connected.
+    n.conn = conn;
+    n.status = NodeStatus::connected;
+    node_conns_[conn] = {target->uuid, n.index};
     if (!replier_.reply_with_fd(conn, setup, target->segment->fd())) {
+        node_conns_.erase(conn);
+        n.conn.reset();
+        n.status = NodeStatus::waiting_dynamic;
         control.mark_receiver_dead(n.index);
         return std::unexpected(
             RequestError{"resource_limit", std::string("cannot pass the segment: ") +
                                                std::strerror(errno) + " (limit open_files)"});
     }
-    n.conn = conn;
-    n.status = NodeStatus::connected;
-    node_conns_[conn] = {target->uuid, n.index};
     log()->info("dynamic node {} of dataflow {} connected", n.id, target->uuid);
     return std::optional<Json>{};
 }
@@ -970,6 +990,9 @@ void Supervisor::on_node_exit_unguarded(const std::string& uuid, std::uint32_t i
         n.conn.reset();
     }
     log()->info("node {} of dataflow {} {}", n.id, uuid, describe_status(*n.wait_status));
+    if (df.status == DataflowStatus::running && schedule_restart(df, n)) {
+        return; // in backoff: outputs stay open, inputs keep their queues
+    }
     if (df.segment) {
         const shm::Control control(*df.segment);
         control.close_outputs_of(index);   // downstream: InputClosed after what is queued
@@ -1090,6 +1113,11 @@ void Supervisor::begin_stop(DataflowState& df, std::chrono::milliseconds grace) 
         df.status = DataflowStatus::stopping;
     }
     df.start_deadline.reset();
+    for (auto& n : df.nodes) {
+        if (n.status == NodeStatus::restarting) {
+            give_up_restart(df, n, "the dataflow is stopping"); // no wait for its backoff
+        }
+    }
     if (df.segment) {
         // Every node's Stop is set before any is woken, and before the timer outputs close: a
         // node then sees its Stop before any InputClosed (of a timer, or of a neighbour that
@@ -1211,7 +1239,8 @@ Json Supervisor::describe(const DataflowState& df) const {
         Json j{{"id", n.id}, {"status", node_status_name(n)}, {"dynamic", n.dynamic}};
         if (!n.dynamic) {
             ++spawned;
-            if (n.status == NodeStatus::running || n.status == NodeStatus::pending || n.lingering) {
+            if (n.status == NodeStatus::running || n.status == NodeStatus::pending ||
+                n.status == NodeStatus::restarting || n.lingering) {
                 ++running;
             }
         }
@@ -1223,6 +1252,18 @@ Json Supervisor::describe(const DataflowState& df) const {
         }
         if (n.pid > 0) {
             j["pid"] = n.pid;
+        }
+        if (!n.dynamic) {
+            j["restarts"] = n.restarts;
+            if (const auto last = n.wait_status ? n.wait_status : n.last_exit) {
+                Json exit{{"result", describe_status(*last)}};
+                if (WIFEXITED(*last)) {
+                    exit["exit_code"] = WEXITSTATUS(*last);
+                } else if (WIFSIGNALED(*last)) {
+                    exit["signal"] = WTERMSIG(*last);
+                }
+                j["last_exit"] = std::move(exit);
+            }
         }
         if (n.wait_status) {
             const int s = *n.wait_status;
@@ -1438,8 +1479,10 @@ Outcome<std::optional<Json>> Supervisor::handle_stats(ConnId, const Json& req) {
     const auto& df = **found;
     Json nodes = Json::array();
     for (const auto& n : df.nodes) {
-        Json j{
-            {"id", n.id}, {"status", node_status_name(n)}, {"dynamic", n.dynamic}, {"restarts", 0}};
+        Json j{{"id", n.id},
+               {"status", node_status_name(n)},
+               {"dynamic", n.dynamic},
+               {"restarts", n.restarts}};
         if (n.pid > 0 && n.pidfd >= 0) {
             j["pid"] = n.pid;
             j.update(process_usage(n.pid));
@@ -1563,6 +1606,9 @@ std::chrono::milliseconds Supervisor::tick_unguarded() {
                                 " (do they call zeroflow::Node::from_env()? see their logs in " +
                                 (df->descriptor.working_dir / "out" / df->uuid).string() + ")");
             continue;
+        }
+        if (df->status == DataflowStatus::running) {
+            next = std::min(next, restart_due(*df, now));
         }
         bool lingering_gone = false;
         for (auto& n : df->nodes) {

@@ -65,7 +65,14 @@ Json error_reply(const RequestError& error);
 template <typename T>
 using Outcome = std::expected<T, RequestError>;
 
-enum class NodeStatus : std::uint8_t { pending, running, exited, waiting_dynamic, connected };
+enum class NodeStatus : std::uint8_t {
+    pending,
+    running,
+    exited,
+    waiting_dynamic,
+    connected,
+    restarting, ///< its process ended and its restart policy starts it again (restart.cpp)
+};
 enum class DataflowStatus : std::uint8_t { starting, running, stopping, finished, failed };
 
 struct NodeState {
@@ -88,6 +95,12 @@ struct NodeState {
     std::filesystem::path cgroup;   ///< its cgroup v2 folder, or empty
     bool lingering = false;         ///< exited, but something it started still runs
     Json inputs_at_end;             ///< its inputs' counters, read before the segment went
+    // Restart policy bookkeeping (restart.cpp).
+    std::uint32_t restarts = 0;                  ///< restarts so far, all windows
+    std::uint32_t window_restarts = 0;           ///< restarts in the current restart_window
+    Clock::time_point window_start{};            ///< when the current window began
+    std::optional<Clock::time_point> restart_at; ///< in backoff: spawn again at this time
+    std::optional<int> last_exit;                ///< wait status of the exit before a restart
 };
 
 /// One observer tap set: a pseudo-node of the segment with one (normally dead) connection from
@@ -185,6 +198,22 @@ private:
     void write_log(NodeState& n, const char* data, std::size_t size);
     void close_output(NodeState& n);
     NodeIdentity identity(const DataflowState& df, const NodeState& n) const;
+    /// Starts the process of spawned node `n` (its log, pipe, pidfd watch and record). The
+    /// error says why it could not.
+    std::optional<std::string> spawn_process(DataflowState& df, NodeState& n);
+
+    // Restart policies (restart.cpp).
+    /// After `n`'s process was reaped: true when its policy restarts it (then it is in backoff,
+    /// its outputs stay open and its inputs keep their queues); false when the exit is final.
+    bool schedule_restart(DataflowState& df, NodeState& n);
+    /// Spawns nodes whose backoff is over once their senders let go of the dead process;
+    /// returns when it next wants to run.
+    Clock::time_point restart_due(DataflowState& df, Clock::time_point now);
+    /// Ends the restarts of `n` (the dataflow is stopping, or its respawn failed): its last
+    /// exit becomes final, its outputs close and its inputs die, as for any exit.
+    void give_up_restart(DataflowState& df, NodeState& n, const std::string& why);
+    /// The register reply of a restarted node: its setup at once (the dataflow runs already).
+    Outcome<std::optional<Json>> register_restarted(DataflowState& df, NodeState& n, ConnId conn);
     void reap_children();
     void write_node_record(const DataflowState& df) const;
 

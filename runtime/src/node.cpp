@@ -181,8 +181,12 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
             return std::unexpected(from_shm(segment.error()));
         }
         impl->segment_ = std::make_unique<shm::Segment>(std::move(*segment));
-        // A spawned node attaches after the start barrier, when its senders may have sent.
-        auto receiver = shm::NodeReceiver::attach(*impl->segment_, node_index, !impl->dynamic);
+        // A spawned node attaches after the start barrier, when its senders may have sent; a
+        // restarted one (`resume`) picks up what is still queued for it.
+        auto receiver =
+            r.value("resume", false)
+                ? shm::NodeReceiver::attach_resuming(*impl->segment_, node_index)
+                : shm::NodeReceiver::attach(*impl->segment_, node_index, !impl->dynamic);
         if (!receiver) {
             return std::unexpected(from_shm(receiver.error()));
         }
@@ -218,6 +222,7 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
         const auto busy =
             env_uint("ZEROFLOW_BUSY_POLL_US").value_or(r.value("busy_poll_us", std::uint64_t{0}));
         impl->busy_poll_ = std::chrono::microseconds(busy);
+        impl->closes_outputs = r.value("closes_outputs", true);
         impl->client_.emplace(std::move(*client));
         impl->wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
         if (impl->wake_fd_ < 0) {
@@ -233,7 +238,7 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
 }
 
 NodeImpl::~NodeImpl() {
-    if (!dynamic) {
+    if (!dynamic && closes_outputs) {
         for (auto& sender : senders_) {
             sender.close(); // downstream gets InputClosed after what is queued
         }

@@ -42,6 +42,9 @@ public:
     std::string id;
     std::string dataflow_id;
     bool dynamic = false; ///< a dynamic node may reconnect: leaving does not close its outputs
+    /// False for a node with a restart policy: the daemon closes its outputs once its exit is
+    /// final, so a restart shows downstream no InputClosed.
+    bool closes_outputs = true;
     std::vector<std::string> input_names;  ///< by receiver input index
     std::vector<std::string> output_names; ///< by sender index
     std::vector<bool> input_from_timer;    ///< by receiver input index

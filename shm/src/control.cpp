@@ -58,7 +58,7 @@ void Control::close_outputs_of(std::uint32_t node) const noexcept {
     }
 }
 
-void Control::mark_receiver_dead(std::uint32_t node) const noexcept {
+void Control::step_live_inputs(std::uint32_t node, std::uint32_t dead) const noexcept {
     const auto& layout = segment_->layout();
     for (const auto& cl : layout.connections) {
         if (cl.receiver != node) {
@@ -71,7 +71,7 @@ void Control::mark_receiver_dead(std::uint32_t node) const noexcept {
             continue;
         }
         // SYNC state: publish (pairs with OutputSender::maintain / send)
-        block.state.store(((state >> 1) + 1) << 1 | kConnectionDead, std::memory_order_release);
+        block.state.store(((state >> 1) + 1) << 1 | dead, std::memory_order_release);
         const auto owner = layout.outputs[cl.output].owner;
         if (owner != kDaemonOwner) {
             wake(owner);
@@ -79,6 +79,10 @@ void Control::mark_receiver_dead(std::uint32_t node) const noexcept {
             owner_block.control.fetch_add(1, std::memory_order_release); // statistics
         }
     }
+}
+
+void Control::mark_receiver_dead(std::uint32_t node) const noexcept {
+    step_live_inputs(node, kConnectionDead);
 }
 
 bool Control::receiver_reclaimed(std::uint32_t node) const noexcept {
@@ -98,6 +102,26 @@ bool Control::receiver_reclaimed(std::uint32_t node) const noexcept {
         }
     }
     return true;
+}
+
+void Control::replace_receiver(std::uint32_t node) const noexcept {
+    // A live -> live step means "a new process of this receiver": the sender takes back what
+    // the old one had taken and keeps what is queued.
+    step_live_inputs(node, 0);
+}
+
+bool Control::connection_settled(std::uint32_t connection) const noexcept {
+    const auto& layout = segment_->layout();
+    if (connection >= layout.connections.size()) {
+        return true;
+    }
+    const auto& cl = layout.connections[connection];
+    const auto& block = segment_->at<ConnectionBlock>(cl.block_offset);
+    const auto state = block.state.load(std::memory_order_relaxed);
+    // SYNC acked: observe (pairs with OutputSender::maintain)
+    return block.acked.load(std::memory_order_acquire) == state ||
+           segment_->at<OutputBlock>(layout.outputs[cl.output].block_offset)
+                   .closed.load(std::memory_order_acquire) != 0;
 }
 
 void Control::revive_receiver(std::uint32_t node) const noexcept {

@@ -24,6 +24,16 @@ constexpr std::uint64_t kMaxSaneGap = 1ULL << 39;
 
 Result<NodeReceiver> NodeReceiver::attach(const Segment& segment, std::uint32_t node,
                                           bool from_start) noexcept {
+    return attach_at(segment, node, from_start ? Start::first : Start::head);
+}
+
+Result<NodeReceiver> NodeReceiver::attach_resuming(const Segment& segment,
+                                                   std::uint32_t node) noexcept {
+    return attach_at(segment, node, Start::oldest_queued);
+}
+
+Result<NodeReceiver> NodeReceiver::attach_at(const Segment& segment, std::uint32_t node,
+                                             Start start) noexcept {
     const auto& layout = segment.layout();
     if (node >= layout.node_blocks.size()) {
         return std::unexpected(Error{ErrorCode::invalid_argument,
@@ -49,7 +59,20 @@ Result<NodeReceiver> NodeReceiver::attach(const Segment& segment, std::uint32_t 
             in.connection = static_cast<std::uint32_t>(c);
             // A re-attaching receiver starts at the sender's published position; a spawned
             // node's only attach starts at 0, since its senders may have sent already.
-            in.tail = from_start ? 0 : in.block->submit_head.load(std::memory_order_acquire);
+            const auto head = in.block->submit_head.load(std::memory_order_acquire);
+            in.tail = start == Start::first ? 0 : head;
+            if (start == Start::oldest_queued) {
+                // The previous process took messages in order and emptied each slot it took:
+                // the oldest position whose slot still holds that position's token is where
+                // it stopped. A send racing this scan only moves the head on; take() copes.
+                for (auto p = head > cl.queue_size ? head - cl.queue_size : 0; p < head; ++p) {
+                    const auto token = in.slots[p % cl.queue_size].load(std::memory_order_acquire);
+                    if (token != 0 && (token >> kChunkBits) == (p & kPositionMask)) {
+                        in.tail = p;
+                        break;
+                    }
+                }
+            }
             in.head_cache = in.tail;
             in.slot = static_cast<std::uint32_t>(in.tail % in.queue_size);
             in.return_head = in.block->return_head.load(std::memory_order_acquire);

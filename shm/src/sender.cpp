@@ -94,6 +94,13 @@ Result<OutputSender> OutputSender::attach(const Segment& segment, std::uint32_t 
             conn.return_tail = conn.block->return_tail.load(std::memory_order_acquire);
             conn.state_seen = conn.block->state.load(std::memory_order_acquire);
             conn.live = (conn.state_seen & kConnectionDead) == 0;
+            if (conn.live) {
+                // A new process holds nothing of a replaced receiver's (what its predecessor
+                // lent is voided below or waited for): the replacement it attached after is
+                // acknowledged at once, or the daemon would wait for an ack that never comes.
+                // SYNC acked: publish (pairs with Control::connection_settled)
+                conn.block->acked.store(conn.state_seen, std::memory_order_release);
+            }
             sut.connections_.push_back(conn);
         }
         const auto total = sut.layout_->total_chunks;
@@ -223,6 +230,29 @@ void OutputSender::reclaim(Connection& c) noexcept {
     }
 }
 
+void OutputSender::reclaim_taken(Connection& c) noexcept {
+    // The receiver's process died and a new one will take its place (the daemon stepped the
+    // epoch and keeps the connection live): the dead process writes nothing any more, so what
+    // it returned is drained, and every chunk our mask says it holds that is not queued in a
+    // slot (it had taken it) comes back. Queued tokens stay for the new process.
+    drain_returns(c);
+    // Mark the queued chunks in our private flags (no allocation: this path is noexcept).
+    for (std::uint32_t s = 0; s < c.queue_size; ++s) {
+        const auto token = c.slots[s].load(std::memory_order_acquire);
+        const auto chunk_plus_one = static_cast<std::uint32_t>(token & kChunkMask);
+        if (token != 0 && chunk_plus_one != 0 && chunk_plus_one <= layout_->total_chunks) {
+            flags_[chunk_plus_one - 1] |= kQueued;
+        }
+    }
+    for (std::uint32_t chunk = 0; chunk < layout_->total_chunks; ++chunk) {
+        if ((flags_[chunk] & kQueued) != 0) {
+            flags_[chunk] &= static_cast<std::uint8_t>(~kQueued);
+        } else if ((holders_[chunk] & c.bit) != 0) {
+            take_back(chunk + 1, c.bit);
+        }
+    }
+}
+
 bool OutputSender::end_quarantine() noexcept {
     for (const auto& c : connections_) {
         // SYNC held: observe (pairs with NodeReceiver::drop_held): at 0, every chunk the
@@ -253,6 +283,14 @@ void OutputSender::maintain() noexcept {
                 c.live = false;
                 // SYNC acked: publish (pairs with Control::receiver_reclaimed): the reclaim
                 // above is complete.
+                c.block->acked.store(state, std::memory_order_release);
+            } else if (c.live) {
+                // Live -> live: the receiver's process was replaced (a restart). Returns of
+                // a quarantined sender belong to its predecessor: nothing of ours to take.
+                if (!quarantined_) {
+                    reclaim_taken(c);
+                }
+                // SYNC acked: publish (pairs with Control::connection_settled)
                 c.block->acked.store(state, std::memory_order_release);
             } else {
                 c.live = true; // revived for a new receiver, which starts at our head

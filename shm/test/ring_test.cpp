@@ -239,6 +239,40 @@ TEST(Ring, DeadReceiverChunksAreReclaimedBySender) {
     EXPECT_EQ(rig.sender->free_chunks(), rig.sender->total_chunks());
 }
 
+TEST(Ring, ReplacedReceiverKeepsItsQueueAndItsTakenChunksComeBack) {
+    Rig rig(test::simple_spec(1, 8));
+    for (std::uint64_t i = 1; i <= 5; ++i) {
+        rig.send_value(i);
+    }
+    // The receiver takes 1 and 2, releases 1, and "dies" holding 2, with 3..5 queued.
+    auto first = rig.receivers[0].poll();
+    auto second = rig.receivers[0].poll();
+    ASSERT_TRUE(first && second);
+    rig.receivers[0].release(first->input, first->chunk);
+    Control control(*rig.segment);
+    control.replace_receiver(1);
+    EXPECT_FALSE(control.connection_settled(0));
+    rig.sender->maintain();
+    EXPECT_TRUE(control.connection_settled(0));
+    // Chunk of 2 is back; 3..5 are still the connection's. Sends go on while it is down.
+    EXPECT_EQ(rig.sender->free_chunks(), rig.sender->total_chunks() - 3);
+    rig.send_value(6);
+    // The new process begins at the oldest message still queued.
+    auto reborn = NodeReceiver::attach_resuming(*rig.segment, 1);
+    ASSERT_TRUE(reborn);
+    for (std::uint64_t want = 3; want <= 6; ++want) {
+        auto d = reborn->poll();
+        ASSERT_TRUE(d) << want;
+        EXPECT_EQ(value_of(*d), want);
+        EXPECT_EQ(d->sequence, want);
+        reborn->release(d->input, d->chunk);
+    }
+    EXPECT_FALSE(reborn->poll());
+    EXPECT_EQ(reborn->dropped(0), 0U);
+    rig.sender->maintain();
+    EXPECT_EQ(rig.sender->free_chunks(), rig.sender->total_chunks());
+}
+
 TEST(Ring, InputsAreMergedBySendTime) {
     LayoutSpec spec;
     spec.uuid = test::random_uuid();

@@ -264,6 +264,7 @@ fs::path DaemonTest::write_dataflow(const std::string& name, const std::vector<N
             yaml << "    env:\n      ZF_TEST_PID_DIR: " << yaml_quoted((root_ / "pids").string())
                  << "\n";
         }
+        yaml << node.yaml;
         if (!node.inputs.empty()) {
             yaml << "    inputs:\n";
             for (const auto& [id, source] : node.inputs) {

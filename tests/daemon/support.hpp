@@ -46,6 +46,8 @@ struct NodeSpec {
     /// The program: "" for the test node (role first in args), "dynamic" for a dynamic node,
     /// else a path (args only, no role, when `role` is empty).
     std::string path{};
+    /// More keys of the node, each line indented by four spaces (e.g. "    max_restarts: 3\n").
+    std::string yaml{};
 };
 
 /// A node's report file (key=value lines); empty when absent.

@@ -181,6 +181,8 @@ int run_sink(zeroflow::Node& node, const Args& args) {
     std::uint64_t last = 0;
     std::uint64_t gaps = 0;
     std::uint64_t dropped = 0;
+    std::uint64_t last_sequence = 0; ///< the chunk header's sequence (per output, from 1)
+    std::uint64_t sequence_gaps = 0;
     Checksum checksum;
     std::string events;
     auto write = [&] {
@@ -192,6 +194,8 @@ int run_sink(zeroflow::Node& node, const Args& args) {
                                  "\nlast=" + std::to_string(last) + "\ngaps=" +
                                  std::to_string(gaps) + "\ndropped=" + std::to_string(dropped) +
                                  "\nchecksum=" + std::to_string(checksum.value) +
+                                 "\nlast_sequence=" + std::to_string(last_sequence) +
+                                 "\nsequence_gaps=" + std::to_string(sequence_gaps) +
                                  "\nevents=" + events + "\n");
     };
     auto note = [&events](const std::string& what) {
@@ -222,6 +226,10 @@ int run_sink(zeroflow::Node& node, const Args& args) {
             }
             last = seq;
             ++count;
+            if (event.sequence != last_sequence + 1) {
+                ++sequence_gaps;
+            }
+            last_sequence = event.sequence;
             checksum.add(event.data);
             break;
         }
@@ -245,6 +253,45 @@ int run_sink(zeroflow::Node& node, const Args& args) {
         std::cerr << "sink: expected " << args.number("expect") << " messages, got " << count
                   << std::endl;
         return 1;
+    }
+    return 0;
+}
+
+/// Restart policies: forwards each message of input `in` to output `out` unchanged (the
+/// source's counter stays in its first 8 bytes); after --crash-every K forwards it takes one
+/// more message and aborts without sending it (--exit-clean: exits 0 instead). Every process
+/// appends "pid" to --starts, so the test counts the starts.
+int run_relay(zeroflow::Node& node, const Args& args) {
+    const auto every = args.number("crash-every", 0);
+    if (const auto starts = args.text("starts"); !starts.empty()) {
+        std::ofstream(starts, std::ios::app) << ::getpid() << "\n";
+    }
+    std::uint64_t forwarded = 0;
+    for (auto event = node.next(); event.kind != zeroflow::EventKind::Stop; event = node.next()) {
+        if (event.kind != zeroflow::EventKind::Input) {
+            continue;
+        }
+        if (every != 0 && forwarded == every) {
+            std::cerr << "relay: taken message " << sequence_of(event.data)
+                      << " and ending without sending it" << std::endl;
+            if (args.options.contains("exit-clean")) {
+                return 0;
+            }
+            const rlimit no_core{0, 0};
+            ::setrlimit(RLIMIT_CORE, &no_core);
+            std::abort();
+        }
+        auto sample = node.loan("out", event.data.size());
+        if (!sample) {
+            std::cerr << "relay: loan failed: " << sample.error().message() << std::endl;
+            return 1;
+        }
+        std::copy(event.data.begin(), event.data.end(), sample->data().begin());
+        if (auto ok = node.send(std::move(*sample)); !ok) {
+            std::cerr << "relay: send failed: " << ok.error().message() << std::endl;
+            return 1;
+        }
+        ++forwarded;
     }
     return 0;
 }
@@ -691,6 +738,9 @@ int main(int argc, char** argv) {
     }
     if (args.role == "picky") {
         return run_picky(*node, args);
+    }
+    if (args.role == "relay") {
+        return run_relay(*node, args);
     }
     if (args.role == "handles") {
         return run_handles(*node, args);

@@ -2,6 +2,7 @@
 // yaml-cpp throws; everything is caught in parse_string, the one boundary.
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <climits>
 #include <cstdlib>
 #include <map>
@@ -23,22 +24,28 @@ namespace fs = std::filesystem;
 
 constexpr std::array kTopLevelKeys{"nodes", "communication", "_unstable_debug", "shm"};
 constexpr std::array kTopLevelUnsupported{"_unstable_deploy", "deploy"};
-constexpr std::array kNodeKeys{"id",           "name",         "description",  "path",
-                               "args",         "env",          "build",        "inputs",
-                               "outputs",      "cpu_affinity", "busy_poll_us", "max_log_size",
-                               "output_types", "input_types"};
-constexpr std::array kNodeUnsupported{"operators",
-                                      "operator",
-                                      "custom",
-                                      "git",
-                                      "branch",
-                                      "tag",
-                                      "rev",
-                                      "send_stdout_as",
-                                      "send_logs_as",
-                                      "restart_policy",
-                                      "_unstable_deploy",
-                                      "deploy"};
+constexpr std::array kNodeKeys{"id",
+                               "name",
+                               "description",
+                               "path",
+                               "args",
+                               "env",
+                               "build",
+                               "inputs",
+                               "outputs",
+                               "cpu_affinity",
+                               "busy_poll_us",
+                               "max_log_size",
+                               "output_types",
+                               "input_types",
+                               "restart_policy",
+                               "max_restarts",
+                               "restart_window",
+                               "restart_delay",
+                               "max_restart_delay"};
+constexpr std::array kNodeUnsupported{
+    "operators",      "operator",     "custom",           "git",   "branch", "tag", "rev",
+    "send_stdout_as", "send_logs_as", "_unstable_deploy", "deploy"};
 constexpr std::array kInputKeys{"source", "queue_size"};
 constexpr std::array kShmKeys{"max_message_size", "chunks", "max_metadata_size"};
 
@@ -392,6 +399,8 @@ private:
                 parse_types(draft.node, *key, value, key_mark, who);
             } else if (*key == "max_log_size") {
                 parse_max_log_size(draft.node, value, who);
+            } else if (parse_restart_key(draft.node, *key, value, key_mark, who)) {
+                // restart_policy, max_restarts, restart_window, restart_delay, ...
             } else if (contains(kNodeUnsupported, *key)) {
                 has_unsupported = true;
                 error(key_mark, "node key " + quote(*key) + " is not supported yet by zeroflow");
@@ -410,6 +419,7 @@ private:
         if (path_value) {
             resolve_path(draft.node, path_value->first, path_value->second, who);
         }
+        check_restart(draft.node, map.Mark(), who);
         if (draft.node.dynamic) {
             if (build_mark) {
                 warning(*build_mark, who + " is dynamic (started by the user): its 'build' "
@@ -723,6 +733,112 @@ private:
         }
     }
 
+    // ---- restart policies (dora 1.0's keys) ----------------------------------------------
+
+    /// A duration: a number of seconds (dora's form, e.g. 0.5) or a number with a unit
+    /// (500ms, 2s, 1m, 1h). Empty (after an error) when it is neither or out of range.
+    std::optional<std::chrono::milliseconds> duration(const YAML::Node& value,
+                                                      const std::string& what) {
+        const std::string expected = "a duration: seconds (0.5) or a number with a unit "
+                                     "(500ms, 2s, 1m)";
+        const auto text = scalar(value, what, expected);
+        if (!text) {
+            return std::nullopt;
+        }
+        std::size_t digits = 0;
+        while (digits < text->size() &&
+               (std::isdigit(static_cast<unsigned char>((*text)[digits])) != 0 ||
+                (*text)[digits] == '.')) {
+            ++digits;
+        }
+        std::string unit = text->substr(digits);
+        while (!unit.empty() && unit.front() == ' ') {
+            unit.erase(0, 1);
+        }
+        const double factor = unit.empty() || unit == "s"    ? 1000.0
+                              : unit == "ms"                 ? 1.0
+                              : unit == "m" || unit == "min" ? 60'000.0
+                              : unit == "h"                  ? 3'600'000.0
+                                                             : -1.0;
+        char* end = nullptr;
+        const std::string number = text->substr(0, digits);
+        const double parsed = digits == 0 ? -1.0 : std::strtod(number.c_str(), &end);
+        if (factor < 0 || parsed < 0 || end != number.c_str() + number.size()) {
+            error(value.Mark(), what + " must be " + expected + ", got " + quote(*text));
+            return std::nullopt;
+        }
+        const double ms = parsed * factor;
+        if (ms > 86'400'000.0) {
+            error(value.Mark(), what + " must be at most a day (got " + quote(*text) + ")");
+            return std::nullopt;
+        }
+        return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+    }
+
+    /// One of the restart keys: parsed into node.restart, true; any other key: false.
+    bool parse_restart_key(Node& node, const std::string& key, const YAML::Node& value,
+                           const YAML::Mark& key_mark, const std::string& who) {
+        auto& r = node.restart;
+        const std::string what = quote(key) + " of " + who;
+        if (key == "restart_policy") {
+            const auto text = scalar(value, what, "never, on-failure or always");
+            if (text == "never") {
+                r.policy = RestartPolicy::never;
+            } else if (text == "on-failure") {
+                r.policy = RestartPolicy::on_failure;
+            } else if (text == "always") {
+                r.policy = RestartPolicy::always;
+            } else if (text) {
+                error(value.Mark(),
+                      what + " must be never, on-failure or always, got " + quote(*text) +
+                          detail::did_you_mean(*text, {"never", "on-failure", "always"}));
+            }
+        } else if (key == "max_restarts") {
+            if (const auto n = integer(value, what, 0, 1'000'000)) {
+                r.max_restarts = static_cast<std::uint32_t>(*n);
+            }
+        } else if (key == "restart_window" || key == "restart_delay" ||
+                   key == "max_restart_delay") {
+            const auto d = duration(value, what);
+            if (d && key == "restart_window" && d->count() == 0) {
+                error(value.Mark(), what + " must be longer than 0 (leave it out to count "
+                                           "restarts over the whole run)");
+            } else if (d) {
+                (key == "restart_window"  ? r.window.emplace()
+                 : key == "restart_delay" ? r.delay
+                                          : r.max_delay) = *d;
+            }
+        } else if (key == "health_check_timeout") {
+            // dora kills a node that has not talked to its daemon for this long; zeroflow's
+            // daemon is not on the data path, so it has nothing to measure that by.
+            error(key_mark, "node key 'health_check_timeout' is not supported yet by zeroflow "
+                            "(its daemon does not see a node's traffic); remove it");
+        } else {
+            return false;
+        }
+        restart_keys_.insert(key);
+        return true;
+    }
+
+    /// After a node's keys: what the restart keys mean together.
+    void check_restart(const Node& node, const YAML::Mark& mark, const std::string& who) {
+        std::set<std::string> keys;
+        keys.swap(restart_keys_);
+        const bool has_policy = keys.erase("restart_policy") > 0;
+        keys.erase("health_check_timeout");
+        if (node.dynamic && node.restart.policy != RestartPolicy::never) {
+            warning(mark, who + " is dynamic (started by the user): its 'restart_policy' is "
+                                "ignored");
+        } else if (!has_policy && !keys.empty()) {
+            warning(mark, who + " has " + quote(*keys.begin()) +
+                              " but no 'restart_policy' (on-failure or always): it is never "
+                              "restarted");
+        }
+        if (node.restart.max_delay < node.restart.delay) {
+            error(mark, who + ": 'max_restart_delay' is shorter than 'restart_delay'");
+        }
+    }
+
     void parse_max_log_size(Node& node, const YAML::Node& value, const std::string& who) {
         const std::string expected = "a size like 67108864, '512 KiB' or '64MiB'";
         const auto text = scalar(value, "'max_log_size' of " + who, expected);
@@ -883,6 +999,7 @@ private:
     std::string file_;
     fs::path working_dir_;
     std::vector<NodeDraft> nodes_;
+    std::set<std::string> restart_keys_; ///< restart keys of the node being parsed
     std::vector<ShmDraft> shm_;
     std::vector<Diagnostic> diagnostics_;
 };

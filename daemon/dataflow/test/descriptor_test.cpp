@@ -243,9 +243,8 @@ TEST_F(DescriptorTest, DoraOnlyTopLevelKeysWarnOrAreRejected) {
 }
 
 TEST_F(DescriptorTest, UnsupportedNodeKeysAreClearErrors) {
-    for (const std::string key :
-         {"operators", "operator", "custom", "git", "branch", "tag", "rev", "send_stdout_as",
-          "send_logs_as", "restart_policy", "_unstable_deploy", "deploy"}) {
+    for (const std::string key : {"operators", "operator", "custom", "git", "branch", "tag", "rev",
+                                  "send_stdout_as", "send_logs_as", "_unstable_deploy", "deploy"}) {
         const auto sut = parse("nodes:\n  - id: a\n    path: sender\n    " + key + ": x\n");
         EXPECT_TRUE(has_diagnostic(sut, Severity::error, 4, 5,
                                    "node key '" + key + "' is not supported yet by zeroflow"));
@@ -254,6 +253,59 @@ TEST_F(DescriptorTest, UnsupportedNodeKeysAreClearErrors) {
     // An operator node has no path; only the unsupported key is reported.
     const auto sut = parse("nodes:\n  - id: a\n    operators: []\n");
     EXPECT_EQ(sut.error_count(), 1u) << sut.format();
+}
+
+TEST_F(DescriptorTest, RestartKeysAreReadWithDorasNamesAndMeaning) {
+    const auto sut = parse("nodes:\n  - id: a\n    path: sender\n"
+                           "    restart_policy: on-failure\n    max_restarts: 3\n"
+                           "    restart_window: 60\n    restart_delay: 250ms\n"
+                           "    max_restart_delay: 2s\n"
+                           "  - id: b\n    path: sender\n    restart_policy: always\n");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    EXPECT_TRUE(sut.diagnostics.empty()) << sut.format();
+    const auto& a = sut.descriptor->nodes[0].restart;
+    EXPECT_EQ(a.policy, RestartPolicy::on_failure);
+    EXPECT_EQ(a.max_restarts, 3u);
+    EXPECT_EQ(a.window, std::chrono::milliseconds(60'000));
+    EXPECT_EQ(a.delay, std::chrono::milliseconds(250));
+    EXPECT_EQ(a.max_delay, std::chrono::milliseconds(2000));
+    const auto& b = sut.descriptor->nodes[1].restart;
+    EXPECT_EQ(b.policy, RestartPolicy::always);
+    EXPECT_EQ(b.max_restarts, 0u) << "0: unlimited, dora's default";
+    EXPECT_FALSE(b.window.has_value());
+    EXPECT_EQ(b.delay, std::chrono::milliseconds(0));
+    EXPECT_EQ(b.max_delay, kDefaultMaxRestartDelay);
+    EXPECT_EQ(parse(kPair).descriptor->nodes[0].restart.policy, RestartPolicy::never);
+}
+
+TEST_F(DescriptorTest, BadRestartValuesAreErrorsAtTheirPosition) {
+    const std::string head = "nodes:\n  - id: a\n    path: sender\n";
+    EXPECT_TRUE(has_diagnostic(parse(head + "    restart_policy: on_failure\n"), Severity::error, 4,
+                               21,
+                               "'restart_policy' of node 'a' must be never, on-failure or always, "
+                               "got 'on_failure' (did you mean 'on-failure'?)"));
+    EXPECT_TRUE(has_diagnostic(parse(head + "    max_restarts: -1\n"), Severity::error, 4, 19,
+                               "'max_restarts' of node 'a' must be between 0 and 1000000"));
+    EXPECT_TRUE(has_diagnostic(parse(head + "    restart_policy: always\n    restart_delay: 5x\n"),
+                               Severity::error, 5, 20,
+                               "'restart_delay' of node 'a' must be a duration: seconds (0.5) or a "
+                               "number with a unit (500ms, 2s, 1m), got '5x'"));
+    EXPECT_TRUE(has_diagnostic(parse(head + "    restart_policy: always\n    restart_window: 0\n"),
+                               Severity::error, 5, 21, "must be longer than 0"));
+    EXPECT_TRUE(has_diagnostic(parse(head + "    restart_policy: always\n    restart_delay: 5s\n"
+                                            "    max_restart_delay: 1s\n"),
+                               Severity::error, 2, 5,
+                               "'max_restart_delay' is shorter than 'restart_delay'"));
+    EXPECT_TRUE(has_diagnostic(parse(head + "    health_check_timeout: 5\n"), Severity::error, 4, 5,
+                               "'health_check_timeout' is not supported yet by zeroflow"));
+    // Keys that cannot act: warnings, the dataflow still runs.
+    const auto idle = parse(head + "    max_restarts: 3\n");
+    EXPECT_TRUE(idle.ok()) << idle.format();
+    EXPECT_TRUE(has_diagnostic(idle, Severity::warning, 2, 5, "it is never restarted"));
+    const auto dynamic =
+        parse("nodes:\n  - id: d\n    path: dynamic\n    restart_policy: always\n");
+    EXPECT_TRUE(
+        has_diagnostic(dynamic, Severity::warning, 2, 5, "its 'restart_policy' is ignored"));
 }
 
 TEST_F(DescriptorTest, NodeNeedsIdAndPath) {

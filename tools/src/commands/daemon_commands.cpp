@@ -631,10 +631,19 @@ int run_list(const ListOptions& options, std::ostream& out, std::ostream& err) {
         }
         // Running: only the nodes that ended; ended: every node, with the failures' last line.
         for (const auto& n : df["nodes"]) {
-            if (n.value("dynamic", false) || (live && !n.contains("result"))) {
+            const auto restarts = n.value("restarts", 0U);
+            if (n.value("dynamic", false) || (live && !n.contains("result") && restarts == 0)) {
                 continue;
             }
-            const auto outcome = node_outcome(n, live);
+            auto outcome = node_outcome(n, live);
+            if (restarts > 0) { // restart_policy: how often, and why the last time
+                outcome += " (restarted " + std::to_string(restarts) +
+                           (restarts == 1 ? " time" : " times");
+                if (!n.contains("result") && n.contains("last_exit")) {
+                    outcome += "; last exit: " + n["last_exit"].value("result", std::string());
+                }
+                outcome += ")";
+            }
             out << "    " << n["id"].get<std::string>() << ": " << outcome << "\n";
             const bool failed = n.contains("result") &&
                                 !(n.contains("exit_code") && n["exit_code"].get<int>() == 0);

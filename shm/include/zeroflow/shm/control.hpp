@@ -46,6 +46,16 @@ public:
     /// reconnects). Call only after receiver_reclaimed(node) or once its senders are gone.
     void revive_receiver(std::uint32_t node) const noexcept;
 
+    /// The process of `node` died and another will take its place (a restart): every live input
+    /// of `node` keeps its queue, and its senders take back only the chunks the dead process had
+    /// taken (an epoch step that stays live; the sender acknowledges it in `acked`). Call only
+    /// after that process is gone, and let the new one attach once receiver_replaced(node).
+    void replace_receiver(std::uint32_t node) const noexcept;
+
+    /// True when the sender of `connection` acknowledged its current state (a reclaim or a
+    /// replacement), or its output is closed.
+    bool connection_settled(std::uint32_t connection) const noexcept;
+
     /// Makes one connection live again (an observer attaching a tap to one output; see
     /// docs/design/shm.md, "Observers"). Call only after receiver_reclaimed(its receiver).
     void revive_connection(std::uint32_t connection) const noexcept;
@@ -68,6 +78,10 @@ public:
     ConnectionCounts connection_counts(std::uint32_t connection) const noexcept;
 
 private:
+    /// Steps the epoch of every live input of `node`, to dead (`dead` = kConnectionDead) or
+    /// live again (0), and wakes their senders.
+    void step_live_inputs(std::uint32_t node, std::uint32_t dead) const noexcept;
+
     const Segment* segment_;
 };
 

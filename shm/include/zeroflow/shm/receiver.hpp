@@ -44,6 +44,12 @@ public:
     static Result<NodeReceiver> attach(const Segment& segment, std::uint32_t node,
                                        bool from_start = false) noexcept;
 
+    /// Attaches a new process of a node whose previous process died (a restart, after the
+    /// daemon's Control::replace_receiver): each input begins at the oldest message still
+    /// queued in it, so what was sent while the node was down is delivered (up to queue_size).
+    static Result<NodeReceiver> attach_resuming(const Segment& segment,
+                                                std::uint32_t node) noexcept;
+
     /// Next event without blocking: Stop first, then the queued message with the earliest send
     /// timestamp across inputs, then InputClosed for a closed input whose queue is empty.
     std::optional<Delivery> poll() noexcept;
@@ -77,6 +83,10 @@ public:
     bool input_open(std::uint32_t input) const noexcept { return !inputs_[input].closed_delivered; }
 
 private:
+    enum class Start : std::uint8_t { first, head, oldest_queued };
+    static Result<NodeReceiver> attach_at(const Segment& segment, std::uint32_t node,
+                                          Start start) noexcept;
+
     struct Input {
         ConnectionBlock* block = nullptr;
         std::atomic<std::uint64_t>* slots = nullptr;

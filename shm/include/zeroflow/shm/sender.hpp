@@ -76,6 +76,7 @@ private:
     };
     static constexpr std::uint8_t kLoaned = 1;   ///< flag: lent, not yet sent
     static constexpr std::uint8_t kReserved = 2; ///< flag: its pages are reserved
+    static constexpr std::uint8_t kQueued = 4;   ///< flag: in a slot (during reclaim_taken only)
 
     OutputSender() = default;
     std::uint64_t wall_time(std::uint64_t monotonic) noexcept;
@@ -85,6 +86,7 @@ private:
     void free_chunk(std::uint32_t chunk) noexcept;
     void drain_returns(Connection& c) noexcept;
     void reclaim(Connection& c) noexcept;
+    void reclaim_taken(Connection& c) noexcept;
     bool end_quarantine() noexcept;
 
     const Segment* segment_ = nullptr;

@@ -66,6 +66,28 @@ inline constexpr std::uint32_t kMaxChunks = 65536;
 inline constexpr std::uint32_t kDefaultMaxMetadataSize = 1024;
 inline constexpr std::uint32_t kMaxMetadataSizeLimit = 1U << 20;
 
+/// dora 1.0's `restart_policy`: when the daemon starts a node again after its process ended.
+enum class RestartPolicy : std::uint8_t {
+    never,      ///< default: an exit is final
+    on_failure, ///< `on-failure`: after a non-zero exit or a signal
+    always,     ///< `always`: after any exit, 0 included
+};
+
+/// Backoff cap when `max_restart_delay` is not given: `restart_delay` doubles per restart in
+/// the window up to this.
+inline constexpr std::chrono::milliseconds kDefaultMaxRestartDelay{30'000};
+
+/// A node's restart settings (dora 1.0's keys; durations are seconds, or a number with a unit).
+struct Restart {
+    RestartPolicy policy = RestartPolicy::never;
+    std::uint32_t max_restarts = 0; ///< restarts allowed within the window; 0 = unlimited
+    /// Restarts are counted from the first one in the window; after it the count starts again.
+    /// Empty: the whole run is one window.
+    std::optional<std::chrono::milliseconds> window;
+    std::chrono::milliseconds delay{0}; ///< before the first restart of a window, then doubling
+    std::chrono::milliseconds max_delay = kDefaultMaxRestartDelay;
+};
+
 struct Input {
     std::string id;
     std::variant<OutputRef, Timer> source;
@@ -93,7 +115,8 @@ struct Node {
     /// `max_log_size` (dora 1.0's key): the node's log file is rotated (one old file kept,
     /// `log_<id>.txt.1`) when it would grow past this; empty = kDefaultMaxLogSize.
     std::optional<std::uint64_t> max_log_size;
-    Location where; ///< the node's first key
+    Restart restart; ///< `restart_policy`, `max_restarts`, `restart_window`, `restart_delay`
+    Location where;  ///< the node's first key
 
     const Input* find_input(std::string_view input_id) const;
     bool has_output(std::string_view output_id) const;
