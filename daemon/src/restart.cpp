@@ -8,15 +8,11 @@
 
 #include <zeroflow/shm/control.hpp>
 
+#include "log.hpp"
 #include "supervisor.hpp"
 
 namespace zeroflow::daemon {
 namespace {
-
-std::shared_ptr<spdlog::logger> log() {
-    auto logger = spdlog::get("daemon");
-    return logger ? logger : spdlog::default_logger();
-}
 
 /// How long to wait while the senders of a replaced receiver have not acknowledged it yet.
 constexpr std::chrono::milliseconds kSettlePoll{5};
