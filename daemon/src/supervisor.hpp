@@ -20,6 +20,7 @@
 
 #include "loop.hpp"
 #include "process.hpp"
+#include "stdout_output.hpp"
 #include "timers.hpp"
 
 namespace zeroflow::daemon {
@@ -86,8 +87,11 @@ struct NodeState {
     std::uint64_t log_size = 0;     ///< bytes in log_file now
     std::uint64_t max_log_size = 0; ///< the descriptor's max_log_size or the default
     std::filesystem::path cgroup;   ///< its cgroup v2 folder, or empty
-    bool lingering = false;         ///< exited, but something it started still runs
-    Json inputs_at_end;             ///< its inputs' counters, read before the segment went
+    /// `send_stdout_as`: the daemon's sender of that output, fed from `output`; reset before
+    /// the segment goes.
+    std::shared_ptr<LineSender> lines;
+    bool lingering = false; ///< exited, but something it started still runs
+    Json inputs_at_end;     ///< its inputs' counters, read before the segment went
 };
 
 /// One observer tap set: a pseudo-node of the segment with one (normally dead) connection from
