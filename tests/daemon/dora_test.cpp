@@ -91,5 +91,50 @@ TEST_F(DoraKeys, ShellNodesAndExpandedVariablesRunAsDorasDo) {
         << check.out << check.err;
 }
 
+TEST_F(DoraKeys, DoraSpelledCliFlagsStartStopAndReadLogs) {
+    ASSERT_GT(up(runtime_dir()), 0);
+    const auto streaming = [&](const std::string& name) {
+        return write_dataflow(
+            name,
+            {NodeSpec{
+                 "source", "source", {"--count", "100000", "--period-us", "2000"}, {}, {"out"}},
+             NodeSpec{
+                 "sink", "sink", {"--report", report(name).string()}, {{"in", "source/out"}}, {}}});
+    };
+    const auto first =
+        zeroflow({"start", streaming("first").string(), "--name", "first", "--detach"});
+    ASSERT_EQ(first.status, 0) << first.err;
+    const auto uuid = first_line(first.out);
+    ASSERT_EQ(uuid.size(), 36u) << first.out;
+    const auto both = zeroflow({"start", streaming("x").string(), "--attach", "--detach"});
+    EXPECT_EQ(both.status, 2) << both.err;
+
+    // `logs NODE`: the only running dataflow's node.
+    const auto logs = zeroflow({"logs", "source"});
+    EXPECT_EQ(logs.status, 0) << logs.err;
+    EXPECT_NE(logs.out.find("source: sending on out"), std::string::npos) << logs.out;
+
+    const auto second = zeroflow({"start", streaming("second").string(), "--name", "second"});
+    ASSERT_EQ(second.status, 0) << second.err;
+    const auto ambiguous = zeroflow({"logs", "source"});
+    EXPECT_EQ(ambiguous.status, 1);
+    EXPECT_NE(ambiguous.err.find("name the dataflow: zeroflow logs DATAFLOW NODE"),
+              std::string::npos)
+        << ambiguous.err;
+    EXPECT_NE(ambiguous.err.find(uuid), std::string::npos) << ambiguous.err;
+
+    const auto conflicting = zeroflow({"stop", "first", "--name", "second"});
+    EXPECT_EQ(conflicting.status, 2) << conflicting.err;
+    const auto stopped = zeroflow({"stop", "--name", "first", "--grace-duration", "5s"});
+    EXPECT_EQ(stopped.status, 0) << stopped.err;
+    EXPECT_EQ(stopped.out, "dataflow " + uuid + " stopped\n");
+    EXPECT_EQ(find(list(), uuid)["status"], "finished");
+    const auto bad_grace = zeroflow({"stop", "--name", "second", "--grace-duration", "5 parsecs"});
+    EXPECT_EQ(bad_grace.status, 2) << bad_grace.err;
+    const auto last = zeroflow({"stop", "--name", "second", "--grace-duration", "2s"});
+    EXPECT_EQ(last.status, 0) << last.err;
+    EXPECT_EQ(zeroflow({"destroy"}).status, 0);
+}
+
 } // namespace
 } // namespace zeroflow::daemon_test
