@@ -6,13 +6,18 @@
 # file for `.py` paths; bare names get the stub beside the dataflow file, where zeroflow looks
 # first), runs `zeroflow check` on each examples/**/*.yml|yaml and prints one line per file:
 #   REF  accepted|rejected  FILE  [the first error, or "N errors: ..."]
-# and a summary per ref. Not part of the build or the tests.
+# and a summary per ref. --as-shipped skips the placeholders. Not part of the build or tests.
 #
-#   tools/dora-compat-count.sh ZEROFLOW_BINARY DORA_GIT_DIR GIT_REF...
+#   tools/dora-compat-count.sh [--as-shipped] ZEROFLOW_BINARY DORA_GIT_DIR GIT_REF...
 # e.g. tools/dora-compat-count.sh build/default/tools/zeroflow /work/.mirror/dora-rs+dora/repo \
 #        v0.3.13 HEAD
 set -euo pipefail
 
+placeholders=1
+if [[ ${1:-} == --as-shipped ]]; then
+    placeholders=0
+    shift
+fi
 if [[ $# -lt 3 ]]; then
     sed -n '2,15p' "$0" >&2
     exit 2
@@ -29,7 +34,7 @@ for ref in "$@"; do
     git -C "$repo" archive "$ref" examples | tar -x -C "$root"
     mapfile -t files < <(cd "$root" && find examples -type f \( -name '*.yml' -o -name '*.yaml' \) | sort)
     # Placeholders for the programs the dataflows name (PyYAML reads the files).
-    python3 - "$root" "${files[@]}" <<'PY'
+    ((placeholders)) && python3 - "$root" "${files[@]}" <<'PY'
 import os, stat, sys, yaml
 root = sys.argv[1]
 for rel in sys.argv[2:]:
