@@ -46,7 +46,24 @@ std::size_t utf8_sequence(std::string_view text) noexcept {
     return length;
 }
 
+bool is_continuation(char c) noexcept {
+    return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
+
 } // namespace
+
+std::size_t complete_prefix(std::string_view text) noexcept {
+    // A sequence is at most 4 bytes: look at the last lead byte among the last 3.
+    for (std::size_t back = 1; back <= std::min<std::size_t>(3, text.size()); ++back) {
+        const auto at = text.size() - back;
+        if (!is_continuation(text[at])) {
+            const auto lead = static_cast<unsigned char>(text[at]);
+            const std::size_t needs = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+            return needs > back ? at : text.size();
+        }
+    }
+    return text.size();
+}
 
 std::string valid_utf8(std::string_view text) {
     std::string out;
@@ -77,12 +94,14 @@ void LineSender::feed(const char* data, std::size_t size) {
         rest.remove_prefix(end + 1);
     }
     partial_.append(rest);
-    // A line that never ends cannot grow without bound: past one message, it goes out as is.
+    // A line that never ends cannot grow without bound: past one message, it goes out as is
+    // (but for a character cut at the end, which waits for its last bytes).
     const auto limit = static_cast<std::size_t>(
         std::min<std::uint64_t>(sender_.max_message_size(), std::uint64_t{1} << 20));
     if (partial_.size() >= limit) {
-        send_line(partial_);
-        partial_.clear();
+        const auto whole = std::max<std::size_t>(complete_prefix(partial_), 1);
+        send_line(std::string_view(partial_).substr(0, whole));
+        partial_.erase(0, whole);
     }
 }
 
@@ -104,8 +123,14 @@ void LineSender::send_line(std::string_view line) {
         send_piece(text);
         return;
     }
-    for (std::size_t at = 0; at < text.size(); at += limit) {
-        send_piece(std::string_view(text).substr(at, limit));
+    for (std::size_t at = 0; at < text.size();) {
+        // Pieces end between characters, so that each one is valid UTF-8 on its own.
+        std::size_t end = std::min(at + limit, text.size());
+        while (end < text.size() && end > at + 1 && is_continuation(text[end])) {
+            --end;
+        }
+        send_piece(std::string_view(text).substr(at, end - at));
+        at = end;
     }
 }
 

@@ -47,4 +47,7 @@ private:
 /// `text` with every invalid UTF-8 sequence replaced by U+FFFD (as dora's lossy conversion).
 std::string valid_utf8(std::string_view text);
 
+/// The length of `text` without a UTF-8 sequence that its last bytes begin but do not finish.
+std::size_t complete_prefix(std::string_view text) noexcept;
+
 } // namespace zeroflow::daemon
