@@ -83,6 +83,16 @@ bool node_ok(const NodeState& n) {
            (n.wait_status && WIFEXITED(*n.wait_status) && WEXITSTATUS(*n.wait_status) == 0);
 }
 
+/// The daemon's `send_stdout_as` senders acknowledge dead inputs only when they run: before
+/// a connection is reused, let them.
+void maintain_line_senders(DataflowState& df) {
+    for (auto& n : df.nodes) {
+        if (n.lines) {
+            n.lines->maintain();
+        }
+    }
+}
+
 /// The layout spec of a descriptor: node outputs first, then one output per distinct timer.
 shm::LayoutSpec build_spec(const dataflow::Descriptor& d, const wire::Uuid& uuid,
                            std::uint64_t generation, std::vector<TimerOutput>& timers) {
@@ -564,7 +574,13 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         df->started_at +
         std::chrono::milliseconds(static_cast<std::int64_t>(timeout->value_or(60.0) * 1000));
     // The daemon maps the control area and its timer pools only: pool sizes cost it nothing.
-    auto segment = shm::Segment::create(df->spec, shm::Mapping::daemon);
+    // A `send_stdout_as` output is sent by the daemon, so then it maps the whole segment
+    // (address space only: it touches no pool but those outputs').
+    const bool sends_lines =
+        std::any_of(df->descriptor.nodes.begin(), df->descriptor.nodes.end(),
+                    [](const dataflow::Node& node) { return node.send_stdout_as.has_value(); });
+    auto segment =
+        shm::Segment::create(df->spec, sends_lines ? shm::Mapping::whole : shm::Mapping::daemon);
     if (!segment) {
         return std::unexpected(RequestError{"shared_memory", segment.error().message});
     }
@@ -598,6 +614,21 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         ns.dynamic = node.dynamic;
         ns.log_file = out_dir / ("log_" + node.id + ".txt");
         ns.max_log_size = node.max_log_size.value_or(dataflow::kDefaultMaxLogSize);
+        if (node.send_stdout_as) {
+            const auto name = node.id + "/" + *node.send_stdout_as;
+            for (std::uint32_t o = 0; o < state->spec.outputs.size(); ++o) {
+                if (state->spec.outputs[o].name == name) {
+                    auto sender = shm::OutputSender::attach(*state->segment, o);
+                    if (!sender) {
+                        state->start_waiters.push_back(conn);
+                        fail_start(*state, "cannot send the output lines of node '" + node.id +
+                                               "' as " + name + ": " + sender.error().message);
+                        return std::optional<Json>{};
+                    }
+                    ns.lines = std::make_shared<LineSender>(std::move(*sender));
+                }
+            }
+        }
         state->nodes.push_back(ns);
     }
     for (const auto& tap : state->taps) {
@@ -674,8 +705,10 @@ Json Supervisor::node_setup(const DataflowState& df, const NodeState& node) cons
     Json outputs = Json::array();
     const auto& dn = df.descriptor.nodes[node.index];
     for (std::uint32_t o = 0; o < df.spec.outputs.size(); ++o) {
-        if (df.spec.outputs[o].owner == node.index) {
-            const auto& full = df.spec.outputs[o].name;
+        const auto& full = df.spec.outputs[o].name;
+        // Its `send_stdout_as` output is the daemon's to send on, not the node's.
+        if (df.spec.outputs[o].owner == node.index &&
+            (!dn.send_stdout_as || full != dn.id + "/" + *dn.send_stdout_as)) {
             outputs.push_back({{"id", full.substr(dn.id.size() + 1)}, {"output", o}});
         }
     }
@@ -887,6 +920,7 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
             std::to_string(dynamic_connected) + " dynamic nodes are connected already"));
     }
     const shm::Control control(*target->segment);
+    maintain_line_senders(*target);
     if (!control.receiver_reclaimed(n.index)) {
         return std::unexpected(RequestError{
             "busy", "the previous connection of node '" + n.id +
@@ -984,6 +1018,9 @@ void Supervisor::on_node_exit_unguarded(const std::string& uuid, std::uint32_t i
     // orphans. It counts as running until they are gone (tick() checks).
     n.lingering = signal_node_tree(identity(df, n), SIGKILL) > 0;
     read_output(n); // what it wrote last, for last_stderr
+    if (n.lines) {
+        n.lines->flush(); // before its outputs close below
+    }
     n.last_stderr = tail_lines(n.log_file, kStderrLines);
     if (n.conn) {
         node_conns_.erase(*n.conn);
@@ -1055,6 +1092,9 @@ void Supervisor::finish(DataflowState& df) {
     }
     for (auto& n : df.nodes) {
         n.inputs_at_end = input_counts(df, n); // for `run`'s report of inputs never taken
+    }
+    for (auto& n : df.nodes) {
+        n.lines.reset(); // it sends into the segment
     }
     df.segment.reset(); // the memory goes once the last node unmaps it
     for (auto& n : df.nodes) {
@@ -1408,6 +1448,7 @@ Outcome<std::optional<Json>> Supervisor::handle_attach_tap(ConnId conn, const Js
         }
     }
     const shm::Control control(*df.segment);
+    maintain_line_senders(df);
     TapState* chosen = nullptr;
     bool busy = false;
     std::uint32_t chosen_index = 0;
@@ -1675,6 +1716,9 @@ void Supervisor::read_output(NodeState& n) {
         const auto got = ::read(n.output, buffer.data(), buffer.size());
         if (got > 0) {
             write_log(n, buffer.data(), static_cast<std::size_t>(got));
+            if (n.lines) {
+                n.lines->feed(buffer.data(), static_cast<std::size_t>(got));
+            }
             continue;
         }
         if (got < 0 && errno == EINTR) {
@@ -1682,6 +1726,9 @@ void Supervisor::read_output(NodeState& n) {
         }
         if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             return;
+        }
+        if (n.lines) {
+            n.lines->flush();
         }
         close_output(n); // EOF: the node and everything that shared its output are gone
         return;

@@ -20,6 +20,7 @@
 
 #include "loop.hpp"
 #include "process.hpp"
+#include "stdout_output.hpp"
 #include "timers.hpp"
 
 namespace zeroflow::daemon {
@@ -93,8 +94,11 @@ struct NodeState {
     std::uint64_t log_size = 0;     ///< bytes in log_file now
     std::uint64_t max_log_size = 0; ///< the descriptor's max_log_size or the default
     std::filesystem::path cgroup;   ///< its cgroup v2 folder, or empty
-    bool lingering = false;         ///< exited, but something it started still runs
-    Json inputs_at_end;             ///< its inputs' counters, read before the segment went
+    /// `send_stdout_as`: the daemon's sender of that output, fed from `output`; reset before
+    /// the segment goes.
+    std::shared_ptr<LineSender> lines;
+    bool lingering = false; ///< exited, but something it started still runs
+    Json inputs_at_end;     ///< its inputs' counters, read before the segment went
     // Restart policy bookkeeping (restart.cpp).
     std::uint32_t restarts = 0;                  ///< restarts so far, all windows
     std::uint32_t window_restarts = 0;           ///< restarts in the current restart_window

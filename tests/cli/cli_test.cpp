@@ -367,6 +367,30 @@ TEST_F(CliTest, GraphPrintsMermaidByDefault) {
     }
 }
 
+TEST_F(CliTest, DoraSpellingsOfCheckAndGraph) {
+    const auto checked = zeroflow("check --dataflow " + data("ok.yml"));
+    EXPECT_EQ(checked.status, 0) << checked.err;
+    EXPECT_EQ(checked.out, zeroflow("check " + data("ok.yml")).out);
+    const auto bad = zeroflow("check --dataflow " + data("errors.yml"));
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_EQ(bad.err, zeroflow("check " + data("errors.yml")).err);
+    const auto none = zeroflow("check");
+    EXPECT_EQ(none.status, 2);
+    EXPECT_NE(none.err.find("give the dataflow file"), std::string::npos) << none.err;
+    EXPECT_EQ(zeroflow("check " + data("ok.yml") + " --dataflow " + data("ok.yml")).status, 2);
+
+    const auto mermaid = zeroflow("graph " + data("ok.yml") + " --mermaid");
+    EXPECT_EQ(mermaid.status, 0) << mermaid.err;
+    EXPECT_EQ(mermaid.out, zeroflow("graph --format mermaid " + data("ok.yml")).out);
+    EXPECT_NE(mermaid.out.find("flowchart"), std::string::npos) << mermaid.out;
+    EXPECT_EQ(zeroflow("graph --mermaid --format dot " + data("ok.yml")).status, 2);
+    // --mermaid is a format: it contradicts a .dot output file as --format mermaid does.
+    EXPECT_EQ(
+        zeroflow("graph --mermaid -o " + quoted((dir_ / "g.dot").string()) + " " + data("ok.yml"))
+            .status,
+        2);
+}
+
 TEST_F(CliTest, GraphPrintsDot) {
     const auto sut = zeroflow("graph --format dot " + data("ok.yml"));
     EXPECT_EQ(sut.status, 0) << sut.err;

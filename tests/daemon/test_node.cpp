@@ -653,6 +653,51 @@ int run_stubborn(const Args& args) {
 
 // ---- Nodes that leave inputs untaken (`run` warns about them) --------------------------------
 
+/// `send_stdout_as`: prints --lines N lines "line k" to stdout (and one to stderr), a line
+/// that is not UTF-8, a CRLF line and a last line without its newline, then exits 0. With
+/// --try-output X it first reports (tried_output=...) whether node.output(X) was given.
+int run_printer(zeroflow::Node& node, const Args& args) {
+    if (const auto name = args.text("try-output"); !name.empty()) {
+        write_report(args.text("report"), std::string("tried_output=") +
+                                              (node.output(name) ? "given" : "refused") + "\n");
+    }
+    const auto lines = args.number("lines", 3);
+    for (std::uint64_t k = 1; k <= lines; ++k) {
+        std::cout << "line " << k << std::endl;
+    }
+    std::cerr << "to stderr" << std::endl;
+    std::cout << "bad \xff byte\ncrlf\r\nno newline" << std::flush;
+    return 0;
+}
+
+/// Records every message on --input (default "in") until its stream ends: count=N, then
+/// text<k>=the payload and encoding<k>=its encoding, in the order received.
+int run_line_sink(zeroflow::Node& node, const Args& args) {
+    auto input = node.input(args.text("input", "in"));
+    if (!input) {
+        std::cerr << "line_sink: " << input.error().message() << std::endl;
+        return 1;
+    }
+    std::string records;
+    std::uint64_t count = 0;
+    bool closed = false;
+    for (auto event = node.next(); event.kind != zeroflow::EventKind::Stop; event = node.next()) {
+        if (event.kind == zeroflow::EventKind::InputClosed) {
+            closed = true;
+        }
+        if (event.kind != zeroflow::EventKind::Input || !input->matches(event)) {
+            continue;
+        }
+        ++count;
+        const std::string text(reinterpret_cast<const char*>(event.data.data()), event.data.size());
+        records += "text" + std::to_string(count) + "=" + text + "\nencoding" +
+                   std::to_string(count) + "=" + std::string(event.encoding()) + "\n";
+    }
+    write_report(args.text("report"), "count=" + std::to_string(count) +
+                                          "\nclosed=" + (closed ? "1" : "0") + "\n" + records);
+    return 0;
+}
+
 /// Registers, never reads its events: waits --ms milliseconds, then exits 0.
 int run_deaf(const Args& args) {
     std::this_thread::sleep_for(std::chrono::milliseconds(args.number("ms", 500)));
@@ -744,6 +789,12 @@ int main(int argc, char** argv) {
     }
     if (args.role == "handles") {
         return run_handles(*node, args);
+    }
+    if (args.role == "printer") {
+        return run_printer(*node, args);
+    }
+    if (args.role == "line_sink") {
+        return run_line_sink(*node, args);
     }
     std::cerr << "test node: unknown role '" << args.role << "'\n";
     return 2;

@@ -40,7 +40,7 @@ _zeroflow() {
         COMPREPLY=($(compgen -f -- "$cur"))
         return
         ;;
-    --grace | --stop-after | --start-timeout)
+    --grace | --grace-duration | --stop-after | --start-timeout)
         COMPREPLY=($(compgen -W "500ms 1s 5s 10s 30s 1m" -- "$cur"))
         return
         ;;
@@ -48,7 +48,7 @@ _zeroflow() {
     --compression) COMPREPLY=($(compgen -W "zstd lz4 none" -- "$cur")); return ;;
     -d) COMPREPLY=($(compgen -W "$(_zeroflow_dataflows)" -- "$cur")); return ;;
     --dataflow)
-        if [[ $command == replay ]]; then _zeroflow_files "$cur"; else
+        if [[ $command == replay || $command == check ]]; then _zeroflow_files "$cur"; else
             COMPREPLY=($(compgen -W "$(_zeroflow_dataflows)" -- "$cur")); fi
         return
         ;;
@@ -61,11 +61,12 @@ _zeroflow() {
         local options="--help"
         case $command in
         new) options+=" --lang --kind" ;;
-        graph) options+=" --format --output" ;;
+        check) options+=" --dataflow" ;;
+        graph) options+=" --format --mermaid --output" ;;
         destroy) options+=" --grace" ;;
         daemon) options+=" --log-file --run-dataflow" ;;
-        start) options+=" --name --attach --start-timeout" ;;
-        stop) options+=" --grace" ;;
+        start) options+=" --name --attach --detach --start-timeout" ;;
+        stop) options+=" --grace --grace-duration --name" ;;
         list) options+=" --json" ;;
         logs) options+=" --follow" ;;
         run) options+=" --stop-after --name --start-timeout --grace --quiet --color" ;;
@@ -83,6 +84,7 @@ _zeroflow() {
     for ((i = 2; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
         --lang | --kind | -f | --format | --color | -o | --output | --log-file | --grace | \
+            --grace-duration | \
             --stop-after | --start-timeout | --name | -d | --dataflow | --compression | \
             --outputs | --rate | --interval | --count | -n | --duration | --window | \
             --run-dataflow) ((i++)) ;;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <unistd.h>
@@ -99,7 +100,11 @@ int App::run(int argc, const char* const* argv) {
     CheckOptions check;
     CLI::App* check_command =
         app.add_subcommand("check", "Validate a dataflow file and report every problem");
-    check_command->add_option("FILE", check.file, "The dataflow YAML file")->required();
+    CLI::Option* check_file =
+        check_command->add_option("FILE", check.file, "The dataflow YAML file");
+    check_command
+        ->add_option("--dataflow", check.file, "The dataflow YAML file (dora's spelling of FILE)")
+        ->excludes(check_file);
 
     GraphOptions graph;
     std::string graph_format = "mermaid";
@@ -110,6 +115,11 @@ int App::run(int argc, const char* const* argv) {
         graph_command
             ->add_option("-f,--format", graph_format, "Text format: mermaid (default) or dot")
             ->check(CLI::IsMember({"mermaid", "dot"}));
+    bool graph_mermaid = false;
+    graph_command
+        ->add_flag("--mermaid", graph_mermaid,
+                   "Print Mermaid (dora's spelling of --format mermaid)")
+        ->excludes(format_option);
     graph_command->add_option("-o,--output", graph.output,
                               "Write to PATH instead of stdout: .mmd or .dot text, or .svg, .png, "
                               ".pdf, .jpg rendered with Graphviz");
@@ -137,7 +147,13 @@ int App::run(int argc, const char* const* argv) {
         app.add_subcommand("start", "Start a dataflow on the daemon; prints its UUID");
     start_command->add_option("FILE", start.file, "The dataflow YAML file")->required();
     start_command->add_option("--name", start.name, "A name, unique among running dataflows");
-    start_command->add_flag("--attach", start.attach, "Wait for the dataflow to finish and report");
+    CLI::Option* attach_flag = start_command->add_flag(
+        "--attach", start.attach, "Wait for the dataflow to finish and report");
+    bool start_detach = false;
+    start_command
+        ->add_flag("--detach", start_detach,
+                   "Return once it runs (the default; dora's spelling, accepted)")
+        ->excludes(attach_flag);
     start_command
         ->add_option("--start-timeout", start.start_timeout_s,
                      "Time every node gets to register (default 60s)")
@@ -147,9 +163,12 @@ int App::run(int argc, const char* const* argv) {
     StopOptions stop;
     CLI::App* stop_command =
         app.add_subcommand("stop", "Stop a dataflow (the only running one by default)");
-    stop_command->add_option("DATAFLOW", stop.dataflow, "UUID (or a unique prefix) or name");
+    CLI::Option* stop_positional =
+        stop_command->add_option("DATAFLOW", stop.dataflow, "UUID (or a unique prefix) or name");
+    stop_command->add_option("--name", stop.dataflow, "The dataflow's name (dora's spelling)")
+        ->excludes(stop_positional);
     stop_command
-        ->add_option("--grace", stop.grace_s,
+        ->add_option("--grace,--grace-duration", stop.grace_s,
                      "Time nodes get after Stop before SIGTERM (default 10s)")
         ->transform(duration(0.0, 3600.0))
         ->type_name("DURATION");
@@ -161,9 +180,12 @@ int App::run(int argc, const char* const* argv) {
 
     LogsOptions logs;
     CLI::App* logs_command = app.add_subcommand("logs", "Print a node's log (stdout and stderr)");
-    logs_command->add_option("DATAFLOW", logs.dataflow, "UUID (or a unique prefix) or name")
-        ->required();
-    logs_command->add_option("NODE", logs.node, "Node id")->required();
+    // `logs NODE` (dora's spelling) when one dataflow runs: CLI11 fills DATAFLOW first, so a
+    // lone word is moved to NODE after parsing.
+    logs_command->add_option("DATAFLOW", logs.dataflow,
+                             "UUID (or a unique prefix) or name; may be left out when only one "
+                             "dataflow runs");
+    logs_command->add_option("NODE", logs.node, "Node id");
     logs_command->add_flag("-f,--follow", logs.follow, "Keep printing until the dataflow ends");
 
     BuildOptions build;
@@ -305,6 +327,11 @@ int App::run(int argc, const char* const* argv) {
             return run_new(create, out_, err_);
         }
         if (*check_command) {
+            if (check.file.empty()) {
+                err_ << "zeroflow check: error: give the dataflow file: zeroflow check FILE (or "
+                        "--dataflow FILE)\n";
+                return kExitUsage;
+            }
             return run_check(check, out_, err_);
         }
         if (*up_command) {
@@ -326,6 +353,13 @@ int App::run(int argc, const char* const* argv) {
             return run_list(list, out_, err_);
         }
         if (*logs_command) {
+            if (logs.node.empty()) {
+                logs.node = std::exchange(logs.dataflow, std::string());
+            }
+            if (logs.node.empty()) {
+                err_ << "zeroflow logs: error: give the node: zeroflow logs [DATAFLOW] NODE\n";
+                return kExitUsage;
+            }
             return run_logs(logs, out_, err_);
         }
         if (*build_command) {
@@ -369,7 +403,7 @@ int App::run(int argc, const char* const* argv) {
         }
         if (*graph_command) {
             graph.format = graph_format == "dot" ? GraphFormat::dot : GraphFormat::mermaid;
-            graph.format_given = format_option->count() > 0;
+            graph.format_given = format_option->count() > 0 || graph_mermaid;
             return run_graph(graph, out_, err_);
         }
     } catch (const std::exception& e) {

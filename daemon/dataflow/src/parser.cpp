@@ -22,8 +22,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array kTopLevelKeys{"nodes", "communication", "_unstable_debug", "shm"};
+constexpr std::array kTopLevelKeys{"nodes", "communication", "_unstable_debug", "shm", "env"};
 constexpr std::array kTopLevelUnsupported{"_unstable_deploy", "deploy"};
+// dora 1.0's top-level keys that only tune checks or intervals zeroflow does not have: a
+// warning says they are not supported yet and have no effect.
+constexpr std::array kTopLevelIgnored{"debug", "health_check_interval", "strict_types",
+                                      "type_rules"};
 constexpr std::array kNodeKeys{"id",
                                "name",
                                "description",
@@ -38,15 +42,45 @@ constexpr std::array kNodeKeys{"id",
                                "max_log_size",
                                "output_types",
                                "input_types",
+                               "send_stdout_as",
                                "restart_policy",
                                "max_restarts",
                                "restart_window",
                                "restart_delay",
                                "max_restart_delay"};
-constexpr std::array kNodeUnsupported{
-    "operators",      "operator",     "custom",           "git",   "branch", "tag", "rev",
-    "send_stdout_as", "send_logs_as", "_unstable_deploy", "deploy"};
+constexpr std::array kNodeUnsupported{"operators", "operator", "custom", "git", "branch", "tag",
+                                      "rev", "send_logs_as", "_unstable_deploy", "deploy",
+                                      // dora 1.0 and its main line:
+                                      "min_log_level", "max_rotated_files", "path_sha256", "hub",
+                                      "ros2", "module", "params", "output_framing",
+                                      "output_metadata", "pattern", "shared_memory_pool_size",
+                                      "health_check_timeout", "finish_grace_secs"};
 constexpr std::array kInputKeys{"source", "queue_size"};
+constexpr std::array kInputUnsupported{"input_timeout", "queue_policy"};
+
+/// Why a dora node key is not supported yet, where a few words help; "" otherwise.
+std::string unsupported_reason(std::string_view key) {
+    if (key == "operators" || key == "operator") {
+        return " (operators run inside dora's runtime node; make the operator a node)";
+    }
+    if (key == "custom") {
+        return " (dora's deprecated form: put its path, args and env on the node itself)";
+    }
+    if (key == "git" || key == "branch" || key == "tag" || key == "rev" || key == "hub" ||
+        key == "path_sha256") {
+        return " (fetch and build the node yourself and give its 'path')";
+    }
+    if (key == "send_logs_as" || key == "min_log_level") {
+        return " (dora's structured logs; 'send_stdout_as' sends every output line)";
+    }
+    if (key == "module" || key == "params") {
+        return " (dora's modules: write the module's nodes into the dataflow)";
+    }
+    if (key == "ros2") {
+        return " (ROS 2 bridge nodes)";
+    }
+    return {};
+}
 constexpr std::array kShmKeys{"max_message_size", "chunks", "max_metadata_size"};
 
 template <std::size_t N>
@@ -108,6 +142,7 @@ int cpu_count() {
 struct NodeDraft {
     Node node;
     bool has_id = false;
+    bool has_unsupported = false; ///< e.g. dora operators: its outputs are not known
     YAML::Mark id_mark;
     std::vector<YAML::Mark> output_marks; // parallel to node.outputs
 };
@@ -195,6 +230,20 @@ public:
                         "'" + *key +
                             "' is accepted for dora compatibility but has no effect in "
                             "zeroflow");
+            } else if (*key == "env") {
+                parse_global_env(value);
+            } else if (contains(kTopLevelIgnored, *key)) {
+                warning(entry.first.Mark(), "'" + *key +
+                                                "' (dora 1.0) is not supported yet by zeroflow: "
+                                                "it is ignored");
+            } else if (*key == "module") {
+                error(entry.first.Mark(), "'module' (a dora module's definition) is not "
+                                          "supported yet by zeroflow: write the module's nodes "
+                                          "into the dataflow");
+            } else if (*key == "exit_when_nodes_finish") {
+                error(entry.first.Mark(), "'exit_when_nodes_finish' is not supported yet by "
+                                          "zeroflow (a dataflow finishes when all its spawned "
+                                          "nodes have exited)");
             } else if (contains(kTopLevelUnsupported, *key)) {
                 error(entry.first.Mark(),
                       "'" + *key + "' (multi-machine deployment) is not supported yet by zeroflow");
@@ -205,8 +254,12 @@ public:
             }
         }
         if (!has_nodes) {
-            error(root.Mark(), "missing 'nodes': a dataflow needs a list of nodes");
+            error(root.Mark(), seen.contains("id") && seen.contains("path")
+                                   ? "missing 'nodes': this looks like one node's definition "
+                                     "(for dora's `node add`), not a dataflow"
+                                   : "missing 'nodes': a dataflow needs a list of nodes");
         }
+        apply_global_env();
         check_graph();
     }
 
@@ -333,6 +386,8 @@ private:
         bool has_unsupported = false;
         std::optional<YAML::Mark> args_mark;
         std::optional<YAML::Mark> build_mark;
+        std::optional<YAML::Mark> send_stdout_mark;
+        std::optional<YAML::Node> args_value;
         std::optional<std::pair<std::string, YAML::Mark>> path_value;
 
         // The id first, so that later messages can name the node whatever the key order.
@@ -377,7 +432,7 @@ private:
                 }
             } else if (*key == "args") {
                 args_mark = key_mark;
-                parse_args(draft.node, value, who);
+                args_value.emplace(value); // after 'path': a shell node takes it whole
             } else if (*key == "env") {
                 parse_env(draft.node, value, who);
             } else if (*key == "build") {
@@ -401,9 +456,21 @@ private:
                 parse_max_log_size(draft.node, value, who);
             } else if (parse_restart_key(draft.node, *key, value, key_mark, who)) {
                 // restart_policy, max_restarts, restart_window, restart_delay, ...
+            } else if (*key == "send_stdout_as") {
+                send_stdout_mark = value.Mark();
+                if (const auto text = scalar(value, "'send_stdout_as' of " + who, "an output id")) {
+                    if (!detail::is_valid_id(*text)) {
+                        error(value.Mark(), "invalid output id " + quote(*text) +
+                                                " in 'send_stdout_as' of " + who +
+                                                ": use only letters, digits, '_' and '-'");
+                    } else {
+                        draft.node.send_stdout_as = *text;
+                    }
+                }
             } else if (contains(kNodeUnsupported, *key)) {
                 has_unsupported = true;
-                error(key_mark, "node key " + quote(*key) + " is not supported yet by zeroflow");
+                error(key_mark, "node key " + quote(*key) + " is not supported yet by zeroflow" +
+                                    unsupported_reason(*key));
             } else {
                 error(key_mark, "unknown key " + quote(*key) + " in " + who +
                                     detail::did_you_mean(*key, to_strings(kNodeKeys)));
@@ -416,8 +483,28 @@ private:
         if (!has_path && !has_unsupported) {
             error(map.Mark(), who + " has no 'path' (an executable, or 'dynamic')");
         }
-        if (path_value) {
-            resolve_path(draft.node, path_value->first, path_value->second, who);
+        const bool shell = path_value && path_value->first == "shell";
+        if (shell) {
+            parse_shell_command(draft.node, args_value, map.Mark(), who);
+        } else if (args_value) {
+            parse_args(draft.node, *args_value, who);
+        }
+        if (path_value && !shell) {
+            if (auto expanded = expand(path_value->first, detail::UnsetVariable::error,
+                                       path_value->second, "'path' of " + who)) {
+                resolve_path(draft.node, *expanded, path_value->second, who);
+            }
+        }
+        if (draft.node.send_stdout_as) {
+            if (draft.node.dynamic) {
+                warning(*send_stdout_mark, who + " is dynamic (started by the user): its "
+                                                 "'send_stdout_as' is ignored");
+                draft.node.send_stdout_as.reset();
+            } else if (!draft.node.has_output(*draft.node.send_stdout_as)) {
+                // dora lists it under `outputs` too; naming it here is enough to declare it.
+                draft.node.outputs.push_back(*draft.node.send_stdout_as);
+                draft.output_marks.push_back(*send_stdout_mark);
+            }
         }
         check_restart(draft.node, map.Mark(), who);
         if (draft.node.dynamic) {
@@ -430,6 +517,7 @@ private:
                         who + " is dynamic (started by the user): its 'args' are ignored");
             }
         }
+        draft.has_unsupported = has_unsupported;
         nodes_.push_back(std::move(draft));
     }
 
@@ -437,6 +525,12 @@ private:
                       const std::string& who) {
         if (text == "dynamic") {
             node.dynamic = true;
+            return;
+        }
+        if (text.find("://") != std::string::npos) {
+            error(mark, "'path' of " + who + " is a URL (" + quote(text) +
+                            "): downloading nodes is not supported yet by zeroflow; download "
+                            "it and give its local path");
             return;
         }
         const fs::path written(text);
@@ -482,11 +576,35 @@ private:
         }
     }
 
+    // `$VAR`, `${VAR}`, `${VAR:-default}` in `text` (detail::expand_variables) from this
+    // process's environment; an error (reported at `mark`, naming `what`) gives nothing.
+    std::optional<std::string> expand(const std::string& text, detail::UnsetVariable unset,
+                                      const YAML::Mark& mark, const std::string& what) {
+        auto expanded = detail::expand_variables(text, unset, detail::environment_variable);
+        if (expanded.index() == 1) {
+            error(mark, what + ": " + std::get<1>(expanded) + " (in " + quote(text) +
+                            "; write ${NAME:-default} for a default, $$ for a '$')");
+            return std::nullopt;
+        }
+        return std::get<0>(std::move(expanded));
+    }
+
+    // Each word, once split: a variable's value is never split into several arguments. An
+    // unset variable stays as written (dora passes args unexpanded).
+    void add_arg(Node& node, const std::string& word, const YAML::Mark& mark,
+                 const std::string& who) {
+        if (auto expanded = expand(word, detail::UnsetVariable::keep, mark, "'args' of " + who)) {
+            node.args.push_back(std::move(*expanded));
+        }
+    }
+
     void parse_args(Node& node, const YAML::Node& value, const std::string& who) {
         if (value.IsScalar()) {
             auto split = detail::split_shell_words(value.Scalar());
             if (auto* words = std::get_if<std::vector<std::string>>(&split)) {
-                node.args = std::move(*words);
+                for (const auto& word : *words) {
+                    add_arg(node, word, value.Mark(), who);
+                }
             } else {
                 error(value.Mark(), "'args' of " + who + ": " + std::get<std::string>(split) +
                                         " in " + quote(value.Scalar()));
@@ -499,9 +617,29 @@ private:
         }
         for (const auto& item : value) {
             if (const auto text = scalar(item, "each of the 'args' of " + who)) {
-                node.args.push_back(*text);
+                add_arg(node, *text, item.Mark(), who);
             }
         }
+    }
+
+    // `path: shell` (dora's): `args` is one command line that `/bin/sh -c` runs, in the
+    // node's environment (the shell expands its variables; zeroflow does not).
+    void parse_shell_command(Node& node, const std::optional<YAML::Node>& args,
+                             const YAML::Mark& node_mark, const std::string& who) {
+        node.executable = "/bin/sh";
+        if (!args || args->IsNull()) {
+            error(node_mark, who + " has 'path: shell' but no 'args': give the command to run "
+                                   "as 'args', e.g. args: echo hello");
+            return;
+        }
+        if (!args->IsScalar()) {
+            error(args->Mark(), "'args' of " + who +
+                                    " (path: shell) must be one string: the command line "
+                                    "that /bin/sh -c runs");
+            return;
+        }
+        node.shell = true;
+        node.args = {"-c", args->Scalar()};
     }
 
     void parse_env(Node& node, const YAML::Node& value, const std::string& who) {
@@ -528,7 +666,33 @@ private:
                                                " must be a string, number or bool");
                 continue;
             }
-            node.env.emplace_back(*name, entry.second.Scalar());
+            if (auto expanded =
+                    expand(entry.second.Scalar(), detail::UnsetVariable::error, entry.second.Mark(),
+                           "environment variable " + quote(*name) + " of " + who)) {
+                node.env.emplace_back(*name, std::move(*expanded));
+            }
+        }
+    }
+
+    // dora 1.0's top-level `env`: every node gets these, unless its own `env` sets the name.
+    void parse_global_env(const YAML::Node& value) {
+        Node holder;
+        parse_env(holder, value, "the dataflow");
+        global_env_ = std::move(holder.env);
+    }
+
+    void apply_global_env() {
+        for (auto& draft : nodes_) {
+            auto& env = draft.node.env;
+            std::vector<std::pair<std::string, std::string>> merged;
+            for (const auto& entry : global_env_) {
+                if (std::none_of(env.begin(), env.end(),
+                                 [&](const auto& own) { return own.first == entry.first; })) {
+                    merged.push_back(entry);
+                }
+            }
+            merged.insert(merged.end(), env.begin(), env.end());
+            env = std::move(merged);
         }
     }
 
@@ -608,6 +772,9 @@ private:
                     } else {
                         ok = false;
                     }
+                } else if (contains(kInputUnsupported, *key)) {
+                    error(entry.first.Mark(), "input key " + quote(*key) + " (dora 1.0) of " +
+                                                  what + " is not supported yet by zeroflow");
                 } else {
                     error(entry.first.Mark(),
                           "unknown key " + quote(*key) + " in " + what +
@@ -625,6 +792,13 @@ private:
             return;
         }
         input.where = location(source->Mark());
+        if (*text == "dora/logs" || text->starts_with("dora/logs/")) {
+            error(source->Mark(), what + ": " + quote(*text) +
+                                      " (dora 1.0's stream of every node's logs) is not "
+                                      "supported yet by zeroflow; 'send_stdout_as' sends a "
+                                      "node's output lines on one of its outputs");
+            return;
+        }
         if (detail::looks_like_timer(*text)) {
             auto timer = detail::parse_timer(*text);
             if (auto* message = std::get_if<std::string>(&timer)) {
@@ -637,6 +811,20 @@ private:
             const bool well_formed = slash != std::string::npos &&
                                      detail::is_valid_id(text->substr(0, slash)) &&
                                      detail::is_valid_id(text->substr(slash + 1));
+            const auto second = slash == std::string::npos ? slash : text->find('/', slash + 1);
+            if (!well_formed && second != std::string::npos &&
+                text->find('/', second + 1) == std::string::npos &&
+                detail::is_valid_id(text->substr(0, slash)) &&
+                detail::is_valid_id(text->substr(slash + 1, second - slash - 1)) &&
+                detail::is_valid_id(text->substr(second + 1))) {
+                // dora's runtime-node/operator/output
+                error(source->Mark(), what + " refers to " + quote(*text) + ", output " +
+                                          quote(text->substr(second + 1)) + " of operator " +
+                                          quote(text->substr(slash + 1, second - slash - 1)) +
+                                          " of node " + quote(text->substr(0, slash)) +
+                                          ": operators are not supported yet by zeroflow");
+                return;
+            }
             if (!well_formed) {
                 error(source->Mark(), what + ": malformed source " + quote(*text) +
                                           ": expected 'node-id/output-id' or a timer such as "
@@ -845,11 +1033,20 @@ private:
         if (!text) {
             return;
         }
-        const auto size = parse_size(*text);
-        if (!size || *size < kMinLogSize) {
+        auto size = parse_size(*text);
+        if (!size) {
+            size = detail::parse_dora_byte_size(*text); // "100MB", "1.5G", as dora 1.0 reads them
+        }
+        if (!size) {
             error(value.Mark(), "'max_log_size' of " + who + " must be " + expected +
                                     " (at least 4 KiB), got " + quote(*text));
             return;
+        }
+        if (*size < kMinLogSize) {
+            // dora takes any size; rotating a log every few lines helps nobody.
+            warning(value.Mark(), "'max_log_size' of " + who + " is " + quote(*text) +
+                                      ", below zeroflow's minimum: 4 KiB is used");
+            size = kMinLogSize;
         }
         node.max_log_size = *size;
     }
@@ -958,6 +1155,9 @@ private:
                                               detail::did_you_mean(ref->node, node_ids));
                     continue;
                 }
+                if (it->second->has_unsupported) {
+                    continue; // its unsupported keys are reported; what it declares is unknown
+                }
                 if (!it->second->node.has_output(ref->output)) {
                     const std::string hint =
                         it->second->node.outputs.empty()
@@ -1001,6 +1201,7 @@ private:
     std::vector<NodeDraft> nodes_;
     std::set<std::string> restart_keys_; ///< restart keys of the node being parsed
     std::vector<ShmDraft> shm_;
+    std::vector<std::pair<std::string, std::string>> global_env_;
     std::vector<Diagnostic> diagnostics_;
 };
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include <zeroflow/dataflow/suggest.hpp>
@@ -43,6 +44,131 @@ bool is_decimal(std::string_view text) noexcept {
 
 } // namespace
 
+namespace {
+
+bool is_name_char(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+} // namespace
+
+std::variant<std::string, std::string> expand_variables(std::string_view text, UnsetVariable unset,
+                                                        const VariableLookup& lookup) {
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto dollar = text.find('$', i);
+        out.append(text.substr(i, dollar == std::string_view::npos ? dollar : dollar - i));
+        if (dollar == std::string_view::npos) {
+            break;
+        }
+        i = dollar;
+        const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+        if (next == '{') {
+            const auto close = text.find('}', i + 2);
+            if (close == std::string_view::npos) {
+                out.append("${"); // no closing brace: taken as written
+                i += 2;
+                continue;
+            }
+            const std::string_view inside = text.substr(i + 2, close - i - 2);
+            const auto split = inside.find(":-");
+            const bool has_default = split != std::string_view::npos && split != 0;
+            const std::string_view name = has_default ? inside.substr(0, split) : inside;
+            if (auto value = lookup(std::string(name))) {
+                out.append(*value);
+            } else if (has_default) {
+                out.append(inside.substr(split + 2));
+            } else if (unset == UnsetVariable::error) {
+                return std::variant<std::string, std::string>(
+                    std::in_place_index<1>,
+                    "environment variable '" + std::string(name) + "' is not set");
+            } else {
+                out.append(text.substr(i, close + 1 - i));
+            }
+            i = close + 1;
+        } else if (is_name_char(next)) {
+            std::size_t end = i + 1;
+            while (end < text.size() && is_name_char(text[end])) {
+                ++end;
+            }
+            const std::string name(text.substr(i + 1, end - i - 1));
+            if (auto value = lookup(name)) {
+                out.append(*value);
+            } else if (unset == UnsetVariable::error) {
+                return std::variant<std::string, std::string>(
+                    std::in_place_index<1>, "environment variable '" + name + "' is not set");
+            } else {
+                out.append(text.substr(i, end - i));
+            }
+            i = end;
+        } else {
+            out.push_back('$'); // "$$" is one '$'; a '$' before anything else stays
+            i += next == '$' ? 2 : 1;
+        }
+    }
+    return std::variant<std::string, std::string>(std::in_place_index<0>, std::move(out));
+}
+
+std::optional<std::uint64_t> parse_dora_byte_size(std::string_view text) noexcept {
+    auto trim = [](std::string_view t) {
+        while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) {
+            t.remove_prefix(1);
+        }
+        while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) {
+            t.remove_suffix(1);
+        }
+        return t;
+    };
+    text = trim(text);
+    const auto unit_at = std::find_if(text.begin(), text.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    });
+    const auto at = static_cast<std::size_t>(unit_at - text.begin());
+    const auto number = trim(text.substr(0, at));
+    const std::string unit = to_lower(trim(text.substr(at)));
+    std::uint64_t multiplier = 0;
+    if (unit.empty() || unit == "b") {
+        multiplier = 1;
+    } else if (unit == "k" || unit == "kb") {
+        multiplier = 1ull << 10;
+    } else if (unit == "m" || unit == "mb") {
+        multiplier = 1ull << 20;
+    } else if (unit == "g" || unit == "gb") {
+        multiplier = 1ull << 30;
+    } else {
+        return std::nullopt;
+    }
+    if (const auto whole = parse_unsigned(number)) {
+        if (*whole > std::numeric_limits<std::uint64_t>::max() / multiplier) {
+            return std::nullopt;
+        }
+        return *whole * multiplier;
+    }
+    if (!is_decimal(number)) {
+        return std::nullopt;
+    }
+    double value = 0;
+    const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (ec != std::errc() || end != number.data() + number.size()) {
+        return std::nullopt;
+    }
+    const double bytes = value * static_cast<double>(multiplier);
+    if (!std::isfinite(bytes) || bytes >= 18446744073709551616.0) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(bytes);
+}
+
+std::optional<std::string> environment_variable(const std::string& name) {
+    if (name.empty()) {
+        return std::nullopt;
+    }
+    const char* value = std::getenv(name.c_str());
+    return value == nullptr ? std::nullopt : std::optional<std::string>(value);
+}
+
 bool is_valid_id(std::string_view id) noexcept {
     if (id.empty()) {
         return false;
@@ -67,6 +193,11 @@ std::variant<std::vector<std::string>, std::string> split_shell_words(std::strin
                 in_word = false;
             }
             ++i;
+        } else if (c == '#' && !in_word) {
+            // As in a shell (and dora's shlex split): '#' starting a word comments out the
+            // rest of the line.
+            const auto end = text.find('\n', i);
+            i = end == std::string_view::npos ? text.size() : end;
         } else if (c == '\'') {
             const auto end = text.find('\'', i + 1);
             if (end == std::string_view::npos) {

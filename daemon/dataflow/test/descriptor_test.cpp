@@ -243,8 +243,13 @@ TEST_F(DescriptorTest, DoraOnlyTopLevelKeysWarnOrAreRejected) {
 }
 
 TEST_F(DescriptorTest, UnsupportedNodeKeysAreClearErrors) {
-    for (const std::string key : {"operators", "operator", "custom", "git", "branch", "tag", "rev",
-                                  "send_stdout_as", "send_logs_as", "_unstable_deploy", "deploy"}) {
+    for (const std::string key :
+         {"operators", "operator", "custom", "git", "branch", "tag", "rev", "send_logs_as",
+          "_unstable_deploy", "deploy",
+          // dora 1.0 and its main line:
+          "min_log_level", "max_rotated_files", "path_sha256", "hub", "ros2", "module", "params",
+          "output_framing", "output_metadata", "pattern", "shared_memory_pool_size",
+          "health_check_timeout", "finish_grace_secs"}) {
         const auto sut = parse("nodes:\n  - id: a\n    path: sender\n    " + key + ": x\n");
         EXPECT_TRUE(has_diagnostic(sut, Severity::error, 4, 5,
                                    "node key '" + key + "' is not supported yet by zeroflow"));
@@ -806,6 +811,255 @@ TEST_F(DescriptorTest, ControlCharactersFromTheFileCannotForgeDiagnosticLines) {
     EXPECT_EQ(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')),
               sut.diagnostics.size());
     EXPECT_NE(text.find("a\\nb: error: forged\\x01"), std::string::npos) << text;
+}
+
+// ---- dora's keys and spellings ---------------------------------------------------------------
+
+TEST_F(DescriptorTest, DoraKeysThatAreNotSupportedYetAreNeverUnknownKeys) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: sender
+    outputs: [out]
+    inputs:
+      t: {source: zeroflow/timer/secs/1, input_timeout: 2.0, queue_policy: drop_oldest}
+exit_when_nodes_finish: true
+module: {name: x}
+health_check_interval: 2.0
+strict_types: true
+type_rules: []
+debug: {enable_debug_inspection: true}
+)");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 6, 42,
+                               "input key 'input_timeout' (dora 1.0) of input 't' of node 'a' is "
+                               "not supported yet by zeroflow"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 6, 62, "input key 'queue_policy'"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 7, 1,
+                               "'exit_when_nodes_finish' is not supported yet by zeroflow"));
+    EXPECT_TRUE(
+        has_diagnostic(sut, Severity::error, 8, 1, "'module' (a dora module's definition) is not"));
+    for (int line = 9; line <= 12; ++line) {
+        EXPECT_TRUE(has_diagnostic(sut, Severity::warning, line, 1,
+                                   "(dora 1.0) is not supported yet by zeroflow: it is ignored"));
+    }
+    EXPECT_EQ(sut.error_count(), 4u) << sut.format();
+    EXPECT_EQ(sut.format().find("unknown key"), std::string::npos) << sut.format();
+}
+
+TEST_F(DescriptorTest, AnOperatorsOutputAsASourceSaysOperatorsAreNotSupported) {
+    const auto sut = parse(R"(nodes:
+  - id: runtime-node
+    operators:
+      - id: op
+        shared-library: build/op
+        outputs: [out]
+  - id: sink
+    path: receiver
+    inputs:
+      in: runtime-node/op/out
+)");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 10, 11,
+                               "input 'in' of node 'sink' refers to 'runtime-node/op/out', output "
+                               "'out' of operator 'op' of node 'runtime-node': operators are not "
+                               "supported yet by zeroflow"));
+    EXPECT_EQ(sut.format().find("malformed source"), std::string::npos) << sut.format();
+    EXPECT_EQ(sut.error_count(), 2u) << "the operators key and the source: " << sut.format();
+}
+
+TEST_F(DescriptorTest, DoraBuiltInLogSourcesAndUrlPathsAreNotSupportedYet) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: https://example.com/node
+  - id: b
+    path: receiver
+    inputs:
+      logs: dora/logs
+      errors: dora/logs/error
+)");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 3, 11,
+                               "'path' of node 'a' is a URL ('https://example.com/node'): "
+                               "downloading nodes is not supported yet by zeroflow"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 7, 13,
+                               "'dora/logs' (dora 1.0's stream of every node's logs) is not "
+                               "supported yet"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 8, 15, "'dora/logs/error'"));
+    EXPECT_EQ(sut.error_count(), 3u) << sut.format();
+}
+
+TEST_F(DescriptorTest, ShellNodesRunTheirArgsWithBinSh) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: shell
+    args: echo "$HOME" 'x  y' | tr a b
+  - id: b
+    path: shell
+  - id: c
+    path: shell
+    args: [echo, hi]
+)");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 5, 5,
+                               "node 'b' has 'path: shell' but no 'args': give the command"));
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 9, 11,
+                               "'args' of node 'c' (path: shell) must be one string"));
+    EXPECT_EQ(sut.error_count(), 2u) << sut.format();
+    const auto ok =
+        parse("nodes:\n  - id: a\n    path: shell\n    args: echo \"$HOME\" | tr a b\n");
+    ASSERT_TRUE(ok.ok()) << ok.format();
+    const auto& node = ok.descriptor->nodes[0];
+    EXPECT_TRUE(node.shell);
+    EXPECT_EQ(node.executable, "/bin/sh");
+    // Taken whole and unexpanded: the shell splits and expands it, with the node's env.
+    EXPECT_EQ(node.args, (std::vector<std::string>{"-c", "echo \"$HOME\" | tr a b"}));
+}
+
+TEST_F(DescriptorTest, ArgsSplitLikeDoraOneDotZeroWithCommentsAndKeepTheListForm) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: sender
+    args: --name 'hello world' "a \"b\"" plain\ space # a comment
+  - id: b
+    path: sender
+    args: ["--name", "hello world", "# not a comment"]
+)");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    EXPECT_EQ(sut.descriptor->nodes[0].args,
+              (std::vector<std::string>{"--name", "hello world", "a \"b\"", "plain space"}));
+    EXPECT_EQ(sut.descriptor->nodes[1].args,
+              (std::vector<std::string>{"--name", "hello world", "# not a comment"}));
+}
+
+TEST_F(DescriptorTest, VariablesExpandInPathArgsAndEnvLikeDora) {
+    ::setenv("ZF_TEST_DIR", dir_.path().c_str(), 1);
+    ::setenv("ZF_TEST_WORDS", "two words", 1);
+    ::setenv("ZF_TEST_EMPTY", "", 1);
+    ::unsetenv("ZF_TEST_UNSET");
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: ${ZF_TEST_DIR}/sender
+    args: --in $ZF_TEST_WORDS --keep $ZF_TEST_UNSET --cost $$5 --d ${ZF_TEST_UNSET:-fallback}
+    env:
+      WORDS: pre-${ZF_TEST_WORDS}-post
+      EMPTY: "[$ZF_TEST_EMPTY]"
+      DEFAULTED: ${ZF_TEST_UNSET:-7}
+      PRICE: $$5 and $ alone
+      NUMBER: 1.50
+)");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    const auto& node = sut.descriptor->nodes[0];
+    EXPECT_EQ(node.executable, dir_.path() / "sender");
+    // A value is never split into several arguments; unset variables stay as written in args.
+    EXPECT_EQ(node.args, (std::vector<std::string>{"--in", "two words", "--keep", "$ZF_TEST_UNSET",
+                                                   "--cost", "$5", "--d", "fallback"}));
+    EXPECT_EQ(node.env,
+              (std::vector<std::pair<std::string, std::string>>{{"WORDS", "pre-two words-post"},
+                                                                {"EMPTY", "[]"},
+                                                                {"DEFAULTED", "7"},
+                                                                {"PRICE", "$5 and $ alone"},
+                                                                {"NUMBER", "1.50"}}));
+
+    // In `path` and `env` (as dora), an unset variable without a default is an error.
+    const auto bad = parse(R"(nodes:
+  - id: a
+    path: $ZF_TEST_UNSET/sender
+    env:
+      X: ${ZF_TEST_UNSET}
+)");
+    EXPECT_TRUE(has_diagnostic(bad, Severity::error, 3, 11,
+                               "'path' of node 'a': environment variable 'ZF_TEST_UNSET' is not "
+                               "set (in '$ZF_TEST_UNSET/sender'; write ${NAME:-default}"));
+    EXPECT_TRUE(has_diagnostic(bad, Severity::error, 5, 10,
+                               "environment variable 'X' of node 'a': environment variable "
+                               "'ZF_TEST_UNSET' is not set"));
+    EXPECT_EQ(bad.error_count(), 2u) << bad.format();
+    ::unsetenv("ZF_TEST_DIR");
+    ::unsetenv("ZF_TEST_WORDS");
+    ::unsetenv("ZF_TEST_EMPTY");
+}
+
+TEST_F(DescriptorTest, TopLevelEnvIsEveryNodesUnlessItsOwnSetsTheName) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: sender
+    env: {LEVEL: debug}
+  - id: b
+    path: sender
+env:
+  LEVEL: info
+  SHARED: yes
+)");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    using Env = std::vector<std::pair<std::string, std::string>>;
+    EXPECT_EQ(sut.descriptor->nodes[0].env, (Env{{"SHARED", "yes"}, {"LEVEL", "debug"}}));
+    EXPECT_EQ(sut.descriptor->nodes[1].env, (Env{{"LEVEL", "info"}, {"SHARED", "yes"}}));
+}
+
+TEST_F(DescriptorTest, SendStdoutAsNamesAnOutputTheDaemonSendsOn) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: sender
+    send_stdout_as: lines
+  - id: b
+    path: sender
+    send_stdout_as: log
+    outputs: [log, data]
+  - id: sink
+    path: receiver
+    inputs:
+      x: a/lines
+      y: b/log
+)");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    EXPECT_EQ(sut.descriptor->nodes[0].send_stdout_as, "lines");
+    EXPECT_EQ(sut.descriptor->nodes[0].outputs, (std::vector<std::string>{"lines"}))
+        << "naming it declares it, as listing it under outputs (as dora's examples do)";
+    EXPECT_EQ(sut.descriptor->nodes[1].outputs, (std::vector<std::string>{"log", "data"}));
+
+    const auto bad = parse(R"(nodes:
+  - id: a
+    path: sender
+    send_stdout_as: "no good"
+  - id: d
+    path: dynamic
+    send_stdout_as: lines
+)");
+    EXPECT_TRUE(has_diagnostic(bad, Severity::error, 4, 21,
+                               "invalid output id 'no good' in 'send_stdout_as' of node 'a'"));
+    EXPECT_TRUE(has_diagnostic(bad, Severity::warning, 7, 21,
+                               "node 'd' is dynamic (started by the user): its 'send_stdout_as' "
+                               "is ignored"));
+    EXPECT_EQ(bad.error_count(), 1u) << bad.format();
+}
+
+TEST_F(DescriptorTest, MaxLogSizeTakesDorasSpellings) {
+    const auto sut = parse(R"(nodes:
+  - id: a
+    path: sender
+    max_log_size: "100MB"
+  - id: b
+    path: sender
+    max_log_size: 1.5g
+  - id: c
+    path: sender
+    max_log_size: 1KB
+  - id: d
+    path: sender
+    max_log_size: 64MiB
+)");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    EXPECT_EQ(sut.descriptor->nodes[0].max_log_size, 100ull << 20);
+    EXPECT_EQ(sut.descriptor->nodes[1].max_log_size, 3ull << 29);
+    EXPECT_EQ(sut.descriptor->nodes[2].max_log_size, kMinLogSize);
+    EXPECT_EQ(sut.descriptor->nodes[3].max_log_size, 64ull << 20);
+    EXPECT_TRUE(has_diagnostic(sut, Severity::warning, 10, 19,
+                               "'max_log_size' of node 'c' is '1KB', below zeroflow's minimum: "
+                               "4 KiB is used"));
+    const auto bad = parse("nodes:\n  - id: a\n    path: sender\n    max_log_size: 5 parsecs\n");
+    EXPECT_TRUE(has_diagnostic(bad, Severity::error, 4, 19, "'max_log_size' of node 'a' must be"));
+}
+
+TEST_F(DescriptorTest, ANodeDefinitionFileIsNotADataflow) {
+    const auto sut = parse("id: filter\npath: filter.py\noutputs: [x]\n");
+    EXPECT_TRUE(has_diagnostic(sut, Severity::error, 1, 1,
+                               "missing 'nodes': this looks like one node's definition"));
 }
 
 } // namespace

@@ -50,6 +50,53 @@ TEST(SplitShellWordsTest, ReportsUnterminatedQuotesAndTrailingBackslash) {
     EXPECT_EQ(std::get<std::string>(detail::split_shell_words("x\\")), "trailing backslash");
 }
 
+TEST(SplitShellWordsTest, AHashStartingAWordCommentsOutTheLine) {
+    using Words = std::vector<std::string>;
+    EXPECT_EQ(std::get<Words>(detail::split_shell_words("a # b c\nd")), (Words{"a", "d"}));
+    EXPECT_EQ(std::get<Words>(detail::split_shell_words("a#b '#c' \\#d")),
+              (Words{"a#b", "#c", "#d"}));
+}
+
+TEST(ExpandVariablesTest, ExpandsLikeDorasShellexpand) {
+    const detail::VariableLookup lookup =
+        [](const std::string& name) -> std::optional<std::string> {
+        if (name == "A") {
+            return "alpha";
+        }
+        if (name == "EMPTY") {
+            return "";
+        }
+        return std::nullopt;
+    };
+    auto expand = [&](std::string_view text, detail::UnsetVariable unset) {
+        return detail::expand_variables(text, unset, lookup);
+    };
+    using detail::UnsetVariable;
+    EXPECT_EQ(std::get<0>(expand("$A/${A}x/$Ab", UnsetVariable::keep)), "alpha/alphax/$Ab");
+    EXPECT_EQ(std::get<0>(expand("[${EMPTY:-d}] ${NO:-d:-e} ${:-x}", UnsetVariable::keep)),
+              "[] d:-e ${:-x}");
+    EXPECT_EQ(std::get<0>(expand("$$A $ $- ${A", UnsetVariable::error)), "$A $ $- ${A");
+    EXPECT_EQ(std::get<0>(expand("end$", UnsetVariable::error)), "end$");
+    EXPECT_EQ(std::get<1>(expand("x/$NO/y", UnsetVariable::error)),
+              "environment variable 'NO' is not set");
+    EXPECT_EQ(std::get<1>(expand("${NO}", UnsetVariable::error)),
+              "environment variable 'NO' is not set");
+    EXPECT_EQ(std::get<0>(expand("${NO}", UnsetVariable::keep)), "${NO}");
+}
+
+TEST(ParseDoraByteSizeTest, ReadsDorasUnits) {
+    EXPECT_EQ(detail::parse_dora_byte_size("100"), 100u);
+    EXPECT_EQ(detail::parse_dora_byte_size("42b"), 42u);
+    EXPECT_EQ(detail::parse_dora_byte_size("1KB"), 1024u);
+    EXPECT_EQ(detail::parse_dora_byte_size("2 k"), 2048u);
+    EXPECT_EQ(detail::parse_dora_byte_size(" 50MB "), 50ull << 20);
+    EXPECT_EQ(detail::parse_dora_byte_size("1.5GB"), 3ull << 29);
+    EXPECT_FALSE(detail::parse_dora_byte_size("1TB"));
+    EXPECT_FALSE(detail::parse_dora_byte_size("-1MB"));
+    EXPECT_FALSE(detail::parse_dora_byte_size("MB"));
+    EXPECT_FALSE(detail::parse_dora_byte_size("99999999999999999999GB"));
+}
+
 TEST(SuggestionTest, FindsCloseCandidates) {
     EXPECT_EQ(detail::edit_distance("kitten", "sitting"), 3u);
     EXPECT_EQ(detail::edit_distance("", "abc"), 3u);

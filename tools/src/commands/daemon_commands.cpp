@@ -743,7 +743,40 @@ std::optional<std::filesystem::path> recorded_log_dir(const std::string& key) {
     return found;
 }
 
-int run_logs(const LogsOptions& options, std::ostream& out, std::ostream& err) {
+namespace {
+
+/// The UUID of the one dataflow that runs (for `logs NODE`, dora's spelling); the reason
+/// otherwise.
+std::expected<std::string, std::string> only_running_dataflow() {
+    auto reply = daemon_request(Json{{"op", "list"}}, 10s);
+    if (!reply) {
+        return std::unexpected(reply.error());
+    }
+    std::vector<std::string> live;
+    for (const auto& df : (*reply)["dataflows"]) {
+        if (is_live_status(df.value("status", std::string()))) {
+            live.push_back(df.value("uuid", std::string()));
+        }
+    }
+    if (live.size() == 1) {
+        return live.front();
+    }
+    return std::unexpected(describe_running((*reply)["dataflows"]) +
+                           "\nname the dataflow: zeroflow logs DATAFLOW NODE");
+}
+
+} // namespace
+
+int run_logs(const LogsOptions& given, std::ostream& out, std::ostream& err) {
+    LogsOptions options = given;
+    if (options.dataflow.empty()) {
+        auto only = only_running_dataflow();
+        if (!only) {
+            err << "zeroflow: error: " << only.error() << "\n";
+            return kExitFailure;
+        }
+        options.dataflow = *only;
+    }
     std::string key = options.dataflow;
     std::optional<Json> reply;
     std::string daemon_error;

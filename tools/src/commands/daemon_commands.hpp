@@ -26,7 +26,7 @@ struct ListOptions {
 };
 
 struct LogsOptions {
-    std::string dataflow;
+    std::string dataflow; ///< empty: the only running dataflow
     std::string node;
     bool follow = false;
 };

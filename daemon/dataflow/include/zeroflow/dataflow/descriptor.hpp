@@ -99,7 +99,9 @@ struct Input {
 
 struct Node {
     std::string id, name, description;
-    bool dynamic = false;             ///< `path: dynamic`: started by the user, not spawned
+    bool dynamic = false; ///< `path: dynamic`: started by the user, not spawned
+    /// `path: shell` (dora's): executable is /bin/sh and args are {"-c", the `args` string}.
+    bool shell = false;
     std::filesystem::path executable; ///< absolute, resolved; empty when dynamic
     std::vector<std::string> args;    ///< already split (a string is split like a shell)
     std::vector<std::pair<std::string, std::string>> env; ///< in file order
@@ -116,7 +118,10 @@ struct Node {
     /// `log_<id>.txt.1`) when it would grow past this; empty = kDefaultMaxLogSize.
     std::optional<std::uint64_t> max_log_size;
     Restart restart; ///< `restart_policy`, `max_restarts`, `restart_window`, `restart_delay`
-    Location where;  ///< the node's first key
+    /// `send_stdout_as` (dora's): the output (also in `outputs`) on which the daemon sends each
+    /// line the node writes to stdout or stderr, as a UTF-8 message; the node cannot send on it.
+    std::optional<std::string> send_stdout_as;
+    Location where; ///< the node's first key
 
     const Input* find_input(std::string_view input_id) const;
     bool has_output(std::string_view output_id) const;
