@@ -499,6 +499,34 @@ TEST_F(ObserveTest, ReplayGivesDownstreamByteIdenticalMessagesAndRefusesTruncate
     const auto fast_check = read_report(fast_report);
     EXPECT_GT(number(fast_check, "received"), 0U);
     EXPECT_EQ(number(fast_check, "bad"), 0U);
+    // --loop: starts the recording over until interrupted (Ctrl-C), then ends its dataflow.
+    const auto loop_report = root_ / "reports" / "replayed-loop";
+    const auto loop_flow =
+        render_flow("replay", {{"@REPORT@", loop_report.string()}}, "replay-loop");
+    const auto loop_out = root_ / "loop.out";
+    const auto loop_err = root_ / "loop.err";
+    const pid_t looper = spawn_cli({"replay", file.string(), "--dataflow", loop_flow.string(),
+                                    "--rate", "4", "--loop", "--json"},
+                                   loop_out, loop_err);
+    // More than two recordings' worth downstream: it went round at least twice.
+    EXPECT_TRUE(eventually(
+        [&] { return number(read_report(loop_report), "received") > 2 * messages; }, 30s))
+        << "received " << number(read_report(loop_report), "received") << " of a " << messages
+        << "-message recording";
+    ::kill(looper, SIGINT);
+    int loop_status = 0;
+    ASSERT_TRUE(
+        eventually([&] { return ::waitpid(looper, &loop_status, WNOHANG) == looper; }, 20s));
+    EXPECT_TRUE(WIFEXITED(loop_status) && WEXITSTATUS(loop_status) == 0)
+        << "status " << loop_status << ": " << read_file(loop_err);
+    const auto loop_summary = Json::parse(read_file(loop_out));
+    EXPECT_GT(loop_summary.at("messages").get<std::uint64_t>(), 2 * messages);
+    EXPECT_EQ(loop_summary.at("recorded").get<std::uint64_t>(), messages);
+    EXPECT_EQ(loop_summary.at("failed"), 0);
+    const auto loop_check = read_report(loop_report);
+    EXPECT_EQ(number(loop_check, "done"), 1U) << "the interrupted replay ended its dataflow";
+    EXPECT_EQ(number(loop_check, "bad"), 0U);
+    EXPECT_LE(number(loop_check, "received"), loop_summary.at("messages").get<std::uint64_t>());
     // Truncated and foreign files: a clear error, exit status 1, nothing started.
     const auto bytes = read_file(file);
     const auto before = list().size();
