@@ -286,8 +286,9 @@ struct Daemon::Impl final : Replier {
                 log()->warn(
                     "refused a connection from uid {} (only uid {} may talk to this daemon)",
                     uid ? std::to_string(*uid) : "?", ::geteuid());
-                const auto frame = protocol::encode_frame(protocol::error_reply(
-                    "peer_refused", "this zeroflow daemon serves another user"));
+                const auto frame = protocol::encode_frame(
+                    protocol::error_reply(protocol::DaemonErrorKind::peer_refused,
+                                          "this zeroflow daemon serves another user"));
                 [[maybe_unused]] auto n =
                     ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
                 ::close(fd);

@@ -44,20 +44,22 @@ std::expected<Json, DaemonError> daemon_call(const Json& request,
     if (!client) {
         if (client.error().code == protocol::ErrorCode::peer_refused) {
             return std::unexpected(DaemonError{
-                "", "no zeroflow daemon is running for " + protocol::runtime_dir().string() +
-                        "; start one with `zeroflow up` (or use `zeroflow run`)"});
+                std::nullopt, "no zeroflow daemon is running for " +
+                                  protocol::runtime_dir().string() +
+                                  "; start one with `zeroflow up` (or use `zeroflow run`)"});
         }
-        return std::unexpected(
-            DaemonError{"", "cannot reach the zeroflow daemon: " + client.error().message});
+        return std::unexpected(DaemonError{std::nullopt, "cannot reach the zeroflow daemon: " +
+                                                             client.error().message});
     }
     auto reply = client->request(request, timeout);
     if (!reply) {
-        return std::unexpected(
-            DaemonError{"", "the zeroflow daemon did not answer: " + reply.error().message});
+        return std::unexpected(DaemonError{std::nullopt, "the zeroflow daemon did not answer: " +
+                                                             reply.error().message});
     }
     auto body = protocol::unwrap_reply(*reply);
     if (!body) {
-        return std::unexpected(DaemonError{body.error().kind, body.error().message});
+        return std::unexpected(DaemonError{protocol::parse_daemon_error_kind(body.error().kind),
+                                           body.error().message});
     }
     return *body;
 }
@@ -477,7 +479,7 @@ std::optional<int> preflight(const std::filesystem::path& file, std::ostream& er
 }
 
 void print_daemon_error(const DaemonError& error, std::ostream& err) {
-    if (error.kind == "bad_dataflow") {
+    if (error.kind == protocol::DaemonErrorKind::bad_dataflow) {
         // Diagnostics, `file:line:col: error: ...` lines as `check` prints them: as they are.
         err << error.message << (error.message.ends_with('\n') ? "" : "\n");
         return;
@@ -598,7 +600,7 @@ int list_recorded(std::ostream& out) {
 
 int run_list(const ListOptions& options, std::ostream& out, std::ostream& err) {
     auto reply = daemon_call(Json{{"op", "list"}}, 10s);
-    if (!reply && reply.error().kind.empty() && !options.json && !daemon_running()) {
+    if (!reply && !reply.error().kind && !options.json && !daemon_running()) {
         return list_recorded(out);
     }
     if (!reply) {
@@ -786,7 +788,7 @@ int run_logs(const LogsOptions& given, std::ostream& out, std::ostream& err) {
             daemon_call(Json{{"op", "logs"}, {"dataflow", key}, {"node", options.node}}, 10s);
         if (logs) {
             reply = *logs;
-        } else if (logs.error().kind == "no_such_node") {
+        } else if (logs.error().kind == protocol::DaemonErrorKind::no_such_node) {
             err << "zeroflow: error: " << no_such_node(key, options.node, node_ids(key)) << "\n";
             return kExitFailure;
         } else {
