@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <zeroflow/protocol/environment.hpp>
+
 extern char** environ;
 
 namespace zeroflow::daemon {
@@ -93,7 +95,7 @@ std::string resolve_on_path(const std::string& name) {
 } // namespace
 
 std::string python_interpreter() {
-    const char* chosen = std::getenv("ZEROFLOW_PYTHON");
+    const char* chosen = std::getenv(protocol::kPythonEnv);
     if (chosen != nullptr && *chosen != '\0') {
         return chosen;
     }
@@ -322,9 +324,10 @@ std::filesystem::path writable_cgroup_base() {
 std::vector<pid_t> node_processes(const NodeIdentity& node) {
     std::vector<pid_t> out;
     const pid_t self = ::getpid();
-    const std::vector<std::string> env = {"ZEROFLOW_DATAFLOW_ID=" + node.dataflow_id,
-                                          "ZEROFLOW_NODE_ID=" + node.node_id,
-                                          "ZEROFLOW_RUNTIME_DIR=" + node.runtime_dir};
+    const std::vector<std::string> env = {
+        std::string(protocol::kDataflowIdEnv) + "=" + node.dataflow_id,
+        std::string(protocol::kNodeIdEnv) + "=" + node.node_id,
+        std::string(protocol::kRuntimeDirEnv) + "=" + node.runtime_dir};
     std::vector<pid_t> in_cgroup;
     if (!node.cgroup.empty()) {
         std::ifstream procs(node.cgroup / "cgroup.procs");

@@ -195,27 +195,6 @@ Json process_usage(pid_t pid) {
     return j;
 }
 
-/// Remembers where a dataflow's logs are (DIR/dataflows/<uuid>: name, then folder), so that
-/// `zeroflow logs` finds them after the daemon that ran it is gone (e.g. after `zeroflow run`).
-/// Keeps the newest 64 entries.
-void record_log_dir(const std::filesystem::path& dir, const std::string& uuid,
-                    const std::string& name, const std::filesystem::path& out_dir) {
-    std::error_code ec;
-    const auto index = dir / "dataflows";
-    std::filesystem::create_directories(index, ec);
-    std::ofstream(index / uuid) << name << "\n" << out_dir.string() << "\n";
-    std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> entries;
-    for (const auto& e : std::filesystem::directory_iterator(index, ec)) {
-        entries.emplace_back(e.last_write_time(ec), e.path());
-    }
-    if (entries.size() > 64) {
-        std::sort(entries.begin(), entries.end());
-        for (std::size_t i = 0; i + 64 < entries.size(); ++i) {
-            std::filesystem::remove(entries[i].second, ec);
-        }
-    }
-}
-
 std::string dashed(std::string_view name) {
     std::string out(name);
     std::replace(out.begin(), out.end(), '_', '-');
@@ -306,7 +285,7 @@ Supervisor::~Supervisor() {
         df->timers.reset();
         df->segment.reset();
         std::error_code ec;
-        std::filesystem::remove(options_.runtime_dir / "nodes" / uuid, ec);
+        std::filesystem::remove(protocol::node_records_dir(options_.runtime_dir) / uuid, ec);
     }
     reap_children();
     if (!cgroup_base_.empty()) {
@@ -597,7 +576,7 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
     df->node_setup_template = wire::to_json(df->spec);
     const shm::Control control(*df->segment);
 
-    const auto out_dir = df->descriptor.working_dir / "out" / df->uuid;
+    const auto out_dir = protocol::run_log_dir(df->descriptor.working_dir, df->uuid);
     std::error_code ec;
     std::filesystem::create_directories(out_dir, ec);
     if (ec) {
@@ -605,7 +584,8 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
             RequestError{protocol::DaemonErrorKind::io_error,
                          "cannot create the log folder " + out_dir.string() + ": " + ec.message()});
     }
-    record_log_dir(options_.runtime_dir, df->uuid, df->name, out_dir);
+    // So that `zeroflow logs` finds them after this daemon forgot the dataflow (or is gone).
+    protocol::write_dataflow_record(options_.runtime_dir, {df->uuid, df->name, out_dir});
     std::set<std::string> live_runs{df->uuid};
     for (const auto& [key, other] : dataflows_) {
         if (is_live(*other)) {
@@ -622,7 +602,7 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         ns.id = node.id;
         ns.index = i;
         ns.dynamic = node.dynamic;
-        ns.log_file = out_dir / ("log_" + node.id + ".txt");
+        ns.log_file = protocol::node_log_path(out_dir, node.id);
         ns.max_log_size = node.max_log_size.value_or(dataflow::kDefaultMaxLogSize);
         if (node.send_stdout_as) {
             const auto name = node.id + "/" + *node.send_stdout_as;
@@ -670,10 +650,10 @@ std::optional<std::string> Supervisor::spawn_process(DataflowState& df, NodeStat
     SpawnRequest spawn;
     spawn.node = &df.descriptor.nodes[ns.index];
     spawn.working_dir = df.descriptor.working_dir;
-    spawn.extra_env = {{"ZEROFLOW_DATAFLOW_ID", df.uuid},
-                       {"ZEROFLOW_NODE_ID", ns.id},
-                       {"ZEROFLOW_RUNTIME_DIR", options_.runtime_dir.string()},
-                       {"ZEROFLOW_LOG_FILE", ns.log_file.string()}};
+    spawn.extra_env = {{protocol::kDataflowIdEnv, df.uuid},
+                       {protocol::kNodeIdEnv, ns.id},
+                       {protocol::kRuntimeDirEnv, options_.runtime_dir.string()},
+                       {protocol::kLogFileEnv, ns.log_file.string()}};
     if (!cgroup_base_.empty()) {
         spawn.cgroup = cgroup_base_ / df.uuid / ("n" + std::to_string(ns.index));
     }
@@ -884,10 +864,10 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
             for (const auto* df : dynamic_matches) {
                 list += "\n  " + df->uuid + (df->name.empty() ? "" : " (" + df->name + ")");
             }
-            return std::unexpected(
-                RequestError{protocol::DaemonErrorKind::ambiguous_node,
-                             "several running dataflows have a dynamic node '" + *node_id +
-                                 "'; pick one with ZEROFLOW_DATAFLOW=<uuid or name>:" + list});
+            return std::unexpected(RequestError{
+                protocol::DaemonErrorKind::ambiguous_node,
+                "several running dataflows have a dynamic node '" + *node_id + "'; pick one with " +
+                    protocol::kDataflowEnv + "=<uuid or name>:" + list});
         }
         if (dynamic_matches.empty()) {
             if (static_match != nullptr) {
@@ -1119,7 +1099,7 @@ void Supervisor::finish(DataflowState& df) {
         remove_cgroup(n.cgroup);
     }
     std::error_code ec;
-    std::filesystem::remove(options_.runtime_dir / "nodes" / df.uuid, ec);
+    std::filesystem::remove(protocol::node_records_dir(options_.runtime_dir) / df.uuid, ec);
     df.uptime_at_end =
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - df.started_at);
     if (df.status != DataflowStatus::failed) {
@@ -1664,9 +1644,11 @@ std::chrono::milliseconds Supervisor::tick_unguarded() {
                     missing += (missing.empty() ? "" : ", ") + n.id;
                 }
             }
-            fail_start(*df, "nodes did not register within the start timeout: " + missing +
-                                " (do they call zeroflow::Node::from_env()? see their logs in " +
-                                (df->descriptor.working_dir / "out" / df->uuid).string() + ")");
+            fail_start(*df,
+                       "nodes did not register within the start timeout: " + missing +
+                           " (do they call zeroflow::Node::from_env()? see their logs in " +
+                           protocol::run_log_dir(df->descriptor.working_dir, df->uuid).string() +
+                           ")");
             continue;
         }
         if (df->status == DataflowStatus::running) {
@@ -1828,7 +1810,7 @@ void Supervisor::reap_children() {
 void Supervisor::write_node_record(const DataflowState& df) const {
     // DIR/nodes/<uuid>: what the next daemon ends if this one dies (end_leftover_nodes).
     std::error_code ec;
-    const auto dir = options_.runtime_dir / "nodes";
+    const auto dir = protocol::node_records_dir(options_.runtime_dir);
     std::filesystem::create_directories(dir, ec);
     std::ofstream out(dir / df.uuid, std::ios::trunc);
     for (const auto& n : df.nodes) {
@@ -1840,7 +1822,7 @@ void Supervisor::write_node_record(const DataflowState& df) const {
 
 void end_leftover_nodes(const std::filesystem::path& runtime_dir) {
     std::error_code ec;
-    const auto dir = runtime_dir / "nodes";
+    const auto dir = protocol::node_records_dir(runtime_dir);
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
         const auto uuid = entry.path().filename().string();
         std::ifstream in(entry.path());
@@ -1858,7 +1840,8 @@ void end_leftover_nodes(const std::filesystem::path& runtime_dir) {
             const auto env = "/proc/" + std::to_string(id.pid) + "/environ";
             std::ifstream proc(env, std::ios::binary);
             std::string text((std::istreambuf_iterator<char>(proc)), {});
-            if (text.find("ZEROFLOW_DATAFLOW_ID=" + uuid) == std::string::npos) {
+            if (text.find(std::string(protocol::kDataflowIdEnv) + "=" + uuid) ==
+                std::string::npos) {
                 id.pid = -1;
             }
             ended += signal_node_tree(id, SIGKILL);

@@ -182,7 +182,7 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
     request["protocol_version"] = protocol::kProtocolVersion;
     request["pid"] = ::getpid();
     // The reply waits for the start barrier (every spawned node registered): be patient.
-    const auto wait = std::chrono::seconds(env_uint("ZEROFLOW_REGISTER_TIMEOUT_S").value_or(3600));
+    const auto wait = std::chrono::seconds(env_uint(protocol::kRegisterTimeoutEnv).value_or(3600));
     std::expected<Json, protocol::RemoteError> body;
     // `busy`: a dynamic node's previous connection is still being reclaimed; it takes the
     // senders' next wake-up, so a short wait is enough.
@@ -257,7 +257,7 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
             impl->output_names.push_back(out.at("id").get<std::string>());
         }
         const auto busy =
-            env_uint("ZEROFLOW_BUSY_POLL_US").value_or(r.value("busy_poll_us", std::uint64_t{0}));
+            env_uint(protocol::kBusyPollEnv).value_or(r.value("busy_poll_us", std::uint64_t{0}));
         impl->busy_poll_ = std::chrono::microseconds(busy);
         impl->closes_outputs = r.value("closes_outputs", true);
         impl->client_.emplace(std::move(*client));
@@ -293,7 +293,7 @@ NodeImpl::~NodeImpl() {
 }
 
 void NodeImpl::redirect_output_to_log() noexcept {
-    const char* file = std::getenv("ZEROFLOW_LOG_FILE");
+    const char* file = std::getenv(protocol::kLogFileEnv);
     if (file == nullptr || *file == '\0') {
         return;
     }
@@ -893,14 +893,15 @@ Node& Node::operator=(Node&&) noexcept = default;
 Node::~Node() = default;
 
 std::expected<Node, Error> Node::from_env() {
-    const char* dataflow = std::getenv("ZEROFLOW_DATAFLOW_ID");
-    const char* node = std::getenv("ZEROFLOW_NODE_ID");
+    const char* dataflow = std::getenv(protocol::kDataflowIdEnv);
+    const char* node = std::getenv(protocol::kNodeIdEnv);
     if (dataflow == nullptr || node == nullptr || *dataflow == '\0' || *node == '\0') {
         return std::unexpected(Error{
             ErrorKind::missing_environment,
-            "ZEROFLOW_DATAFLOW_ID and ZEROFLOW_NODE_ID are not set: this program is a zeroflow "
-            "node; start it through a dataflow (`zeroflow run dataflow.yml`), or declare it "
-            "`path: dynamic` and connect with Node::connect_dynamic (C: zf_node_connect_dynamic)"});
+            std::string(protocol::kDataflowIdEnv) + " and " + protocol::kNodeIdEnv +
+                " are not set: this program is a zeroflow node; start it through a dataflow "
+                "(`zeroflow run dataflow.yml`), or declare it `path: dynamic` and connect with "
+                "Node::connect_dynamic (C: zf_node_connect_dynamic)"});
     }
     auto impl = detail::NodeImpl::connect(
         protocol::Json{{"op", "register"}, {"dataflow_id", dataflow}, {"node_id", node}});
@@ -911,7 +912,7 @@ std::expected<Node, Error> Node::from_env() {
 }
 
 std::expected<Node, Error> Node::connect_dynamic(std::string_view node_id) {
-    const char* dataflow = std::getenv("ZEROFLOW_DATAFLOW");
+    const char* dataflow = std::getenv(protocol::kDataflowEnv);
     return connect_dynamic(node_id, dataflow != nullptr ? dataflow : "");
 }
 

@@ -14,7 +14,6 @@
 #include <set>
 #include <sstream>
 #include <thread>
-#include <tuple>
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -278,7 +277,7 @@ int run_up(std::ostream& out, std::ostream& err) {
         err << "zeroflow: error: " << ok.error().message << "\n";
         return kExitFailure;
     }
-    const auto log_file = (dir / "daemon.log").string();
+    const auto log_file = protocol::daemon_log_path(dir).string();
     std::string self = "/proc/self/exe";
     std::vector<std::string> args = {"zeroflow", "daemon", "--log-file", log_file};
     std::vector<char*> argv;
@@ -416,7 +415,7 @@ int run_daemon_foreground(const DaemonOptions& options, std::ostream& out, std::
         } else {
             const auto uuid = (*started)["uuid"].get<std::string>();
             out << "dataflow " << uuid << " running; node logs in "
-                << (path.parent_path() / "out" / uuid).string() << "\n"
+                << protocol::run_log_dir(path.parent_path(), uuid).string() << "\n"
                 << std::flush;
             auto result = daemon_request(Json{{"op", "wait"}, {"dataflow", uuid}},
                                          std::chrono::hours(24 * 365));
@@ -569,29 +568,23 @@ namespace {
 /// whose logs this runtime directory still knows, newest first.
 int list_recorded(std::ostream& out) {
     std::error_code ec;
-    std::vector<std::tuple<std::filesystem::file_time_type, std::string, std::string, std::string>>
-        runs;
-    for (const auto& e :
-         std::filesystem::directory_iterator(protocol::runtime_dir() / "dataflows", ec)) {
-        std::ifstream in(e.path());
-        std::string name;
-        std::string folder;
-        std::getline(in, name);
-        std::getline(in, folder);
-        if (!folder.empty() && std::filesystem::exists(folder, ec)) {
-            runs.emplace_back(e.last_write_time(ec), e.path().filename().string(), name, folder);
+    std::vector<protocol::DataflowRecord> runs;
+    for (auto& record : protocol::read_dataflow_records(protocol::runtime_dir())) {
+        if (std::filesystem::exists(record.log_dir, ec)) {
+            runs.push_back(std::move(record));
         }
     }
     std::sort(runs.begin(), runs.end(),
-              [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+              [](const auto& a, const auto& b) { return a.written > b.written; });
     out << "no zeroflow daemon is running (`zeroflow up` starts one; `zeroflow run` embeds one "
            "that ends with its dataflow)\n";
     if (runs.empty()) {
         return kExitOk;
     }
     out << "earlier runs with logs (`zeroflow logs UUID NODE`), newest first:\n";
-    for (const auto& [when, uuid, name, folder] : runs) {
-        out << "  " << uuid << "  " << (name.empty() ? "-" : name) << "  " << folder << "\n";
+    for (const auto& run : runs) {
+        out << "  " << run.uuid << "  " << (run.name.empty() ? "-" : run.name) << "  "
+            << run.log_dir.string() << "\n";
     }
     return kExitOk;
 }
@@ -722,21 +715,14 @@ std::optional<std::filesystem::path> recorded_log_dir(const std::string& key) {
     std::optional<std::filesystem::path> found;
     std::filesystem::file_time_type newest{};
     std::set<std::filesystem::path> by_prefix;
-    for (const auto& e :
-         std::filesystem::directory_iterator(protocol::runtime_dir() / "dataflows", ec)) {
-        std::ifstream in(e.path());
-        std::string name;
-        std::string folder;
-        std::getline(in, name);
-        std::getline(in, folder);
-        const auto when = e.last_write_time(ec);
-        const auto uuid = e.path().filename().string();
-        if ((uuid == key || (!name.empty() && name == key)) && (!found || when > newest)) {
-            found = folder;
-            newest = when;
+    for (const auto& record : protocol::read_dataflow_records(protocol::runtime_dir())) {
+        if ((record.uuid == key || (!record.name.empty() && record.name == key)) &&
+            (!found || record.written > newest)) {
+            found = record.log_dir;
+            newest = record.written;
         }
-        if (!key.empty() && uuid.starts_with(key)) {
-            by_prefix.insert(folder);
+        if (!key.empty() && record.uuid.starts_with(key)) {
+            by_prefix.insert(record.log_dir);
         }
     }
     if (!found && by_prefix.size() == 1) {
@@ -810,14 +796,13 @@ int run_logs(const LogsOptions& given, std::ostream& out, std::ostream& err) {
             err << "zeroflow: error: " << daemon_error << "\n";
             return kExitFailure;
         }
-        const auto file = *folder / ("log_" + options.node + ".txt");
+        const auto file = protocol::node_log_path(*folder, options.node);
         std::error_code ec;
         if (!std::filesystem::exists(file, ec)) {
             std::vector<std::string> nodes;
             for (const auto& e : std::filesystem::directory_iterator(*folder, ec)) {
-                const auto name = e.path().filename().string();
-                if (name.starts_with("log_") && name.ends_with(".txt")) {
-                    nodes.push_back(name.substr(4, name.size() - 8));
+                if (auto node = protocol::node_of_log_file(e.path().filename().string())) {
+                    nodes.push_back(std::move(*node));
                 }
             }
             std::sort(nodes.begin(), nodes.end());
