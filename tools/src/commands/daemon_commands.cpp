@@ -22,14 +22,13 @@
 #include <unistd.h>
 
 #include <zeroflow/daemon/daemon.hpp>
+#include <zeroflow/daemon/exec_strings.hpp>
 #include <zeroflow/dataflow/descriptor.hpp>
 #include <zeroflow/dataflow/suggest.hpp>
 #include <zeroflow/runtime/wire.hpp>
 
 #include "client.hpp"
 #include "commands.hpp"
-
-extern char** environ;
 
 namespace zeroflow::cli {
 
@@ -279,12 +278,7 @@ int run_up(std::ostream& out, std::ostream& err) {
     }
     const auto log_file = protocol::daemon_log_path(dir).string();
     std::string self = "/proc/self/exe";
-    std::vector<std::string> args = {"zeroflow", "daemon", "--log-file", log_file};
-    std::vector<char*> argv;
-    for (auto& a : args) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
+    daemon::ExecStrings argv{"zeroflow", "daemon", "--log-file", log_file};
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&actions);
@@ -295,7 +289,8 @@ int run_up(std::ostream& out, std::ostream& err) {
                                      0600);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, self.c_str(), &actions, &attr, argv.data(), environ);
+    auto env = daemon::ExecStrings::current_environment();
+    const int rc = ::posix_spawn(&pid, self.c_str(), &actions, &attr, argv.data(), env.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
@@ -861,16 +856,12 @@ int run_build(const BuildOptions& options, std::ostream& out, std::ostream& err)
         }
         out << "building " << node.id << ": " << *node.build << "\n" << std::flush;
         pid_t pid = -1;
-        std::vector<std::string> args = {"/bin/sh", "-c", *node.build};
-        std::vector<char*> argv;
-        for (auto& a : args) {
-            argv.push_back(a.data());
-        }
-        argv.push_back(nullptr);
+        daemon::ExecStrings argv{"/bin/sh", "-c", *node.build};
+        auto env = daemon::ExecStrings::current_environment();
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
         posix_spawn_file_actions_addchdir_np(&actions, d.working_dir.c_str());
-        const int rc = ::posix_spawn(&pid, "/bin/sh", &actions, nullptr, argv.data(), environ);
+        const int rc = ::posix_spawn(&pid, "/bin/sh", &actions, nullptr, argv.data(), env.data());
         posix_spawn_file_actions_destroy(&actions);
         if (rc != 0) {
             err << "zeroflow: error: cannot run /bin/sh: " << std::strerror(rc) << "\n";
