@@ -685,36 +685,34 @@ std::optional<std::string> Supervisor::spawn_process(DataflowState& df, NodeStat
 }
 
 Json Supervisor::node_setup(const DataflowState& df, const NodeState& node) const {
-    Json inputs = Json::array();
+    const auto& dn = df.descriptor.nodes[node.index];
+    wire::NodeSetup setup;
+    setup.dataflow_id = df.uuid;
+    setup.dataflow_name = df.name;
+    setup.node_id = node.id;
+    setup.node_index = node.index;
+    setup.segment = df.node_setup_template;
     for (std::uint32_t c = 0; c < df.spec.connections.size(); ++c) {
         const auto& cs = df.spec.connections[c];
         if (cs.receiver == node.index) {
-            inputs.push_back({{"id", cs.input}, {"connection", c}});
+            setup.inputs.push_back({cs.input, c});
         }
     }
-    Json outputs = Json::array();
-    const auto& dn = df.descriptor.nodes[node.index];
     for (std::uint32_t o = 0; o < df.spec.outputs.size(); ++o) {
         const auto& full = df.spec.outputs[o].name;
         // Its `send_stdout_as` output is the daemon's to send on, not the node's.
         if (df.spec.outputs[o].owner == node.index &&
             (!dn.send_stdout_as || full != dn.id + "/" + *dn.send_stdout_as)) {
-            outputs.push_back({{"id", full.substr(dn.id.size() + 1)}, {"output", o}});
+            setup.outputs.push_back({full.substr(dn.id.size() + 1), o});
         }
     }
-    return {{"dataflow_id", df.uuid},
-            {"dataflow_name", df.name},
-            {"node_id", node.id},
-            {"node_index", node.index},
-            {"segment", df.node_setup_template},
-            {"inputs", inputs},
-            {"outputs", outputs},
-            {"busy_poll_us", dn.busy_poll_us.value_or(0)},
-            // A restarted process resumes its inputs' queues (docs/dataflow.md, restarts).
-            {"resume", !node.dynamic && node.restarts > 0},
-            // A node that may be restarted leaves closing its outputs to the daemon, which
-            // closes them only once its exit is final (no InputClosed downstream before).
-            {"closes_outputs", dn.restart.policy == dataflow::RestartPolicy::never}};
+    setup.busy_poll_us = dn.busy_poll_us.value_or(0);
+    // A restarted process resumes its inputs' queues (docs/dataflow.md, restarts).
+    setup.resume = !node.dynamic && node.restarts > 0;
+    // A node that may be restarted leaves closing its outputs to the daemon, which closes them
+    // only once its exit is final (no InputClosed downstream before).
+    setup.closes_outputs = dn.restart.policy == dataflow::RestartPolicy::never;
+    return wire::to_json(setup);
 }
 
 void Supervisor::barrier_reached(DataflowState& df) {

@@ -201,13 +201,17 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
         return std::unexpected(from_remote(body.error()));
     }
     try {
+        auto setup = wire::node_setup_from_json(*body);
+        if (!setup) {
+            return std::unexpected(
+                Error{ErrorKind::internal, "bad reply from daemon: " + setup.error()});
+        }
         auto impl = std::make_unique<NodeImpl>();
-        const auto& r = *body;
-        impl->id = r.at("node_id").get<std::string>();
+        impl->id = setup->node_id;
         impl->dynamic = request.value("op", std::string()) == "connect_dynamic";
-        impl->dataflow_id = r.at("dataflow_id").get<std::string>();
-        const auto node_index = r.at("node_index").get<std::uint32_t>();
-        auto spec = wire::layout_spec_from_json(r.at("segment"));
+        impl->dataflow_id = setup->dataflow_id;
+        const auto node_index = setup->node_index;
+        auto spec = wire::layout_spec_from_json(setup->segment);
         if (!spec) {
             return std::unexpected(
                 Error{ErrorKind::internal, "bad layout from daemon: " + spec.error()});
@@ -221,9 +225,8 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
         // A spawned node attaches after the start barrier, when its senders may have sent; a
         // restarted one (`resume`) picks up what is still queued for it.
         auto receiver =
-            r.value("resume", false)
-                ? shm::NodeReceiver::attach_resuming(*impl->segment_, node_index)
-                : shm::NodeReceiver::attach(*impl->segment_, node_index, !impl->dynamic);
+            setup->resume ? shm::NodeReceiver::attach_resuming(*impl->segment_, node_index)
+                          : shm::NodeReceiver::attach(*impl->segment_, node_index, !impl->dynamic);
         if (!receiver) {
             return std::unexpected(from_shm(receiver.error()));
         }
@@ -238,28 +241,25 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
                                             spec->outputs[output].owner == shm::kDaemonOwner;
             }
         }
-        for (const auto& in : r.at("inputs")) {
-            const auto connection = in.at("connection").get<std::uint32_t>();
+        for (const auto& in : setup->inputs) {
             for (std::uint32_t i = 0; i < impl->receiver_->input_count(); ++i) {
-                if (impl->receiver_->connection_of(i) == connection) {
-                    impl->input_names[i] = in.at("id").get<std::string>();
+                if (impl->receiver_->connection_of(i) == in.connection) {
+                    impl->input_names[i] = in.id;
                 }
             }
         }
         impl->open_inputs_ = impl->receiver_->input_count();
-        for (const auto& out : r.at("outputs")) {
-            auto sender =
-                shm::OutputSender::attach(*impl->segment_, out.at("output").get<std::uint32_t>());
+        for (const auto& out : setup->outputs) {
+            auto sender = shm::OutputSender::attach(*impl->segment_, out.output);
             if (!sender) {
                 return std::unexpected(from_shm(sender.error()));
             }
             impl->senders_.push_back(std::move(*sender));
-            impl->output_names.push_back(out.at("id").get<std::string>());
+            impl->output_names.push_back(out.id);
         }
-        const auto busy =
-            env_uint(protocol::kBusyPollEnv).value_or(r.value("busy_poll_us", std::uint64_t{0}));
+        const auto busy = env_uint(protocol::kBusyPollEnv).value_or(setup->busy_poll_us);
         impl->busy_poll_ = std::chrono::microseconds(busy);
-        impl->closes_outputs = r.value("closes_outputs", true);
+        impl->closes_outputs = setup->closes_outputs;
         impl->client_.emplace(std::move(*client));
         impl->wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
         if (impl->wake_fd_ < 0) {
