@@ -69,7 +69,7 @@ void setup_logging(const std::optional<std::filesystem::path>& file,
     } else {
         logger = spdlog::stderr_color_mt("daemon");
     }
-    const char* level = std::getenv("ZEROFLOW_LOG");
+    const char* level = std::getenv(protocol::kLogLevelEnv);
     logger->set_level(
         spdlog::level::from_str(level != nullptr ? level : std::string(default_level)));
     logger->flush_on(spdlog::level::info);

@@ -286,8 +286,9 @@ struct Daemon::Impl final : Replier {
                 log()->warn(
                     "refused a connection from uid {} (only uid {} may talk to this daemon)",
                     uid ? std::to_string(*uid) : "?", ::geteuid());
-                const auto frame = protocol::encode_frame(protocol::error_reply(
-                    "peer_refused", "this zeroflow daemon serves another user"));
+                const auto frame = protocol::encode_frame(
+                    protocol::error_reply(protocol::DaemonErrorKind::peer_refused,
+                                          "this zeroflow daemon serves another user"));
                 [[maybe_unused]] auto n =
                     ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
                 ::close(fd);
@@ -353,7 +354,7 @@ std::expected<std::unique_ptr<Daemon>, std::string> Daemon::create(const Options
     if (auto ok = protocol::ensure_runtime_dir(options.runtime_dir); !ok) {
         return std::unexpected(ok.error().message);
     }
-    const auto lock_path = options.runtime_dir / "daemon.lock";
+    const auto lock_path = protocol::lock_path(options.runtime_dir);
     impl->lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (impl->lock_fd < 0) {
         return std::unexpected("cannot open " + lock_path.string() + ": " + std::strerror(errno));
@@ -361,10 +362,10 @@ std::expected<std::unique_ptr<Daemon>, std::string> Daemon::create(const Options
     if (::flock(impl->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         std::string pid;
         std::ifstream(lock_path) >> pid;
-        return std::unexpected(
-            "a zeroflow daemon already serves " + options.runtime_dir.string() +
-            (pid.empty() ? "" : " (pid " + pid + ")") +
-            "; stop it with `zeroflow destroy`, or use another ZEROFLOW_RUNTIME_DIR");
+        return std::unexpected("a zeroflow daemon already serves " + options.runtime_dir.string() +
+                               (pid.empty() ? "" : " (pid " + pid + ")") +
+                               "; stop it with `zeroflow destroy`, or use another " +
+                               protocol::kRuntimeDirEnv);
     }
     if (::ftruncate(impl->lock_fd, 0) == 0) {
         const auto pid = std::to_string(::getpid()) + "\n";
@@ -374,7 +375,7 @@ std::expected<std::unique_ptr<Daemon>, std::string> Daemon::create(const Options
     // are memfds that vanish with their last user, so there is none to sweep; a stale-segment
     // marker folder of an older version goes.
     std::error_code ec;
-    std::filesystem::remove_all(options.runtime_dir / "segments", ec);
+    std::filesystem::remove_all(protocol::segments_dir(options.runtime_dir), ec);
     // Orphans of our nodes' trees (setsid, double fork) re-parent to us, not to init: we can
     // find, signal and reap them. And what a dead daemon's nodes left running ends now.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -18,7 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char** environ;
+#include <zeroflow/daemon/exec_strings.hpp>
+#include <zeroflow/protocol/environment.hpp>
 
 namespace zeroflow::daemon {
 
@@ -93,7 +94,7 @@ std::string resolve_on_path(const std::string& name) {
 } // namespace
 
 std::string python_interpreter() {
-    const char* chosen = std::getenv("ZEROFLOW_PYTHON");
+    const char* chosen = std::getenv(protocol::kPythonEnv);
     if (chosen != nullptr && *chosen != '\0') {
         return chosen;
     }
@@ -118,59 +119,38 @@ std::filesystem::path python_module_dir() {
 
 std::expected<Spawned, std::string> spawn_node(const SpawnRequest& request) {
     const auto& node = *request.node;
-    std::vector<std::string> argv_storage;
+    ExecStrings argv;
     // `.py` nodes run like dora runs them: python -u (unbuffered output in the node's log).
     const bool python = node.executable.extension() == ".py";
     if (python) {
-        argv_storage.push_back(resolve_on_path(python_interpreter()));
-        argv_storage.push_back("-u");
+        argv.push_back(resolve_on_path(python_interpreter()));
+        argv.push_back("-u");
     }
-    argv_storage.push_back(node.executable.string());
-    argv_storage.insert(argv_storage.end(), node.args.begin(), node.args.end());
+    argv.push_back(node.executable.string());
+    for (const auto& arg : node.args) {
+        argv.push_back(arg);
+    }
 
     // Environment: the daemon's, then the node's `env:`, then ours (ours win).
-    std::vector<std::string> env_storage;
-    auto set_env = [&env_storage](const std::string& key, const std::string& value) {
-        const auto prefix = key + "=";
-        for (auto& entry : env_storage) {
-            if (entry.starts_with(prefix)) {
-                entry = prefix + value;
-                return;
-            }
-        }
-        env_storage.push_back(prefix + value);
-    };
-    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-        env_storage.emplace_back(*e);
-    }
+    auto env = ExecStrings::current_environment();
     for (const auto& [key, value] : node.env) {
-        set_env(key, value);
+        env.set(key, value);
     }
     for (const auto& [key, value] : request.extra_env) {
-        set_env(key, value);
+        env.set(key, value);
     }
     if (python) {
         // The module first, then whatever PYTHONPATH the daemon or the node's env: gave.
         if (const auto dir = python_module_dir(); !dir.empty()) {
             std::string path = dir.string();
-            for (const auto& entry : env_storage) {
-                if (entry.starts_with("PYTHONPATH=") && entry.size() > 11) {
-                    path += ":" + entry.substr(11);
-                }
+            if (const auto given = env.get("PYTHONPATH"); given && !given->empty()) {
+                path += ":" + std::string(*given);
             }
-            set_env("PYTHONPATH", path);
+            env.set("PYTHONPATH", path);
         }
     }
-    std::vector<char*> argv;
-    for (auto& a : argv_storage) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env_storage) {
-        envp.push_back(e.data());
-    }
-    envp.push_back(nullptr);
+    char* const* const child_argv = argv.data();
+    char* const* const child_envp = env.data();
     cpu_set_t cpus;
     CPU_ZERO(&cpus);
     for (int cpu : node.cpu_affinity) {
@@ -240,7 +220,7 @@ std::expected<Spawned, std::string> spawn_node(const SpawnRequest& request) {
         if (pin) {
             ::sched_setaffinity(0, sizeof(cpus), &cpus); // best effort: a warning at check time
         }
-        ::execve(argv[0], argv.data(), envp.data());
+        ::execve(child_argv[0], child_argv, child_envp);
         fail(errno);
     }
     ::close(out[1]);
@@ -256,7 +236,7 @@ std::expected<Spawned, std::string> spawn_node(const SpawnRequest& request) {
     if (got == static_cast<ssize_t>(sizeof(child_errno))) {
         ::waitpid(pid, nullptr, 0);
         close_all();
-        return std::unexpected("cannot start node '" + node.id + "' (" + argv_storage[0] +
+        return std::unexpected("cannot start node '" + node.id + "' (" + argv.items()[0] +
                                "): " + std::strerror(child_errno));
     }
     const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -322,9 +302,10 @@ std::filesystem::path writable_cgroup_base() {
 std::vector<pid_t> node_processes(const NodeIdentity& node) {
     std::vector<pid_t> out;
     const pid_t self = ::getpid();
-    const std::vector<std::string> env = {"ZEROFLOW_DATAFLOW_ID=" + node.dataflow_id,
-                                          "ZEROFLOW_NODE_ID=" + node.node_id,
-                                          "ZEROFLOW_RUNTIME_DIR=" + node.runtime_dir};
+    const std::vector<std::string> env = {
+        std::string(protocol::kDataflowIdEnv) + "=" + node.dataflow_id,
+        std::string(protocol::kNodeIdEnv) + "=" + node.node_id,
+        std::string(protocol::kRuntimeDirEnv) + "=" + node.runtime_dir};
     std::vector<pid_t> in_cgroup;
     if (!node.cgroup.empty()) {
         std::ifstream procs(node.cgroup / "cgroup.procs");

@@ -179,9 +179,9 @@ Outcome<std::optional<Json>> Supervisor::register_restarted(DataflowState& df, N
         node_conns_.erase(conn);
         n.conn.reset();
         n.status = NodeStatus::pending;
-        return std::unexpected(
-            RequestError{"resource_limit", std::string("cannot pass the segment: ") +
-                                               std::strerror(errno) + " (limit open_files)"});
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::resource_limit,
+                                            std::string("cannot pass the segment: ") +
+                                                std::strerror(errno) + " (limit open_files)"});
     }
     log()->info("node {} of dataflow {} registered again after its restart", n.id, df.uuid);
     return std::optional<Json>{};

@@ -5,10 +5,10 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <vector>
 
 #include <zeroflow/daemon/daemon.hpp>
+#include <zeroflow/protocol/runtime_dir.hpp>
 #include <zeroflow/runtime/wire.hpp>
 
 namespace zeroflow::daemon {
@@ -59,18 +59,7 @@ void prune_runs(const fs::path& out_root, std::size_t keep, const std::set<std::
             fs::remove_all(runs[i].second, ec);
         }
     }
-    const auto index = runtime_dir / "dataflows";
-    for (const auto& e : fs::directory_iterator(index, ec)) {
-        std::ifstream in(e.path());
-        std::string name;
-        std::string folder;
-        std::getline(in, name);
-        std::getline(in, folder);
-        if (!folder.empty() && !fs::exists(folder, ec)) {
-            in.close();
-            fs::remove(e.path(), ec);
-        }
-    }
+    protocol::remove_stale_dataflow_records(runtime_dir);
 }
 
 } // namespace zeroflow::daemon

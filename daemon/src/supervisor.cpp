@@ -36,7 +36,7 @@ constexpr std::size_t kStderrLines = 10;
 constexpr std::uint32_t kTapQueueSize = 64;
 
 RequestError bad_request(const protocol::ProtocolError& e) {
-    return {std::string(protocol::to_string(e.code)), e.message};
+    return {protocol::to_daemon_error_kind(e.code), e.message};
 }
 
 const char* status_name(DataflowStatus s) {
@@ -195,27 +195,6 @@ Json process_usage(pid_t pid) {
     return j;
 }
 
-/// Remembers where a dataflow's logs are (DIR/dataflows/<uuid>: name, then folder), so that
-/// `zeroflow logs` finds them after the daemon that ran it is gone (e.g. after `zeroflow run`).
-/// Keeps the newest 64 entries.
-void record_log_dir(const std::filesystem::path& dir, const std::string& uuid,
-                    const std::string& name, const std::filesystem::path& out_dir) {
-    std::error_code ec;
-    const auto index = dir / "dataflows";
-    std::filesystem::create_directories(index, ec);
-    std::ofstream(index / uuid) << name << "\n" << out_dir.string() << "\n";
-    std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> entries;
-    for (const auto& e : std::filesystem::directory_iterator(index, ec)) {
-        entries.emplace_back(e.last_write_time(ec), e.path());
-    }
-    if (entries.size() > 64) {
-        std::sort(entries.begin(), entries.end());
-        for (std::size_t i = 0; i + 64 < entries.size(); ++i) {
-            std::filesystem::remove(entries[i].second, ec);
-        }
-    }
-}
-
 std::string dashed(std::string_view name) {
     std::string out(name);
     std::replace(out.begin(), out.end(), '_', '-');
@@ -225,7 +204,7 @@ std::string dashed(std::string_view name) {
 } // namespace
 
 RequestError limit_error(std::string_view name, std::uint64_t value, const std::string& what) {
-    return RequestError{"resource_limit",
+    return RequestError{protocol::DaemonErrorKind::resource_limit,
                         what + " (limit " + std::string(name) + " = " + std::to_string(value) +
                             "; zeroflowd --" + dashed(name) + " raises it)",
                         std::string(name), value};
@@ -246,9 +225,10 @@ Json error_reply(const RequestError& error) {
 
 Supervisor::Supervisor(Loop& loop, Replier& replier, const Options& options)
     : loop_(loop), replier_(replier), options_(options),
-      out_of_memory_frame_(protocol::encode_frame(protocol::error_reply(
-          "out_of_memory", "the daemon ran out of memory answering this request; it serves on "
-                           "(try again, or lower what the request asks for)"))) {
+      out_of_memory_frame_(protocol::encode_frame(
+          protocol::error_reply(protocol::DaemonErrorKind::out_of_memory,
+                                "the daemon ran out of memory answering this request; it serves on "
+                                "(try again, or lower what the request asks for)"))) {
     // Each node in a cgroup of its own where the kernel lets us (docs/design/shm.md, process
     // trees); the /proc scan of node_processes() covers the rest.
     if (const auto base = writable_cgroup_base(); !base.empty()) {
@@ -305,7 +285,7 @@ Supervisor::~Supervisor() {
         df->timers.reset();
         df->segment.reset();
         std::error_code ec;
-        std::filesystem::remove(options_.runtime_dir / "nodes" / uuid, ec);
+        std::filesystem::remove(protocol::node_records_dir(options_.runtime_dir) / uuid, ec);
     }
     reap_children();
     if (!cgroup_base_.empty()) {
@@ -335,18 +315,19 @@ void Supervisor::handle(ConnId conn, const Json& request) noexcept {
         };
         const auto it = kHandlers.find(*op);
         if (it == kHandlers.end()) {
-            replier_.reply(conn, protocol::error_reply(
-                                     "unknown_op", "unknown request '" + *op +
-                                                       "'; this daemon speaks protocol version " +
-                                                       std::to_string(protocol::kProtocolVersion)));
+            replier_.reply(conn,
+                           protocol::error_reply(protocol::DaemonErrorKind::unknown_op,
+                                                 "unknown request '" + *op +
+                                                     "'; this daemon speaks protocol version " +
+                                                     std::to_string(protocol::kProtocolVersion)));
             return;
         }
         auto outcome = (this->*(it->second))(conn, request);
         if (!outcome) {
-            log()->debug("request '{}' refused: {}: {}", *op, outcome.error().kind,
-                         outcome.error().message);
+            log()->debug("request '{}' refused: {}: {}", *op,
+                         protocol::to_string(outcome.error().kind), outcome.error().message);
             replier_.reply(conn, error_reply(outcome.error()));
-            if (outcome.error().kind == "protocol_mismatch") {
+            if (outcome.error().kind == protocol::DaemonErrorKind::protocol_mismatch) {
                 replier_.close_connection(conn); // docs/protocol.md: closed after the reply
             }
         } else if (*outcome) {
@@ -366,7 +347,7 @@ void Supervisor::handle(ConnId conn, const Json& request) noexcept {
         ++internal_errors_;
         try {
             log()->error("internal error handling a request: {}", e.what());
-            replier_.reply(conn, protocol::error_reply("internal",
+            replier_.reply(conn, protocol::error_reply(protocol::DaemonErrorKind::internal,
                                                        std::string("internal error: ") + e.what()));
         } catch (...) {
             replier_.reply_encoded(conn, out_of_memory_frame_);
@@ -375,7 +356,8 @@ void Supervisor::handle(ConnId conn, const Json& request) noexcept {
         ++internal_errors_;
         try {
             log()->error("internal error handling a request (unknown exception)");
-            replier_.reply(conn, protocol::error_reply("internal", "internal error"));
+            replier_.reply(
+                conn, protocol::error_reply(protocol::DaemonErrorKind::internal, "internal error"));
         } catch (...) {
             replier_.reply_encoded(conn, out_of_memory_frame_);
         }
@@ -421,12 +403,13 @@ Outcome<DataflowState*> Supervisor::find_dataflow(const std::string& key, bool r
                 names += "\n  " + df->uuid + (df->name.empty() ? "" : " (" + df->name + ")");
             }
             return std::unexpected(RequestError{
-                "ambiguous_dataflow",
+                protocol::DaemonErrorKind::ambiguous_dataflow,
                 "'" + key + "' is the start of several dataflows' IDs; give more of it:" + names});
         }
     }
-    return std::unexpected(RequestError{
-        "no_such_dataflow", "no running dataflow with ID, ID prefix or name '" + key + "'"});
+    return std::unexpected(
+        RequestError{protocol::DaemonErrorKind::no_such_dataflow,
+                     "no running dataflow with ID, ID prefix or name '" + key + "'"});
 }
 
 Outcome<DataflowState*> Supervisor::find_only_running() {
@@ -437,15 +420,17 @@ Outcome<DataflowState*> Supervisor::find_only_running() {
         }
     }
     if (live.empty()) {
-        return std::unexpected(RequestError{"no_such_dataflow", "no running dataflow"});
+        return std::unexpected(
+            RequestError{protocol::DaemonErrorKind::no_such_dataflow, "no running dataflow"});
     }
     if (live.size() > 1) {
         std::string names;
         for (const auto* df : live) {
             names += "\n  " + df->uuid + (df->name.empty() ? "" : " (" + df->name + ")");
         }
-        return std::unexpected(RequestError{
-            "ambiguous_dataflow", "several dataflows are running; name one of them:" + names});
+        return std::unexpected(
+            RequestError{protocol::DaemonErrorKind::ambiguous_dataflow,
+                         "several dataflows are running; name one of them:" + names});
     }
     return live.front();
 }
@@ -456,15 +441,16 @@ Outcome<NodeState*> Supervisor::find_node(DataflowState& df, const std::string& 
             return &n;
         }
     }
-    return std::unexpected(
-        RequestError{"no_such_node", "dataflow " + df.uuid + " has no node '" + node_id + "'"});
+    return std::unexpected(RequestError{protocol::DaemonErrorKind::no_such_node,
+                                        "dataflow " + df.uuid + " has no node '" + node_id + "'"});
 }
 
 // ---- start ---------------------------------------------------------------------------------
 
 Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& req) {
     if (shutting_down_) {
-        return std::unexpected(RequestError{"shutting_down", "the daemon is shutting down"});
+        return std::unexpected(
+            RequestError{protocol::DaemonErrorKind::shutting_down, "the daemon is shutting down"});
     }
     auto path = protocol::get_string(req, "path");
     auto name = protocol::get_optional_string(req, "name");
@@ -479,19 +465,19 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         return std::unexpected(bad_request(timeout.error()));
     }
     if (*timeout && (**timeout <= 0 || **timeout > 86400)) {
-        return std::unexpected(
-            RequestError{"bad_request", "start_timeout_s must be in (0, 86400]"});
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::bad_request,
+                                            "start_timeout_s must be in (0, 86400]"});
     }
     if (*name) {
         if ((*name)->empty() || (*name)->size() > 128) {
-            return std::unexpected(
-                RequestError{"bad_request", "a dataflow name must be 1..128 characters"});
+            return std::unexpected(RequestError{protocol::DaemonErrorKind::bad_request,
+                                                "a dataflow name must be 1..128 characters"});
         }
         for (const auto& [uuid, df] : dataflows_) {
             if (is_live(*df) && df->name == **name) {
-                return std::unexpected(
-                    RequestError{"name_taken", "a running dataflow is already named '" + **name +
-                                                   "' (" + uuid + ")"});
+                return std::unexpected(RequestError{protocol::DaemonErrorKind::name_taken,
+                                                    "a running dataflow is already named '" +
+                                                        **name + "' (" + uuid + ")"});
             }
         }
     }
@@ -511,16 +497,16 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
             text.pop_back();
         }
         if (parsed.limit) {
-            return std::unexpected(
-                RequestError{"resource_limit", text, parsed.limit->name, parsed.limit->value});
+            return std::unexpected(RequestError{protocol::DaemonErrorKind::resource_limit, text,
+                                                parsed.limit->name, parsed.limit->value});
         }
         if (parsed.out_of_memory) {
             parsed = {};
             ::malloc_trim(0); // hand what the parser took back, for the next requests
             ++out_of_memory_errors_;
-            return std::unexpected(RequestError{"out_of_memory", text});
+            return std::unexpected(RequestError{protocol::DaemonErrorKind::out_of_memory, text});
         }
-        return std::unexpected(RequestError{"bad_dataflow", text});
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::bad_dataflow, text});
     }
     if (parsed.descriptor->nodes.size() > limits.max_nodes) {
         return std::unexpected(limit_error(
@@ -548,7 +534,8 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
     {
         auto layout = shm::compute_layout(df->spec);
         if (!layout) {
-            return std::unexpected(RequestError{"shared_memory", layout.error().message});
+            return std::unexpected(
+                RequestError{protocol::DaemonErrorKind::shared_memory, layout.error().message});
         }
         if (layout->total_size > limits.max_segment_bytes) {
             return std::unexpected(limit_error(
@@ -582,20 +569,23 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
     auto segment =
         shm::Segment::create(df->spec, sends_lines ? shm::Mapping::whole : shm::Mapping::daemon);
     if (!segment) {
-        return std::unexpected(RequestError{"shared_memory", segment.error().message});
+        return std::unexpected(
+            RequestError{protocol::DaemonErrorKind::shared_memory, segment.error().message});
     }
     df->segment = std::make_unique<shm::Segment>(std::move(*segment));
     df->node_setup_template = wire::to_json(df->spec);
     const shm::Control control(*df->segment);
 
-    const auto out_dir = df->descriptor.working_dir / "out" / df->uuid;
+    const auto out_dir = protocol::run_log_dir(df->descriptor.working_dir, df->uuid);
     std::error_code ec;
     std::filesystem::create_directories(out_dir, ec);
     if (ec) {
-        return std::unexpected(RequestError{
-            "io_error", "cannot create the log folder " + out_dir.string() + ": " + ec.message()});
+        return std::unexpected(
+            RequestError{protocol::DaemonErrorKind::io_error,
+                         "cannot create the log folder " + out_dir.string() + ": " + ec.message()});
     }
-    record_log_dir(options_.runtime_dir, df->uuid, df->name, out_dir);
+    // So that `zeroflow logs` finds them after this daemon forgot the dataflow (or is gone).
+    protocol::write_dataflow_record(options_.runtime_dir, {df->uuid, df->name, out_dir});
     std::set<std::string> live_runs{df->uuid};
     for (const auto& [key, other] : dataflows_) {
         if (is_live(*other)) {
@@ -612,7 +602,7 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         ns.id = node.id;
         ns.index = i;
         ns.dynamic = node.dynamic;
-        ns.log_file = out_dir / ("log_" + node.id + ".txt");
+        ns.log_file = protocol::node_log_path(out_dir, node.id);
         ns.max_log_size = node.max_log_size.value_or(dataflow::kDefaultMaxLogSize);
         if (node.send_stdout_as) {
             const auto name = node.id + "/" + *node.send_stdout_as;
@@ -660,10 +650,10 @@ std::optional<std::string> Supervisor::spawn_process(DataflowState& df, NodeStat
     SpawnRequest spawn;
     spawn.node = &df.descriptor.nodes[ns.index];
     spawn.working_dir = df.descriptor.working_dir;
-    spawn.extra_env = {{"ZEROFLOW_DATAFLOW_ID", df.uuid},
-                       {"ZEROFLOW_NODE_ID", ns.id},
-                       {"ZEROFLOW_RUNTIME_DIR", options_.runtime_dir.string()},
-                       {"ZEROFLOW_LOG_FILE", ns.log_file.string()}};
+    spawn.extra_env = {{protocol::kDataflowIdEnv, df.uuid},
+                       {protocol::kNodeIdEnv, ns.id},
+                       {protocol::kRuntimeDirEnv, options_.runtime_dir.string()},
+                       {protocol::kLogFileEnv, ns.log_file.string()}};
     if (!cgroup_base_.empty()) {
         spawn.cgroup = cgroup_base_ / df.uuid / ("n" + std::to_string(ns.index));
     }
@@ -695,36 +685,34 @@ std::optional<std::string> Supervisor::spawn_process(DataflowState& df, NodeStat
 }
 
 Json Supervisor::node_setup(const DataflowState& df, const NodeState& node) const {
-    Json inputs = Json::array();
+    const auto& dn = df.descriptor.nodes[node.index];
+    wire::NodeSetup setup;
+    setup.dataflow_id = df.uuid;
+    setup.dataflow_name = df.name;
+    setup.node_id = node.id;
+    setup.node_index = node.index;
+    setup.segment = df.node_setup_template;
     for (std::uint32_t c = 0; c < df.spec.connections.size(); ++c) {
         const auto& cs = df.spec.connections[c];
         if (cs.receiver == node.index) {
-            inputs.push_back({{"id", cs.input}, {"connection", c}});
+            setup.inputs.push_back({cs.input, c});
         }
     }
-    Json outputs = Json::array();
-    const auto& dn = df.descriptor.nodes[node.index];
     for (std::uint32_t o = 0; o < df.spec.outputs.size(); ++o) {
         const auto& full = df.spec.outputs[o].name;
         // Its `send_stdout_as` output is the daemon's to send on, not the node's.
         if (df.spec.outputs[o].owner == node.index &&
             (!dn.send_stdout_as || full != dn.id + "/" + *dn.send_stdout_as)) {
-            outputs.push_back({{"id", full.substr(dn.id.size() + 1)}, {"output", o}});
+            setup.outputs.push_back({full.substr(dn.id.size() + 1), o});
         }
     }
-    return {{"dataflow_id", df.uuid},
-            {"dataflow_name", df.name},
-            {"node_id", node.id},
-            {"node_index", node.index},
-            {"segment", df.node_setup_template},
-            {"inputs", inputs},
-            {"outputs", outputs},
-            {"busy_poll_us", dn.busy_poll_us.value_or(0)},
-            // A restarted process resumes its inputs' queues (docs/dataflow.md, restarts).
-            {"resume", !node.dynamic && node.restarts > 0},
-            // A node that may be restarted leaves closing its outputs to the daemon, which
-            // closes them only once its exit is final (no InputClosed downstream before).
-            {"closes_outputs", dn.restart.policy == dataflow::RestartPolicy::never}};
+    setup.busy_poll_us = dn.busy_poll_us.value_or(0);
+    // A restarted process resumes its inputs' queues (docs/dataflow.md, restarts).
+    setup.resume = !node.dynamic && node.restarts > 0;
+    // A node that may be restarted leaves closing its outputs to the daemon, which closes them
+    // only once its exit is final (no InputClosed downstream before).
+    setup.closes_outputs = dn.restart.policy == dataflow::RestartPolicy::never;
+    return wire::to_json(setup);
 }
 
 void Supervisor::barrier_reached(DataflowState& df) {
@@ -747,7 +735,7 @@ void Supervisor::barrier_reached(DataflowState& df) {
             if (!replier_.reply_with_fd(*n.conn, protocol::ok_reply(node_setup(df, n)),
                                         df.segment->fd())) {
                 replier_.reply(*n.conn, protocol::error_reply(
-                                            "resource_limit",
+                                            protocol::DaemonErrorKind::resource_limit,
                                             std::string("cannot pass the segment: ") +
                                                 std::strerror(errno) + " (limit open_files)"));
             }
@@ -764,12 +752,12 @@ void Supervisor::fail_start(DataflowState& df, const std::string& why) {
     log()->warn("dataflow {} failed to start: {}", df.uuid, why);
     df.failure = why;
     for (auto conn : df.start_waiters) {
-        replier_.reply(conn, protocol::error_reply("start_failed", why));
+        replier_.reply(conn, protocol::error_reply(protocol::DaemonErrorKind::start_failed, why));
     }
     df.start_waiters.clear();
     for (auto& n : df.nodes) {
         if (n.conn) {
-            replier_.reply(*n.conn, protocol::error_reply("start_failed",
+            replier_.reply(*n.conn, protocol::error_reply(protocol::DaemonErrorKind::start_failed,
                                                           "the dataflow failed to start: " + why));
         }
     }
@@ -790,7 +778,8 @@ Outcome<std::optional<Json>> Supervisor::handle_register(ConnId conn, const Json
         return std::unexpected(bad_request(!uuid ? uuid.error() : node_id.error()));
     }
     if (node_conns_.contains(conn)) {
-        return std::unexpected(RequestError{"bad_request", "this connection is already a node"});
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::bad_request,
+                                            "this connection is already a node"});
     }
     auto df = find_dataflow(*uuid, true);
     if (!df) {
@@ -803,21 +792,21 @@ Outcome<std::optional<Json>> Supervisor::handle_register(ConnId conn, const Json
     auto& n = **node;
     if (n.dynamic) {
         return std::unexpected(
-            RequestError{"node_is_dynamic",
+            RequestError{protocol::DaemonErrorKind::node_is_dynamic,
                          "node '" + n.id + "' is dynamic: connect it with Node::connect_dynamic"});
     }
     if ((*df)->status == DataflowStatus::stopping && !n.conn) {
-        return std::unexpected(
-            RequestError{"dataflow_stopping", "dataflow " + (*df)->uuid + " is stopping"});
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::dataflow_stopping,
+                                            "dataflow " + (*df)->uuid + " is stopping"});
     }
     if (n.restarts > 0 && !n.conn && n.status == NodeStatus::pending &&
         (*df)->status == DataflowStatus::running) {
         return register_restarted(**df, n, conn);
     }
     if (n.conn || n.status != NodeStatus::pending || (*df)->status != DataflowStatus::starting) {
-        return std::unexpected(
-            RequestError{"node_already_connected", "node '" + n.id + "' of dataflow " +
-                                                       (*df)->uuid + " is already registered"});
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::node_already_connected,
+                                            "node '" + n.id + "' of dataflow " + (*df)->uuid +
+                                                " is already registered"});
     }
     n.conn = conn;
     node_conns_[conn] = {(*df)->uuid, n.index};
@@ -840,7 +829,8 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
         return std::unexpected(bad_request(!node_id ? node_id.error() : key.error()));
     }
     if (node_conns_.contains(conn)) {
-        return std::unexpected(RequestError{"bad_request", "this connection is already a node"});
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::bad_request,
+                                            "this connection is already a node"});
     }
     DataflowState* target = nullptr;
     if (*key && !(*key)->empty()) {
@@ -873,15 +863,17 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
                 list += "\n  " + df->uuid + (df->name.empty() ? "" : " (" + df->name + ")");
             }
             return std::unexpected(RequestError{
-                "ambiguous_node", "several running dataflows have a dynamic node '" + *node_id +
-                                      "'; pick one with ZEROFLOW_DATAFLOW=<uuid or name>:" + list});
+                protocol::DaemonErrorKind::ambiguous_node,
+                "several running dataflows have a dynamic node '" + *node_id + "'; pick one with " +
+                    protocol::kDataflowEnv + "=<uuid or name>:" + list});
         }
         if (dynamic_matches.empty()) {
             if (static_match != nullptr) {
                 target = static_match;
             } else {
-                return std::unexpected(RequestError{
-                    "no_such_node", "no running dataflow has a node '" + *node_id + "'"});
+                return std::unexpected(
+                    RequestError{protocol::DaemonErrorKind::no_such_node,
+                                 "no running dataflow has a node '" + *node_id + "'"});
             }
         } else {
             target = dynamic_matches.front();
@@ -893,19 +885,20 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
     }
     auto& n = **node;
     if (!n.dynamic) {
-        return std::unexpected(RequestError{
-            "node_not_dynamic", "node '" + n.id + "' of dataflow " + target->uuid +
-                                    " is not dynamic: the daemon starts it (path: " +
-                                    target->descriptor.nodes[n.index].executable.string() + ")"});
+        return std::unexpected(
+            RequestError{protocol::DaemonErrorKind::node_not_dynamic,
+                         "node '" + n.id + "' of dataflow " + target->uuid +
+                             " is not dynamic: the daemon starts it (path: " +
+                             target->descriptor.nodes[n.index].executable.string() + ")"});
     }
     if (n.conn) {
-        return std::unexpected(
-            RequestError{"node_already_connected", "dynamic node '" + n.id + "' of dataflow " +
-                                                       target->uuid + " is already connected"});
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::node_already_connected,
+                                            "dynamic node '" + n.id + "' of dataflow " +
+                                                target->uuid + " is already connected"});
     }
     if (target->status != DataflowStatus::running && target->status != DataflowStatus::starting) {
-        return std::unexpected(
-            RequestError{"dataflow_stopping", "dataflow " + target->uuid + " is stopping"});
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::dataflow_stopping,
+                                            "dataflow " + target->uuid + " is stopping"});
     }
     std::size_t dynamic_connected = 0;
     for (const auto& [c, where] : node_conns_) {
@@ -922,9 +915,10 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
     const shm::Control control(*target->segment);
     maintain_line_senders(*target);
     if (!control.receiver_reclaimed(n.index)) {
-        return std::unexpected(RequestError{
-            "busy", "the previous connection of node '" + n.id +
-                        "' is still being cleaned up by its senders; try again in a moment"});
+        return std::unexpected(
+            RequestError{protocol::DaemonErrorKind::busy,
+                         "the previous connection of node '" + n.id +
+                             "' is still being cleaned up by its senders; try again in a moment"});
     }
     auto setup = protocol::ok_reply(node_setup(*target, n));
     control.revive_receiver(n.index);
@@ -937,9 +931,9 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
         n.conn.reset();
         n.status = NodeStatus::waiting_dynamic;
         control.mark_receiver_dead(n.index);
-        return std::unexpected(
-            RequestError{"resource_limit", std::string("cannot pass the segment: ") +
-                                               std::strerror(errno) + " (limit open_files)"});
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::resource_limit,
+                                            std::string("cannot pass the segment: ") +
+                                                std::strerror(errno) + " (limit open_files)"});
     }
     log()->info("dynamic node {} of dataflow {} connected", n.id, target->uuid);
     return std::optional<Json>{};
@@ -1103,7 +1097,7 @@ void Supervisor::finish(DataflowState& df) {
         remove_cgroup(n.cgroup);
     }
     std::error_code ec;
-    std::filesystem::remove(options_.runtime_dir / "nodes" / df.uuid, ec);
+    std::filesystem::remove(protocol::node_records_dir(options_.runtime_dir) / df.uuid, ec);
     df.uptime_at_end =
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - df.started_at);
     if (df.status != DataflowStatus::failed) {
@@ -1140,12 +1134,14 @@ void Supervisor::begin_stop(DataflowState& df, std::chrono::milliseconds grace) 
         // request, the nodes that registered) gets its answer now.
         const std::string why = "dataflow " + df.uuid + " was stopped before it started";
         for (auto conn : df.start_waiters) {
-            replier_.reply(conn, protocol::error_reply("start_failed", why));
+            replier_.reply(conn,
+                           protocol::error_reply(protocol::DaemonErrorKind::start_failed, why));
         }
         df.start_waiters.clear();
         for (auto& n : df.nodes) {
             if (!n.dynamic && n.conn) {
-                replier_.reply(*n.conn, protocol::error_reply("start_failed", why));
+                replier_.reply(*n.conn,
+                               protocol::error_reply(protocol::DaemonErrorKind::start_failed, why));
             }
         }
     }
@@ -1179,7 +1175,8 @@ Outcome<std::optional<Json>> Supervisor::handle_stop(ConnId conn, const Json& re
         return std::unexpected(bad_request(!key ? key.error() : grace.error()));
     }
     if (*grace && (**grace < 0 || **grace > 3600)) {
-        return std::unexpected(RequestError{"bad_request", "grace_s must be in [0, 3600]"});
+        return std::unexpected(
+            RequestError{protocol::DaemonErrorKind::bad_request, "grace_s must be in [0, 3600]"});
     }
     auto df = *key ? find_dataflow(**key, true) : find_only_running();
     if (!df) {
@@ -1393,8 +1390,8 @@ Outcome<std::optional<Json>> Supervisor::handle_attach_tap(ConnId conn, const Js
         return std::unexpected(bad_request(v.error()));
     }
     if (node_conns_.contains(conn) || tap_conns_.contains(conn)) {
-        return std::unexpected(
-            RequestError{"bad_request", "this connection is already a node or an observer"});
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::bad_request,
+                                            "this connection is already a node or an observer"});
     }
     auto found = find_named_or_only(req);
     if (!found) {
@@ -1402,21 +1399,22 @@ Outcome<std::optional<Json>> Supervisor::handle_attach_tap(ConnId conn, const Js
     }
     auto& df = **found;
     if (df.status != DataflowStatus::running || !df.segment) {
-        return std::unexpected(
-            RequestError{"dataflow_not_running", "dataflow " + df.uuid + " is not running (it is " +
-                                                     status_name(df.status) + ")"});
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::dataflow_not_running,
+                                            "dataflow " + df.uuid + " is not running (it is " +
+                                                status_name(df.status) + ")"});
     }
     // Which outputs: named ones ("node/output"), or every output.
     std::vector<std::uint32_t> outputs;
     if (req.contains("outputs")) {
         if (!req["outputs"].is_array()) {
-            return std::unexpected(
-                RequestError{"bad_request", "'outputs' must be an array of \"node/output\""});
+            return std::unexpected(RequestError{protocol::DaemonErrorKind::bad_request,
+                                                "'outputs' must be an array of \"node/output\""});
         }
         for (const auto& name : req["outputs"]) {
             if (!name.is_string()) {
                 return std::unexpected(
-                    RequestError{"bad_request", "'outputs' must be an array of \"node/output\""});
+                    RequestError{protocol::DaemonErrorKind::bad_request,
+                                 "'outputs' must be an array of \"node/output\""});
             }
             const auto text = name.get<std::string>();
             std::optional<std::uint32_t> index;
@@ -1434,7 +1432,7 @@ Outcome<std::optional<Json>> Supervisor::handle_attach_tap(ConnId conn, const Js
                     }
                 }
                 return std::unexpected(
-                    RequestError{"no_such_output",
+                    RequestError{protocol::DaemonErrorKind::no_such_output,
                                  "dataflow " + df.uuid + " has no output '" + text +
                                      "'; its outputs are:" + (known.empty() ? " none" : known)});
             }
@@ -1470,8 +1468,9 @@ Outcome<std::optional<Json>> Supervisor::handle_attach_tap(ConnId conn, const Js
     if (chosen == nullptr) {
         if (busy) {
             return std::unexpected(RequestError{
-                "busy", "the senders are still taking back what the last observer of dataflow " +
-                            df.uuid + " held; try again in a moment"});
+                protocol::DaemonErrorKind::busy,
+                "the senders are still taking back what the last observer of dataflow " + df.uuid +
+                    " held; try again in a moment"});
         }
         return std::unexpected(limit_error("taps_per_output", options_.limits.taps_per_output,
                                            "every observer tap of dataflow " + df.uuid +
@@ -1503,9 +1502,9 @@ Outcome<std::optional<Json>> Supervisor::handle_attach_tap(ConnId conn, const Js
             chosen->connections.clear();
             control.mark_receiver_dead(chosen->node);
         }
-        return std::unexpected(
-            RequestError{"resource_limit", std::string("cannot pass the segment: ") +
-                                               std::strerror(errno) + " (limit open_files)"});
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::resource_limit,
+                                            std::string("cannot pass the segment: ") +
+                                                std::strerror(errno) + " (limit open_files)"});
     }
     log()->info("observer attached to tap {} of dataflow {} ({} outputs)", chosen_index, df.uuid,
                 outputs.size());
@@ -1643,9 +1642,11 @@ std::chrono::milliseconds Supervisor::tick_unguarded() {
                     missing += (missing.empty() ? "" : ", ") + n.id;
                 }
             }
-            fail_start(*df, "nodes did not register within the start timeout: " + missing +
-                                " (do they call zeroflow::Node::from_env()? see their logs in " +
-                                (df->descriptor.working_dir / "out" / df->uuid).string() + ")");
+            fail_start(*df,
+                       "nodes did not register within the start timeout: " + missing +
+                           " (do they call zeroflow::Node::from_env()? see their logs in " +
+                           protocol::run_log_dir(df->descriptor.working_dir, df->uuid).string() +
+                           ")");
             continue;
         }
         if (df->status == DataflowStatus::running) {
@@ -1807,7 +1808,7 @@ void Supervisor::reap_children() {
 void Supervisor::write_node_record(const DataflowState& df) const {
     // DIR/nodes/<uuid>: what the next daemon ends if this one dies (end_leftover_nodes).
     std::error_code ec;
-    const auto dir = options_.runtime_dir / "nodes";
+    const auto dir = protocol::node_records_dir(options_.runtime_dir);
     std::filesystem::create_directories(dir, ec);
     std::ofstream out(dir / df.uuid, std::ios::trunc);
     for (const auto& n : df.nodes) {
@@ -1819,7 +1820,7 @@ void Supervisor::write_node_record(const DataflowState& df) const {
 
 void end_leftover_nodes(const std::filesystem::path& runtime_dir) {
     std::error_code ec;
-    const auto dir = runtime_dir / "nodes";
+    const auto dir = protocol::node_records_dir(runtime_dir);
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
         const auto uuid = entry.path().filename().string();
         std::ifstream in(entry.path());
@@ -1837,7 +1838,8 @@ void end_leftover_nodes(const std::filesystem::path& runtime_dir) {
             const auto env = "/proc/" + std::to_string(id.pid) + "/environ";
             std::ifstream proc(env, std::ios::binary);
             std::string text((std::istreambuf_iterator<char>(proc)), {});
-            if (text.find("ZEROFLOW_DATAFLOW_ID=" + uuid) == std::string::npos) {
+            if (text.find(std::string(protocol::kDataflowIdEnv) + "=" + uuid) ==
+                std::string::npos) {
                 id.pid = -1;
             }
             ended += signal_node_tree(id, SIGKILL);

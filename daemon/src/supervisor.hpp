@@ -46,11 +46,11 @@ public:
 /// A typed request error: the reply's error kind and message (and for `resource_limit`, the
 /// limit's name and value, sent as error.limit and error.limit_value).
 struct RequestError {
-    RequestError(std::string kind_, std::string message_, std::string limit_ = {},
+    RequestError(protocol::DaemonErrorKind kind_, std::string message_, std::string limit_ = {},
                  std::uint64_t limit_value_ = 0)
-        : kind(std::move(kind_)), message(std::move(message_)), limit(std::move(limit_)),
+        : kind(kind_), message(std::move(message_)), limit(std::move(limit_)),
           limit_value(limit_value_) {}
-    std::string kind;
+    protocol::DaemonErrorKind kind;
     std::string message;
     std::string limit;
     std::uint64_t limit_value = 0;

@@ -39,6 +39,7 @@ static_assert(ZF_PARAM_BOOL == static_cast<int>(zf::ParameterKind::boolean));
 static_assert(ZF_ERR_INVALID_ARGUMENT == static_cast<int>(zf::ErrorKind::invalid_argument) + 1);
 static_assert(ZF_ERR_TIMEOUT == static_cast<int>(zf::ErrorKind::timeout) + 1);
 static_assert(ZF_ERR_METADATA_TOO_LARGE == static_cast<int>(zf::ErrorKind::metadata_too_large) + 1);
+static_assert(ZF_ERR_NODE_IS_DYNAMIC == static_cast<int>(zf::ErrorKind::node_is_dynamic) + 1);
 
 thread_local std::string t_last_error;
 
@@ -469,7 +470,7 @@ const char* zf_status_name(zf_status status) {
         break;
     }
     const int kind = static_cast<int>(status) - 1;
-    if (kind >= 0 && kind <= static_cast<int>(zf::ErrorKind::metadata_too_large)) {
+    if (kind >= 0 && kind <= static_cast<int>(zf::ErrorKind::node_is_dynamic)) {
         // to_string returns views of string literals: NUL-terminated.
         return zf::to_string(static_cast<zf::ErrorKind>(kind)).data();
     }

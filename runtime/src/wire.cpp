@@ -1,5 +1,6 @@
-// Layout spec <-> JSON and UUID text, shared by the node library and the daemon.
+// Layout spec and node setup <-> JSON, and UUID text, shared by the node library and the daemon.
 #include <fstream>
+#include <limits>
 #include <random>
 
 #include <zeroflow/runtime/wire.hpp>
@@ -96,27 +97,58 @@ protocol::Json to_json(const shm::LayoutSpec& spec) {
 
 namespace {
 
+// `what` names the message in errors ("layout field 'x' ...", "node setup field 'x' ...").
 template <typename T>
-bool read_uint(const protocol::Json& j, const char* field, T& out, std::string& error) {
+bool read_uint(const protocol::Json& j, const char* field, T& out, std::string& error,
+               const char* what = "layout") {
     const auto it = j.find(field);
     if (it == j.end() || !it->is_number_unsigned() ||
         it->template get<std::uint64_t>() > std::numeric_limits<T>::max()) {
-        error = std::string("layout field '") + field + "' missing or out of range";
+        error = std::string(what) + " field '" + field + "' missing or out of range";
         return false;
     }
     out = static_cast<T>(it->template get<std::uint64_t>());
     return true;
 }
 
-bool read_string(const protocol::Json& j, const char* field, std::string& out, std::string& error) {
+bool read_string(const protocol::Json& j, const char* field, std::string& out, std::string& error,
+                 const char* what = "layout") {
     const auto it = j.find(field);
     if (it == j.end() || !it->is_string()) {
-        error = std::string("layout field '") + field + "' missing or not a string";
+        error = std::string(what) + " field '" + field + "' missing or not a string";
         return false;
     }
     out = it->get<std::string>();
     return true;
 }
+
+// An optional field: absent leaves `out` as it is.
+template <typename T>
+bool read_optional_uint(const protocol::Json& j, const char* field, T& out, std::string& error,
+                        const char* what) {
+    return !j.contains(field) || read_uint(j, field, out, error, what);
+}
+
+bool read_optional_string(const protocol::Json& j, const char* field, std::string& out,
+                          std::string& error, const char* what) {
+    return !j.contains(field) || read_string(j, field, out, error, what);
+}
+
+bool read_optional_bool(const protocol::Json& j, const char* field, bool& out, std::string& error,
+                        const char* what) {
+    const auto it = j.find(field);
+    if (it == j.end()) {
+        return true;
+    }
+    if (!it->is_boolean()) {
+        error = std::string(what) + " field '" + field + "' is not a boolean";
+        return false;
+    }
+    out = it->get<bool>();
+    return true;
+}
+
+constexpr const char* kSetup = "node setup";
 
 } // namespace
 
@@ -165,6 +197,72 @@ std::expected<shm::LayoutSpec, std::string> layout_spec_from_json(const protocol
         spec.connections.push_back(std::move(cs));
     }
     return spec;
+}
+
+protocol::Json to_json(const NodeSetup& setup) {
+    protocol::Json inputs = protocol::Json::array();
+    for (const auto& in : setup.inputs) {
+        inputs.push_back({{"id", in.id}, {"connection", in.connection}});
+    }
+    protocol::Json outputs = protocol::Json::array();
+    for (const auto& out : setup.outputs) {
+        outputs.push_back({{"id", out.id}, {"output", out.output}});
+    }
+    return {{"dataflow_id", setup.dataflow_id},
+            {"dataflow_name", setup.dataflow_name},
+            {"node_id", setup.node_id},
+            {"node_index", setup.node_index},
+            {"segment", setup.segment},
+            {"inputs", inputs},
+            {"outputs", outputs},
+            {"busy_poll_us", setup.busy_poll_us},
+            {"resume", setup.resume},
+            {"closes_outputs", setup.closes_outputs}};
+}
+
+std::expected<NodeSetup, std::string> node_setup_from_json(const protocol::Json& json) {
+    if (!json.is_object()) {
+        return std::unexpected("node setup is not an object");
+    }
+    NodeSetup setup;
+    std::string error;
+    if (!read_string(json, "dataflow_id", setup.dataflow_id, error, kSetup) ||
+        !read_optional_string(json, "dataflow_name", setup.dataflow_name, error, kSetup) ||
+        !read_string(json, "node_id", setup.node_id, error, kSetup) ||
+        !read_uint(json, "node_index", setup.node_index, error, kSetup) ||
+        !read_optional_uint(json, "busy_poll_us", setup.busy_poll_us, error, kSetup) ||
+        !read_optional_bool(json, "resume", setup.resume, error, kSetup) ||
+        !read_optional_bool(json, "closes_outputs", setup.closes_outputs, error, kSetup)) {
+        return std::unexpected(error);
+    }
+    const auto segment = json.find("segment");
+    const auto inputs = json.find("inputs");
+    const auto outputs = json.find("outputs");
+    if (segment == json.end() || !segment->is_object()) {
+        return std::unexpected("node setup field 'segment' missing or not an object");
+    }
+    if (inputs == json.end() || !inputs->is_array() || outputs == json.end() ||
+        !outputs->is_array()) {
+        return std::unexpected("node setup inputs/outputs missing");
+    }
+    setup.segment = *segment;
+    for (const auto& in : *inputs) {
+        NodeSetup::Input input;
+        if (!in.is_object() || !read_string(in, "id", input.id, error, kSetup) ||
+            !read_uint(in, "connection", input.connection, error, kSetup)) {
+            return std::unexpected(error.empty() ? "bad input entry" : error);
+        }
+        setup.inputs.push_back(std::move(input));
+    }
+    for (const auto& out : *outputs) {
+        NodeSetup::Output output;
+        if (!out.is_object() || !read_string(out, "id", output.id, error, kSetup) ||
+            !read_uint(out, "output", output.output, error, kSetup)) {
+            return std::unexpected(error.empty() ? "bad output entry" : error);
+        }
+        setup.outputs.push_back(std::move(output));
+    }
+    return setup;
 }
 
 } // namespace zeroflow::wire

@@ -1,4 +1,8 @@
-// The layout spec survives the trip through JSON, and malformed specs are refused, not trusted.
+// The layout spec and a node's setup survive the trip through JSON; malformed ones are refused,
+// not trusted.
+#include <optional>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include <zeroflow/runtime/wire.hpp>
@@ -40,6 +44,80 @@ TEST(Wire, MalformedSpecIsRefusedWithTheField) {
     ASSERT_FALSE(sut);
     EXPECT_NE(sut.error().find("node_count"), std::string::npos);
     EXPECT_FALSE(layout_spec_from_json(protocol::Json::array()));
+}
+
+NodeSetup sample_setup() {
+    shm::LayoutSpec spec;
+    spec.uuid = random_uuid();
+    spec.node_count = 2;
+    spec.outputs.push_back({0, "cam/image", 4 << 20, 12});
+    spec.connections.push_back({0, 1, 5, "image"});
+    NodeSetup setup;
+    setup.dataflow_id = to_string(spec.uuid);
+    setup.dataflow_name = "robot";
+    setup.node_id = "cam";
+    setup.node_index = 1;
+    setup.segment = to_json(spec);
+    setup.inputs = {{"tick", 3}, {"image", 0}};
+    setup.outputs = {{"image", 0}};
+    setup.busy_poll_us = 250;
+    setup.resume = true;
+    setup.closes_outputs = false;
+    return setup;
+}
+
+TEST(Wire, NodeSetupRoundTrips) {
+    const auto setup = sample_setup();
+    auto sut = node_setup_from_json(to_json(setup));
+    ASSERT_TRUE(sut) << sut.error();
+    EXPECT_EQ(*sut, setup);
+    EXPECT_TRUE(layout_spec_from_json(sut->segment)) << "the segment is the spec's JSON";
+    // What the daemon puts around it (`ok`) is not the setup's business.
+    auto reply = to_json(setup);
+    reply["ok"] = true;
+    EXPECT_EQ(node_setup_from_json(reply), setup);
+}
+
+TEST(Wire, NodeSetupDefaultsWhatADaemonMayLeaveOut) {
+    auto j = to_json(sample_setup());
+    for (const char* field : {"dataflow_name", "busy_poll_us", "resume", "closes_outputs"}) {
+        j.erase(field);
+    }
+    auto sut = node_setup_from_json(j);
+    ASSERT_TRUE(sut) << sut.error();
+    EXPECT_EQ(sut->dataflow_name, "");
+    EXPECT_EQ(sut->busy_poll_us, 0U);
+    EXPECT_FALSE(sut->resume);
+    EXPECT_TRUE(sut->closes_outputs);
+}
+
+TEST(Wire, MalformedNodeSetupIsRefusedWithTheField) {
+    const auto good = to_json(sample_setup());
+    // The setup with `field` set to `value` (nullopt: left out) must be refused; its message.
+    auto refused = [&](const char* field, const std::optional<protocol::Json>& value) {
+        auto j = good;
+        if (!value) {
+            j.erase(field);
+        } else {
+            j[field] = *value;
+        }
+        auto sut = node_setup_from_json(j);
+        EXPECT_FALSE(sut) << field;
+        return sut ? std::string() : sut.error();
+    };
+    const std::optional<protocol::Json> missing;
+    EXPECT_NE(refused("node_id", missing).find("node_id"), std::string::npos);
+    EXPECT_NE(refused("node_index", -1).find("node_index"), std::string::npos);
+    EXPECT_NE(refused("node_index", 1ULL << 40).find("node_index"), std::string::npos);
+    EXPECT_NE(refused("resume", "yes").find("resume"), std::string::npos);
+    EXPECT_NE(refused("segment", protocol::Json::array()).find("segment"), std::string::npos);
+    refused("inputs", missing);
+    refused("outputs", protocol::Json::object());
+    EXPECT_NE(refused("inputs", protocol::Json::parse(R"([{"id": "a", "connection": "0"}])"))
+                  .find("connection"),
+              std::string::npos);
+    refused("outputs", protocol::Json::parse(R"([["image", 0]])"));
+    EXPECT_FALSE(node_setup_from_json(protocol::Json::array()));
 }
 
 } // namespace

@@ -67,6 +67,7 @@ TEST(CApiNoDaemon, NullArgumentsAndMissingEnvironmentGiveStatusCodesWithMessages
     EXPECT_STREQ(zf_status_name(ZF_ERR_MISSING_ENVIRONMENT), "missing_environment");
     EXPECT_STREQ(zf_status_name(ZF_OK), "ok");
     EXPECT_STREQ(zf_status_name(ZF_ERR_METADATA_TOO_LARGE), "metadata_too_large");
+    EXPECT_STREQ(zf_status_name(ZF_ERR_NODE_IS_DYNAMIC), "node_is_dynamic");
     EXPECT_STREQ(zf_status_name(ZF_ERR_NOT_FOUND), "not_found");
     int bogus = 999; // not a status (as C code may pass)
     EXPECT_STREQ(zf_status_name(static_cast<zf_status>(bogus)), "unknown");
@@ -299,6 +300,14 @@ TEST_F(CApi, EventsCarryDataUntilFreedAndRefuseUseAfterFreeOrClose) {
     zf_node* node = nullptr;
     EXPECT_EQ(zf_node_connect_dynamic("source", uuid.c_str(), &node), ZF_ERR_NODE_NOT_DYNAMIC)
         << last_error();
+    // The other way round: from_env (register) as the dynamic node is refused with its own kind.
+    ::setenv("ZEROFLOW_DATAFLOW_ID", uuid.c_str(), 1);
+    ::setenv("ZEROFLOW_NODE_ID", "sut", 1);
+    EXPECT_EQ(zf_node_from_env(&node), ZF_ERR_NODE_IS_DYNAMIC) << last_error();
+    EXPECT_NE(last_error().find("connect_dynamic"), std::string::npos) << last_error();
+    EXPECT_EQ(node, nullptr);
+    ::unsetenv("ZEROFLOW_DATAFLOW_ID");
+    ::unsetenv("ZEROFLOW_NODE_ID");
     ASSERT_EQ(zf_node_connect_dynamic("sut", uuid.c_str(), &node), ZF_OK) << last_error();
     bool timer = true;
     ASSERT_EQ(zf_node_input_from_timer(node, "in", &timer), ZF_OK);

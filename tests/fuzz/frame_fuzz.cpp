@@ -119,7 +119,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         handle(frame);
     }
     if (!whole.error.empty()) {
-        check_reencodes(zp::encode_frame(zp::error_reply("bad_frame", whole.error)));
+        check_reencodes(
+            zp::encode_frame(zp::error_reply(zp::DaemonErrorKind::bad_frame, whole.error)));
     }
     return 0;
 }

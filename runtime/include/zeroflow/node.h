@@ -85,6 +85,7 @@ typedef enum zf_status {
     ZF_ERR_TIMEOUT = 15, /**< also: zf_node_next_timeout saw no event in time */
     ZF_ERR_INTERNAL = 16,
     ZF_ERR_METADATA_TOO_LARGE = 17, /**< parameters exceed the output's max_metadata_size */
+    ZF_ERR_NODE_IS_DYNAMIC = 18,    /**< zf_node_from_env as a node declared `path: dynamic` */
     ZF_ERR_NOT_FOUND = 64,          /**< the message has no parameter of that key */
     ZF_ERR_WRONG_TYPE = 65,         /**< the parameter exists with a value of another kind */
     /** Not a status: keeps every enum of this header int-sized (as Vulkan's *_MAX_ENUM do), so
@@ -154,7 +155,8 @@ const char* zf_status_name(zf_status status);
 
 /** Connects as the node the daemon started this process as (ZEROFLOW_DATAFLOW_ID,
  * ZEROFLOW_NODE_ID, ZEROFLOW_RUNTIME_DIR). On ZF_OK, *node is the caller's: close it with
- * zf_node_close. Errors: ZF_ERR_MISSING_ENVIRONMENT, ZF_ERR_DAEMON_UNREACHABLE, ... */
+ * zf_node_close. Errors: ZF_ERR_MISSING_ENVIRONMENT, ZF_ERR_DAEMON_UNREACHABLE,
+ * ZF_ERR_NODE_IS_DYNAMIC (a `path: dynamic` node: use zf_node_connect_dynamic), ... */
 zf_status zf_node_from_env(zf_node** node);
 /** Connects as dynamic node `node_id` (`path: dynamic`). `dataflow` (UUID or name) picks the
  * dataflow; NULL or "" uses $ZEROFLOW_DATAFLOW, else the only running one that has the node.

@@ -84,7 +84,8 @@ private:
 class Node {
 public:
     /// Connects as the node the daemon started this process as (ZEROFLOW_DATAFLOW_ID,
-    /// ZEROFLOW_NODE_ID and ZEROFLOW_RUNTIME_DIR in the environment).
+    /// ZEROFLOW_NODE_ID and ZEROFLOW_RUNTIME_DIR in the environment). A node the dataflow
+    /// declares `path: dynamic` gets ErrorKind::node_is_dynamic: use connect_dynamic.
     static std::expected<Node, Error> from_env();
 
     /// Connects as the dynamic node `node_id` (`path: dynamic` in the dataflow) of the running

@@ -1,30 +1,11 @@
-// Names of protocol error codes.
+// Names of protocol error codes: those of the one list of reply kinds (daemon_error.hpp).
 #include <zeroflow/protocol/common.hpp>
+#include <zeroflow/protocol/daemon_error.hpp>
 
 namespace zeroflow::protocol {
 
 std::string_view to_string(ErrorCode code) noexcept {
-    switch (code) {
-    case ErrorCode::frame_too_large:
-        return "frame_too_large";
-    case ErrorCode::bad_frame:
-        return "bad_frame";
-    case ErrorCode::bad_request:
-        return "bad_request";
-    case ErrorCode::unknown_op:
-        return "unknown_op";
-    case ErrorCode::io_error:
-        return "io_error";
-    case ErrorCode::timeout:
-        return "timeout";
-    case ErrorCode::closed:
-        return "closed";
-    case ErrorCode::peer_refused:
-        return "peer_refused";
-    case ErrorCode::protocol_mismatch:
-        return "protocol_mismatch";
-    }
-    return "unknown_error";
+    return to_string(to_daemon_error_kind(code));
 }
 
 } // namespace zeroflow::protocol

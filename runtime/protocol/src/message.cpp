@@ -165,26 +165,27 @@ Json ok_reply(Json fields) {
     return reply;
 }
 
-Json error_reply(std::string_view kind, std::string_view message) {
-    return Json{{"ok", false}, {"error", {{"kind", kind}, {"message", message}}}};
+Json error_reply(DaemonErrorKind kind, std::string_view message) {
+    return Json{{"ok", false}, {"error", {{"kind", to_string(kind)}, {"message", message}}}};
 }
 
 Json error_reply(const ProtocolError& error) {
-    return error_reply(to_string(error.code), error.message);
+    return error_reply(to_daemon_error_kind(error.code), error.message);
 }
 
 std::expected<Json, RemoteError> unwrap_reply(const Json& reply) {
+    const std::string bad_reply(to_string(DaemonErrorKind::bad_reply));
     if (!reply.is_object()) {
-        return std::unexpected(RemoteError{"bad_reply", "reply is not a JSON object"});
+        return std::unexpected(RemoteError{bad_reply, "reply is not a JSON object"});
     }
     const auto ok = reply.find("ok");
     if (ok == reply.end() || !ok->is_boolean()) {
-        return std::unexpected(RemoteError{"bad_reply", "reply has no boolean field 'ok'"});
+        return std::unexpected(RemoteError{bad_reply, "reply has no boolean field 'ok'"});
     }
     if (ok->get<bool>()) {
         return reply;
     }
-    RemoteError error{"bad_reply", "error reply without an 'error' object"};
+    RemoteError error{bad_reply, "error reply without an 'error' object"};
     if (const auto e = reply.find("error"); e != reply.end() && e->is_object()) {
         if (const auto kind = e->find("kind"); kind != e->end() && kind->is_string()) {
             error.kind = kind->get<std::string>();

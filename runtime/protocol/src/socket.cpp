@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <zeroflow/protocol/environment.hpp>
 #include <zeroflow/protocol/socket.hpp>
 
 namespace zeroflow::protocol {
@@ -72,10 +73,9 @@ std::expected<sockaddr_un, ProtocolError> unix_address(const std::filesystem::pa
     addr.sun_family = AF_UNIX;
     const std::string& path = socket.native();
     if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
-        return failure(ErrorCode::io_error,
-                       "socket path '" + path + "' must be 1 to " +
-                           std::to_string(sizeof(addr.sun_path) - 1) +
-                           " bytes long; choose a shorter ZEROFLOW_RUNTIME_DIR");
+        return failure(ErrorCode::io_error, "socket path '" + path + "' must be 1 to " +
+                                                std::to_string(sizeof(addr.sun_path) - 1) +
+                                                " bytes long; choose a shorter " + kRuntimeDirEnv);
     }
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     return addr;

@@ -20,7 +20,7 @@ TEST(OkReply, MergesFieldsAndForcesOkTrue) {
 }
 
 TEST(ErrorReply, HasKindAndMessage) {
-    EXPECT_EQ(error_reply("no_such_dataflow", "no running dataflow with ID x"),
+    EXPECT_EQ(error_reply(DaemonErrorKind::no_such_dataflow, "no running dataflow with ID x"),
               Json::parse(R"({"ok": false, "error": {"kind": "no_such_dataflow",
                               "message": "no running dataflow with ID x"}})"));
     EXPECT_EQ(error_reply(ProtocolError{ErrorCode::unknown_op, "unknown op 'x'"})["error"]["kind"],
@@ -29,7 +29,8 @@ TEST(ErrorReply, HasKindAndMessage) {
 
 TEST(UnwrapReply, SplitsOkErrorAndMalformedReplies) {
     EXPECT_TRUE(unwrap_reply(ok_reply({{"id", 1}})).has_value());
-    const auto error = unwrap_reply(error_reply("node_not_dynamic", "node x is not dynamic"));
+    const auto error =
+        unwrap_reply(error_reply(DaemonErrorKind::node_not_dynamic, "node x is not dynamic"));
     ASSERT_FALSE(error.has_value());
     EXPECT_EQ(error.error().kind, "node_not_dynamic");
     EXPECT_EQ(error.error().message, "node x is not dynamic");

@@ -17,6 +17,7 @@
 #include <zeroflow/bench/interleave.hpp>
 #include <zeroflow/bench/point.hpp>
 #include <zeroflow/protocol/common.hpp>
+#include <zeroflow/protocol/runtime_dir.hpp>
 
 #include "commands.hpp"
 
@@ -233,10 +234,10 @@ std::vector<zb::Round> zeroflow_round(const Setup& s, std::uint64_t samples, std
     auto rounds = zb::parse_rounds(text, sequence);
     if (got.status != 0 || rounds.empty()) {
         error = "the zeroflow round failed (zeroflow run exited " + std::to_string(got.status) +
-                "); the nodes' logs are in " + (s.work / "out").string();
+                "); the nodes' logs are in " + (s.work / protocol::kRunsFolder).string();
         return {};
     }
-    fs::remove_all(s.work / "out", ec);
+    fs::remove_all(s.work / protocol::kRunsFolder, ec);
     for (auto& r : rounds) {
         r.system = "zeroflow";
     }

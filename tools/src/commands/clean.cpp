@@ -1,6 +1,5 @@
 // `zeroflow clean [FILE]`: deletes the log folders (out/<uuid>/) of dataflows that are not
 // running, and the runtime directory's index entries that pointed at them.
-#include <fstream>
 #include <set>
 #include <vector>
 
@@ -43,7 +42,8 @@ std::string human_size(std::uintmax_t bytes) {
 /// A run folder zeroflow made: .../out/<uuid>, a real directory.
 bool is_run_folder(const fs::path& folder) {
     std::error_code ec;
-    return is_uuid(folder.filename().string()) && folder.parent_path().filename() == "out" &&
+    return is_uuid(folder.filename().string()) &&
+           folder.parent_path().filename() == protocol::kRunsFolder &&
            fs::is_directory(fs::symlink_status(folder, ec));
 }
 
@@ -67,22 +67,15 @@ int run_clean(const CleanOptions& options, std::ostream& out, std::ostream& err)
 
     std::error_code ec;
     std::set<fs::path> folders;
-    const auto index = protocol::runtime_dir() / "dataflows";
+    const auto runtime_dir = protocol::runtime_dir();
     if (options.file) {
-        const auto out_root = fs::absolute(*options.file, ec).parent_path() / "out";
+        const auto out_root = fs::absolute(*options.file, ec).parent_path() / protocol::kRunsFolder;
         for (const auto& e : fs::directory_iterator(out_root, ec)) {
             folders.insert(e.path());
         }
     } else {
-        for (const auto& e : fs::directory_iterator(index, ec)) {
-            std::ifstream in(e.path());
-            std::string name;
-            std::string folder;
-            std::getline(in, name);
-            std::getline(in, folder);
-            if (!folder.empty()) {
-                folders.insert(folder);
-            }
+        for (const auto& record : protocol::read_dataflow_records(runtime_dir)) {
+            folders.insert(record.log_dir);
         }
     }
 
@@ -114,17 +107,7 @@ int run_clean(const CleanOptions& options, std::ostream& out, std::ostream& err)
         }
     }
     // Forget the runs whose logs are gone.
-    for (const auto& e : fs::directory_iterator(index, ec)) {
-        std::ifstream in(e.path());
-        std::string name;
-        std::string folder;
-        std::getline(in, name);
-        std::getline(in, folder);
-        in.close();
-        if (!folder.empty() && !fs::exists(folder, ec)) {
-            fs::remove(e.path(), ec);
-        }
-    }
+    protocol::remove_stale_dataflow_records(runtime_dir);
 
     if (removed == 0) {
         out << "nothing to clean";

@@ -14,10 +14,10 @@
 
 namespace zeroflow::cli {
 
-/// Why a request failed: the reply's error kind (empty when no daemon answered) and a message
-/// for the user.
+/// Why a request failed: the reply's error kind (nullopt when no daemon answered, or for a kind
+/// this CLI does not know) and a message for the user.
 struct DaemonError {
-    std::string kind;
+    std::optional<protocol::DaemonErrorKind> kind;
     std::string message;
 };
 

@@ -14,7 +14,6 @@
 #include <set>
 #include <sstream>
 #include <thread>
-#include <tuple>
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -23,14 +22,13 @@
 #include <unistd.h>
 
 #include <zeroflow/daemon/daemon.hpp>
+#include <zeroflow/daemon/exec_strings.hpp>
 #include <zeroflow/dataflow/descriptor.hpp>
 #include <zeroflow/dataflow/suggest.hpp>
 #include <zeroflow/runtime/wire.hpp>
 
 #include "client.hpp"
 #include "commands.hpp"
-
-extern char** environ;
 
 namespace zeroflow::cli {
 
@@ -44,20 +42,22 @@ std::expected<Json, DaemonError> daemon_call(const Json& request,
     if (!client) {
         if (client.error().code == protocol::ErrorCode::peer_refused) {
             return std::unexpected(DaemonError{
-                "", "no zeroflow daemon is running for " + protocol::runtime_dir().string() +
-                        "; start one with `zeroflow up` (or use `zeroflow run`)"});
+                std::nullopt, "no zeroflow daemon is running for " +
+                                  protocol::runtime_dir().string() +
+                                  "; start one with `zeroflow up` (or use `zeroflow run`)"});
         }
-        return std::unexpected(
-            DaemonError{"", "cannot reach the zeroflow daemon: " + client.error().message});
+        return std::unexpected(DaemonError{std::nullopt, "cannot reach the zeroflow daemon: " +
+                                                             client.error().message});
     }
     auto reply = client->request(request, timeout);
     if (!reply) {
-        return std::unexpected(
-            DaemonError{"", "the zeroflow daemon did not answer: " + reply.error().message});
+        return std::unexpected(DaemonError{std::nullopt, "the zeroflow daemon did not answer: " +
+                                                             reply.error().message});
     }
     auto body = protocol::unwrap_reply(*reply);
     if (!body) {
-        return std::unexpected(DaemonError{body.error().kind, body.error().message});
+        return std::unexpected(DaemonError{protocol::parse_daemon_error_kind(body.error().kind),
+                                           body.error().message});
     }
     return *body;
 }
@@ -276,14 +276,9 @@ int run_up(std::ostream& out, std::ostream& err) {
         err << "zeroflow: error: " << ok.error().message << "\n";
         return kExitFailure;
     }
-    const auto log_file = (dir / "daemon.log").string();
+    const auto log_file = protocol::daemon_log_path(dir).string();
     std::string self = "/proc/self/exe";
-    std::vector<std::string> args = {"zeroflow", "daemon", "--log-file", log_file};
-    std::vector<char*> argv;
-    for (auto& a : args) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
+    daemon::ExecStrings argv{"zeroflow", "daemon", "--log-file", log_file};
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&actions);
@@ -294,7 +289,8 @@ int run_up(std::ostream& out, std::ostream& err) {
                                      0600);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, self.c_str(), &actions, &attr, argv.data(), environ);
+    auto env = daemon::ExecStrings::current_environment();
+    const int rc = ::posix_spawn(&pid, self.c_str(), &actions, &attr, argv.data(), env.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
@@ -414,7 +410,7 @@ int run_daemon_foreground(const DaemonOptions& options, std::ostream& out, std::
         } else {
             const auto uuid = (*started)["uuid"].get<std::string>();
             out << "dataflow " << uuid << " running; node logs in "
-                << (path.parent_path() / "out" / uuid).string() << "\n"
+                << protocol::run_log_dir(path.parent_path(), uuid).string() << "\n"
                 << std::flush;
             auto result = daemon_request(Json{{"op", "wait"}, {"dataflow", uuid}},
                                          std::chrono::hours(24 * 365));
@@ -477,7 +473,7 @@ std::optional<int> preflight(const std::filesystem::path& file, std::ostream& er
 }
 
 void print_daemon_error(const DaemonError& error, std::ostream& err) {
-    if (error.kind == "bad_dataflow") {
+    if (error.kind == protocol::DaemonErrorKind::bad_dataflow) {
         // Diagnostics, `file:line:col: error: ...` lines as `check` prints them: as they are.
         err << error.message << (error.message.ends_with('\n') ? "" : "\n");
         return;
@@ -567,29 +563,23 @@ namespace {
 /// whose logs this runtime directory still knows, newest first.
 int list_recorded(std::ostream& out) {
     std::error_code ec;
-    std::vector<std::tuple<std::filesystem::file_time_type, std::string, std::string, std::string>>
-        runs;
-    for (const auto& e :
-         std::filesystem::directory_iterator(protocol::runtime_dir() / "dataflows", ec)) {
-        std::ifstream in(e.path());
-        std::string name;
-        std::string folder;
-        std::getline(in, name);
-        std::getline(in, folder);
-        if (!folder.empty() && std::filesystem::exists(folder, ec)) {
-            runs.emplace_back(e.last_write_time(ec), e.path().filename().string(), name, folder);
+    std::vector<protocol::DataflowRecord> runs;
+    for (auto& record : protocol::read_dataflow_records(protocol::runtime_dir())) {
+        if (std::filesystem::exists(record.log_dir, ec)) {
+            runs.push_back(std::move(record));
         }
     }
     std::sort(runs.begin(), runs.end(),
-              [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+              [](const auto& a, const auto& b) { return a.written > b.written; });
     out << "no zeroflow daemon is running (`zeroflow up` starts one; `zeroflow run` embeds one "
            "that ends with its dataflow)\n";
     if (runs.empty()) {
         return kExitOk;
     }
     out << "earlier runs with logs (`zeroflow logs UUID NODE`), newest first:\n";
-    for (const auto& [when, uuid, name, folder] : runs) {
-        out << "  " << uuid << "  " << (name.empty() ? "-" : name) << "  " << folder << "\n";
+    for (const auto& run : runs) {
+        out << "  " << run.uuid << "  " << (run.name.empty() ? "-" : run.name) << "  "
+            << run.log_dir.string() << "\n";
     }
     return kExitOk;
 }
@@ -598,7 +588,7 @@ int list_recorded(std::ostream& out) {
 
 int run_list(const ListOptions& options, std::ostream& out, std::ostream& err) {
     auto reply = daemon_call(Json{{"op", "list"}}, 10s);
-    if (!reply && reply.error().kind.empty() && !options.json && !daemon_running()) {
+    if (!reply && !reply.error().kind && !options.json && !daemon_running()) {
         return list_recorded(out);
     }
     if (!reply) {
@@ -720,21 +710,14 @@ std::optional<std::filesystem::path> recorded_log_dir(const std::string& key) {
     std::optional<std::filesystem::path> found;
     std::filesystem::file_time_type newest{};
     std::set<std::filesystem::path> by_prefix;
-    for (const auto& e :
-         std::filesystem::directory_iterator(protocol::runtime_dir() / "dataflows", ec)) {
-        std::ifstream in(e.path());
-        std::string name;
-        std::string folder;
-        std::getline(in, name);
-        std::getline(in, folder);
-        const auto when = e.last_write_time(ec);
-        const auto uuid = e.path().filename().string();
-        if ((uuid == key || (!name.empty() && name == key)) && (!found || when > newest)) {
-            found = folder;
-            newest = when;
+    for (const auto& record : protocol::read_dataflow_records(protocol::runtime_dir())) {
+        if ((record.uuid == key || (!record.name.empty() && record.name == key)) &&
+            (!found || record.written > newest)) {
+            found = record.log_dir;
+            newest = record.written;
         }
-        if (!key.empty() && uuid.starts_with(key)) {
-            by_prefix.insert(folder);
+        if (!key.empty() && record.uuid.starts_with(key)) {
+            by_prefix.insert(record.log_dir);
         }
     }
     if (!found && by_prefix.size() == 1) {
@@ -786,7 +769,7 @@ int run_logs(const LogsOptions& given, std::ostream& out, std::ostream& err) {
             daemon_call(Json{{"op", "logs"}, {"dataflow", key}, {"node", options.node}}, 10s);
         if (logs) {
             reply = *logs;
-        } else if (logs.error().kind == "no_such_node") {
+        } else if (logs.error().kind == protocol::DaemonErrorKind::no_such_node) {
             err << "zeroflow: error: " << no_such_node(key, options.node, node_ids(key)) << "\n";
             return kExitFailure;
         } else {
@@ -808,14 +791,13 @@ int run_logs(const LogsOptions& given, std::ostream& out, std::ostream& err) {
             err << "zeroflow: error: " << daemon_error << "\n";
             return kExitFailure;
         }
-        const auto file = *folder / ("log_" + options.node + ".txt");
+        const auto file = protocol::node_log_path(*folder, options.node);
         std::error_code ec;
         if (!std::filesystem::exists(file, ec)) {
             std::vector<std::string> nodes;
             for (const auto& e : std::filesystem::directory_iterator(*folder, ec)) {
-                const auto name = e.path().filename().string();
-                if (name.starts_with("log_") && name.ends_with(".txt")) {
-                    nodes.push_back(name.substr(4, name.size() - 8));
+                if (auto node = protocol::node_of_log_file(e.path().filename().string())) {
+                    nodes.push_back(std::move(*node));
                 }
             }
             std::sort(nodes.begin(), nodes.end());
@@ -874,16 +856,12 @@ int run_build(const BuildOptions& options, std::ostream& out, std::ostream& err)
         }
         out << "building " << node.id << ": " << *node.build << "\n" << std::flush;
         pid_t pid = -1;
-        std::vector<std::string> args = {"/bin/sh", "-c", *node.build};
-        std::vector<char*> argv;
-        for (auto& a : args) {
-            argv.push_back(a.data());
-        }
-        argv.push_back(nullptr);
+        daemon::ExecStrings argv{"/bin/sh", "-c", *node.build};
+        auto env = daemon::ExecStrings::current_environment();
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
         posix_spawn_file_actions_addchdir_np(&actions, d.working_dir.c_str());
-        const int rc = ::posix_spawn(&pid, "/bin/sh", &actions, nullptr, argv.data(), environ);
+        const int rc = ::posix_spawn(&pid, "/bin/sh", &actions, nullptr, argv.data(), env.data());
         posix_spawn_file_actions_destroy(&actions);
         if (rc != 0) {
             err << "zeroflow: error: cannot run /bin/sh: " << std::strerror(rc) << "\n";

@@ -84,7 +84,7 @@ public:
         static constexpr const char* kColors[] = {"36", "33", "32", "35", "34"};
         for (std::size_t i = 0; i < ids.size(); ++i) {
             Source source;
-            source.file = folder / ("log_" + ids[i] + ".txt");
+            source.file = protocol::node_log_path(folder, ids[i]);
             const std::string padded = ids[i] + std::string(width - ids[i].size(), ' ');
             source.prefix = color ? std::string("\x1b[") + kColors[i % std::size(kColors)] + "m" +
                                         padded + " |\x1b[0m "
@@ -210,7 +210,7 @@ int run_run(const RunOptions& options, std::ostream& out, std::ostream& err) {
                 err << "zeroflow: error: " << ok.error().message << "\n";
                 return kExitFailure;
             }
-            daemon::setup_logging(dir / "daemon.log", "info");
+            daemon::setup_logging(protocol::daemon_log_path(dir), "info");
         } catch (const std::exception& e) {
             err << "zeroflow: error: " << e.what() << "\n";
             return kExitFailure;
@@ -250,7 +250,7 @@ int run_run(const RunOptions& options, std::ostream& out, std::ostream& err) {
         return kExitFailure;
     }
     const auto uuid = (*started)["uuid"].get<std::string>();
-    const auto log_dir = path.parent_path() / "out" / uuid;
+    const auto log_dir = protocol::run_log_dir(path.parent_path(), uuid);
     out << "dataflow " << uuid << " running; node logs in " << log_dir.string() << "\n"
         << std::flush;
     std::optional<OutputStream> stream;

@@ -28,10 +28,11 @@ std::expected<Tap, DaemonError> Tap::attach(const std::optional<std::string>& da
     auto client = protocol::Client::connect(socket, 2s);
     if (!client) {
         return std::unexpected(DaemonError{
-            "", client.error().code == protocol::ErrorCode::peer_refused
-                    ? "no zeroflow daemon is running for " + protocol::runtime_dir().string() +
-                          "; start one with `zeroflow up`"
-                    : "cannot reach the zeroflow daemon: " + client.error().message});
+            std::nullopt, client.error().code == protocol::ErrorCode::peer_refused
+                              ? "no zeroflow daemon is running for " +
+                                    protocol::runtime_dir().string() +
+                                    "; start one with `zeroflow up`"
+                              : "cannot reach the zeroflow daemon: " + client.error().message});
     }
     Json request{{"op", "attach_tap"}, {"protocol_version", protocol::kProtocolVersion}};
     if (dataflow) {
@@ -44,36 +45,39 @@ std::expected<Tap, DaemonError> Tap::attach(const std::optional<std::string>& da
     for (int attempt = 0;; ++attempt) {
         auto reply = client->request(request, 10s);
         if (!reply) {
-            return std::unexpected(
-                DaemonError{"", "the zeroflow daemon did not answer: " + reply.error().message});
+            return std::unexpected(DaemonError{
+                std::nullopt, "the zeroflow daemon did not answer: " + reply.error().message});
         }
         body = protocol::unwrap_reply(*reply);
         // busy: the senders are still taking back what the previous observer held.
-        if (body || body.error().kind != "busy" || attempt >= 100) {
+        if (body || !body.error().is(protocol::DaemonErrorKind::busy) || attempt >= 100) {
             break;
         }
         std::this_thread::sleep_for(50ms);
     }
     if (!body) {
-        return std::unexpected(DaemonError{body.error().kind, body.error().message});
+        return std::unexpected(DaemonError{protocol::parse_daemon_error_kind(body.error().kind),
+                                           body.error().message});
     }
     try {
         Tap tap;
         const auto& r = *body;
         auto spec = wire::layout_spec_from_json(r.at("segment"));
         if (!spec) {
-            return std::unexpected(
-                DaemonError{"internal", "bad layout from daemon: " + spec.error()});
+            return std::unexpected(DaemonError{protocol::DaemonErrorKind::internal,
+                                               "bad layout from daemon: " + spec.error()});
         }
         auto segment = shm::Segment::open(*spec, client->take_fd());
         if (!segment) {
-            return std::unexpected(DaemonError{"shared_memory", segment.error().message});
+            return std::unexpected(
+                DaemonError{protocol::DaemonErrorKind::shared_memory, segment.error().message});
         }
         tap.segment_ = std::make_unique<shm::Segment>(std::move(*segment));
         auto receiver =
             shm::NodeReceiver::attach(*tap.segment_, r.at("node_index").get<std::uint32_t>());
         if (!receiver) {
-            return std::unexpected(DaemonError{"shared_memory", receiver.error().message});
+            return std::unexpected(
+                DaemonError{protocol::DaemonErrorKind::shared_memory, receiver.error().message});
         }
         tap.receiver_.emplace(std::move(*receiver));
         tap.dataflow_id_ = r.at("dataflow_id").get<std::string>();
@@ -98,8 +102,8 @@ std::expected<Tap, DaemonError> Tap::attach(const std::optional<std::string>& da
         tap.client_ = std::make_unique<protocol::Client>(std::move(*client));
         return tap;
     } catch (const std::exception& e) {
-        return std::unexpected(
-            DaemonError{"internal", std::string("bad reply from daemon: ") + e.what()});
+        return std::unexpected(DaemonError{protocol::DaemonErrorKind::internal,
+                                           std::string("bad reply from daemon: ") + e.what()});
     }
 }
 

@@ -236,7 +236,7 @@ int live(const TopOptions& o, std::ostream& err) {
         auto after = dataflow_stats(uuid);
         if (!after) {
             status = "(" + after.error().message.substr(0, 60) + ")";
-            if (after.error().kind == "no_such_dataflow") {
+            if (after.error().kind == protocol::DaemonErrorKind::no_such_dataflow) {
                 endwin();
                 err << "zeroflow: the dataflow ended\n";
                 return kExitOk;

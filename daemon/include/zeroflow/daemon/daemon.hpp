@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include <zeroflow/protocol/common.hpp>
+#include <zeroflow/protocol/environment.hpp>
 
 namespace zeroflow::daemon {
 
@@ -38,7 +39,7 @@ struct Limits {
 
 /// How many runs' logs (out/<uuid>/ beside a dataflow file) a daemon keeps: the newest N, live
 /// ones included; 0 keeps every one. Default 10.
-inline constexpr const char* kKeepRunsEnv = "ZEROFLOW_KEEP_RUNS";
+inline constexpr const char* kKeepRunsEnv = protocol::kKeepRunsEnv;
 inline constexpr std::size_t kDefaultKeepRuns = 10;
 
 /// ZEROFLOW_KEEP_RUNS when it is a number, else kDefaultKeepRuns.

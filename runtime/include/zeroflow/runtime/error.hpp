@@ -8,6 +8,7 @@
 
 namespace zeroflow {
 
+/// New kinds go at the end: the values are the C API's status codes minus one (node.h).
 enum class ErrorKind : std::uint8_t {
     invalid_argument,       ///< the call itself is wrong (unknown output, foreign sample, ...)
     message_too_large,      ///< loan above the output's max_message_size
@@ -26,6 +27,7 @@ enum class ErrorKind : std::uint8_t {
     timeout,                ///< the daemon did not answer in time
     internal,               ///< anything else; the message says what
     metadata_too_large,     ///< a message's parameters exceed the output's max_metadata_size
+    node_is_dynamic,        ///< from_env as a node the dataflow declares dynamic
 };
 
 /// Stable snake_case name of a kind, e.g. "pool_exhausted".

@@ -13,6 +13,8 @@
 #include <variant>
 #include <vector>
 
+#include <zeroflow/shm/layout.hpp>
+
 namespace zeroflow::dataflow {
 
 /// A position in a dataflow file, 1-based; line and column are 0 when there is no position
@@ -50,21 +52,23 @@ struct Timer {
     std::string spec;                   ///< the text as written in the file
 };
 
+// The data path's limits are shm's (it enforces them on every layout); the descriptor checks
+// them first, with the file's line and column, under the same names.
 inline constexpr std::uint32_t kDefaultQueueSize = 10;
-inline constexpr std::uint32_t kMaxQueueSize = 1024;
+inline constexpr std::uint32_t kMaxQueueSize = shm::kMaxQueueSize;
 /// The data path's fan-out limit: how many inputs one output may feed.
-inline constexpr std::size_t kMaxFanOut = 64;
+inline constexpr std::size_t kMaxFanOut = shm::kMaxFanOut;
 inline constexpr std::uint32_t kMaxBusyPollUs = 1'000'000;
-inline constexpr std::uint64_t kDefaultMaxMessageSize = 8ull << 20;
-inline constexpr std::uint64_t kMaxMessageSizeLimit = 4ull << 30;
+inline constexpr std::uint64_t kDefaultMaxMessageSize = shm::kDefaultMaxMessageSize;
+inline constexpr std::uint64_t kMaxMessageSizeLimit = shm::kMaxMessageSizeLimit;
 inline constexpr std::uint32_t kMinChunks = 2;
 inline constexpr std::uint64_t kDefaultMaxLogSize = 64ull << 20; ///< per node log file
 inline constexpr std::uint64_t kMinLogSize = 4096;
 inline constexpr std::uint64_t kDefaultMaxDescriptorBytes = 1ull << 20;
 inline constexpr std::uint64_t kDefaultMaxYamlNodes = 200'000;
 inline constexpr std::uint32_t kMaxChunks = 65536;
-inline constexpr std::uint32_t kDefaultMaxMetadataSize = 1024;
-inline constexpr std::uint32_t kMaxMetadataSizeLimit = 1U << 20;
+inline constexpr std::uint32_t kDefaultMaxMetadataSize = shm::kDefaultMaxMetadataSize;
+inline constexpr std::uint32_t kMaxMetadataSizeLimit = shm::kMaxMetadataSizeLimit;
 
 /// dora 1.0's `restart_policy`: when the daemon starts a node again after its process ended.
 enum class RestartPolicy : std::uint8_t {

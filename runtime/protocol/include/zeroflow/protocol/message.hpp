@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include <zeroflow/protocol/common.hpp>
+#include <zeroflow/protocol/daemon_error.hpp>
 
 namespace zeroflow::protocol {
 
@@ -15,15 +16,18 @@ namespace zeroflow::protocol {
 /// `"ok"` is always true, whatever `fields` held.
 Json ok_reply(Json fields = Json::object());
 
-/// `{"ok": false, "error": {"kind": kind, "message": message}}`.
-Json error_reply(std::string_view kind, std::string_view message);
-/// The error reply for a protocol-layer error (kind = to_string(error.code)).
+/// `{"ok": false, "error": {"kind": to_string(kind), "message": message}}`.
+Json error_reply(DaemonErrorKind kind, std::string_view message);
+/// The error reply for a protocol-layer error (the kind of the same name).
 Json error_reply(const ProtocolError& error);
 
-/// An error reply as a client sees it: the daemon's kind (its own names included) and message.
+/// An error reply as a client sees it: the daemon's kind and message. The kind stays text (a
+/// newer daemon may name one this side does not know): parse_daemon_error_kind reads it.
 struct RemoteError {
     std::string kind;
     std::string message;
+    /// Whether the reply's kind is `k`.
+    bool is(DaemonErrorKind k) const noexcept { return parse_daemon_error_kind(kind) == k; }
 };
 
 /// Splits a reply: `"ok": true` → the reply; `"ok": false` → its error; anything else →

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <zeroflow/protocol/common.hpp>
+#include <zeroflow/protocol/daemon_error.hpp>
+#include <zeroflow/protocol/environment.hpp>
 #include <zeroflow/protocol/frame.hpp>
 #include <zeroflow/protocol/message.hpp>
 #include <zeroflow/protocol/runtime_dir.hpp>
