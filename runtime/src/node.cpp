@@ -275,7 +275,10 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
 }
 
 NodeImpl::~NodeImpl() {
-    if (!dynamic && closes_outputs) {
+    // After a Stop the daemon closes our outputs when it sees us exit: it does so after it set
+    // every node's Stop, so a neighbour still sees its Stop first. Closing them here could race
+    // the daemon's loop over the nodes (it may be descheduled between two of them).
+    if (!dynamic && closes_outputs && !stop_seen_) {
         for (auto& sender : senders_) {
             sender.close(); // downstream gets InputClosed after what is queued
         }
@@ -421,6 +424,7 @@ std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> time
         }
         case shm::Delivery::Kind::stop:
             stream_ = Stream::ended;
+            stop_seen_ = true;
             return make_event(EventKind::Stop);
         }
     }

@@ -64,6 +64,9 @@ private:
     std::chrono::nanoseconds busy_poll_{0};
     std::uint32_t open_inputs_ = 0;
     Stream stream_ = Stream::open;
+    /// The daemon asked this node to stop: its outputs are then the daemon's to close (see
+    /// ~NodeImpl), so no neighbour sees our InputClosed before its own Stop.
+    bool stop_seen_ = false;
     bool error_delivered_ = false;
     std::string error_message_;
     std::atomic<bool> daemon_lost_{false};

@@ -285,6 +285,15 @@ std::optional<Delivery> NodeReceiver::poll() noexcept {
         // Closed is read before the ring: what the sender queued before closing is seen first.
         // SYNC closed: observe (pairs with OutputSender::close / Control::close_output)
         if (in.output->closed.load(std::memory_order_acquire) != 0 && !available(in)) {
+            // A close that follows the daemon's Stop (it closes a stopped node's outputs after
+            // setting every node's Stop) makes our Stop visible now, though the check at the
+            // top may have missed it: Stop first, then this InputClosed.
+            // SYNC stop: observe (pairs with Control::request_stop)
+            if (!stop_delivered_ && node_->stop.load(std::memory_order_acquire) != 0) {
+                stop_delivered_ = true;
+                result.emplace().kind = Delivery::Kind::stop;
+                return result;
+            }
             in.closed_delivered = true;
             in.block->dropped.store(in.skipped, std::memory_order_relaxed); // statistics
             auto& d = result.emplace();
