@@ -1149,16 +1149,18 @@ void Supervisor::begin_stop(DataflowState& df, std::chrono::milliseconds grace) 
         df.status = DataflowStatus::stopping;
     }
     df.start_deadline.reset();
-    for (auto& n : df.nodes) {
-        if (n.status == NodeStatus::restarting) {
-            give_up_restart(df, n, "the dataflow is stopping"); // no wait for its backoff
-        }
-    }
     if (df.segment) {
         // Every node's Stop is set before any is woken, and before the timer outputs close: a
         // node then sees its Stop before any InputClosed (of a timer, or of a neighbour that
         // stopped faster).
         shm::Control(*df.segment).request_stop_all();
+    }
+    // A node waiting out its backoff ends now (no wait for it); its outputs close after every
+    // Stop was set, so its downstream still sees Stop first.
+    for (auto& n : df.nodes) {
+        if (n.status == NodeStatus::restarting) {
+            give_up_restart(df, n, "the dataflow is stopping"); // no wait for its backoff
+        }
     }
     df.timers.reset(); // closes the timer outputs
     const auto term = Clock::now() + grace;
