@@ -385,10 +385,6 @@ void write_metadata(zeroflow::Sample& sample, const std::vector<Param>& params) 
     }
 }
 
-void set_read_only(const py::array& array) {
-    py::detail::array_proxy(array.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
-}
-
 // ---- Event ------------------------------------------------------------------------------------
 
 const char* kind_name(zeroflow::EventKind kind) {
@@ -409,206 +405,502 @@ const char* kind_name(zeroflow::EventKind kind) {
 
 /// One event, as Python sees it: a read-only mapping with dora's keys. Owns the C++ Event (and
 /// so the chunk) and a share of the node; arrays of its value hold this object as their base.
-class PyEvent {
-public:
-    PyEvent(std::shared_ptr<NodeState> state, zeroflow::Event&& event)
-        : state_(std::move(state)), event_(std::move(event)) {}
-    PyEvent(const PyEvent&) = delete;
-    PyEvent& operator=(const PyEvent&) = delete;
+// ---- The hot path in the CPython C API --------------------------------------------------------
+//
+// Node, Event and Loan are plain CPython types: pybind11's generic dispatch (overload resolution,
+// type-info lookups, instance registration) cost about 1 µs per call here, more than the
+// transport itself. The cold parts (metadata conversion, dtype parsing, errors) still use
+// pybind11 types inside these functions; guarded() turns its exceptions into Python errors.
 
-    ~PyEvent() {
-        if (event_.kind != zeroflow::EventKind::Input) {
-            return;
-        }
-        if (state_->mutex.try_lock()) {
-            event_ = zeroflow::Event(); // the chunk goes back now
-            state_->mutex.unlock();
-        } else { // another thread is inside the node (waiting in next()): hand it over
-            std::lock_guard lock(state_->pending_mutex);
-            state_->pending.push_back(std::move(event_));
+template <typename F>
+PyObject* guarded(F&& body) noexcept {
+    try {
+        return body();
+    } catch (py::error_already_set& e) {
+        e.restore();
+    } catch (const py::builtin_exception& e) {
+        e.set_error();
+    } catch (const std::exception& e) {
+        PyErr_SetString(PyExc_RuntimeError, e.what());
+    }
+    return nullptr;
+}
+
+/// A function's parameter names, also as interned strings: keyword names at call sites are
+/// interned, so matching one is an address comparison.
+template <std::size_t N>
+struct Keywords {
+    explicit Keywords(const char* function_name, std::array<const char*, N> parameter_names)
+        : function(function_name), names(parameter_names) {
+        for (std::size_t i = 0; i < N; ++i) {
+            interned[i] = PyUnicode_InternFromString(names[i]); // lives as long as the module
         }
     }
+    const char* function;
+    std::array<const char*, N> names;
+    std::array<PyObject*, N> interned{};
+};
 
-    std::vector<std::string> keys() const {
-        switch (event_.kind) {
-        case zeroflow::EventKind::Input:
-            return {"type", "id", "value", "metadata", "timestamp", "sequence"};
-        case zeroflow::EventKind::InputClosed:
-            return {"type", "id"};
-        case zeroflow::EventKind::Error:
-            return {"type", "error"};
-        default:
-            return {"type"};
-        }
+/// Keyword-or-positional arguments of a METH_FASTCALL | METH_KEYWORDS call, by position in
+/// `kw`; missing ones stay null. TypeError for unknown or repeated names and extra arguments.
+template <std::size_t N>
+bool parse_args(const Keywords<N>& kw, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames,
+                std::size_t required, std::array<PyObject*, N>& out) {
+    out.fill(nullptr);
+    if (nargs > static_cast<Py_ssize_t>(N)) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %zu arguments (%zd given)", kw.function,
+                     N, nargs);
+        return false;
     }
-
-    bool contains(std::string_view key) const {
-        if (key == "type") {
-            return true;
+    for (Py_ssize_t i = 0; i < nargs; ++i) {
+        out[static_cast<std::size_t>(i)] = args[i];
+    }
+    const Py_ssize_t nkw = kwnames != nullptr ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t k = 0; k < nkw; ++k) {
+        PyObject* key = PyTuple_GET_ITEM(kwnames, k);
+        std::size_t slot = N;
+        for (std::size_t i = 0; i < N && slot == N; ++i) {
+            slot = key == kw.interned[i] ? i : N;
         }
-        switch (event_.kind) {
-        case zeroflow::EventKind::Input:
-            return key == "id" || key == "value" || key == "metadata" || key == "timestamp" ||
-                   key == "sequence";
-        case zeroflow::EventKind::InputClosed:
-            return key == "id";
-        case zeroflow::EventKind::Error:
-            return key == "error";
-        default:
+        for (std::size_t i = 0; i < N && slot == N; ++i) {
+            slot = PyUnicode_CompareWithASCIIString(key, kw.names[i]) == 0 ? i : N;
+        }
+        if (slot == N) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'",
+                         kw.function, key);
+            return false;
+        }
+        if (out[slot] != nullptr) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", kw.function,
+                         kw.names[slot]);
+            return false;
+        }
+        out[slot] = args[nargs + k];
+    }
+    for (std::size_t i = 0; i < required; ++i) {
+        if (out[i] == nullptr) {
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", kw.function,
+                         kw.names[i]);
             return false;
         }
     }
+    return true;
+}
 
-    static py::object get(const py::object& self, std::string_view key) {
-        auto& e = self.cast<PyEvent&>();
-        if (key == "type") {
-            return py::str(kind_name(e.event_.kind));
-        }
-        if (!e.contains(key)) {
-            throw py::key_error(std::string(key));
-        }
-        if (key == "id") {
-            return py::str(e.event_.id.data(), e.event_.id.size());
-        }
-        if (key == "value") {
-            return e.value(self);
-        }
-        if (key == "metadata") {
-            if (!e.metadata_) {
-                e.metadata_ = metadata_dict(e.event_);
-            }
-            return *e.metadata_;
-        }
-        if (key == "timestamp") {
-            return py::int_(e.event_.wall_time_ns());
-        }
-        if (key == "sequence") {
-            return py::int_(e.event_.sequence);
-        }
-        return py::str(e.event_.message.data(), e.event_.message.size()); // "error"
+/// Interned strings made once: event keys (compared by address first) and event types.
+struct Strings {
+    PyObject* type;
+    PyObject* id;
+    PyObject* value;
+    PyObject* metadata;
+    PyObject* timestamp;
+    PyObject* sequence;
+    PyObject* error;
+    std::array<PyObject*, 5> kinds; // indexed by EventKind
+};
+Strings strings;
+
+/// numpy's npy_intp, as pybind11's numpy API spells it.
+using Dim = Py_intptr_t;
+
+PyObject* intern(const char* text) {
+    PyObject* s = PyUnicode_InternFromString(text);
+    if (s == nullptr) {
+        throw py::error_already_set();
     }
+    return s; // immortal for the interpreter's life: the module keeps it
+}
 
-    /// The payload as a read-only array over shared memory whose base is this Event, so the
-    /// chunk lives as long as the array or any view of it. (Not cached: a cached array would
-    /// reference its own base, a cycle that pybind11 objects cannot break.)
-    py::object value(const py::object& self) const {
-        const auto dtype = event_.dtype();
-        const auto size = event_.data.size();
-        const auto element = zeroflow::element_size(dtype);
-        std::vector<py::ssize_t> shape;
-        for (auto dim : event_.shape()) {
-            shape.push_back(static_cast<py::ssize_t>(dim));
+/// A numpy array over `data` (shape, C order), its base `base` (a new reference is taken);
+/// writable or read-only. Empty payloads get numpy's own 0-byte buffer.
+PyObject* make_array(DataType dtype, std::span<const Dim> shape, void* data, bool writable,
+                     PyObject* base) {
+    auto& api = py::detail::npy_api::get();
+    std::array<Dim, zeroflow::kMaxDims> strides{};
+    Dim stride = static_cast<Dim>(zeroflow::element_size(dtype));
+    for (std::size_t i = shape.size(); i-- > 0;) {
+        strides[i] = stride;
+        stride *= shape[i];
+    }
+    PyObject* descr = numpy_dtype(dtype).ptr();
+    Py_INCREF(descr); // NewFromDescr steals it
+    const int flags = writable ? py::detail::npy_api::NPY_ARRAY_WRITEABLE_ : 0;
+    PyObject* array = api.PyArray_NewFromDescr_(
+        api.PyArray_Type_, descr, static_cast<int>(shape.size()), const_cast<Dim*>(shape.data()),
+        strides.data(), data, data != nullptr ? flags : 0, nullptr);
+    if (array == nullptr) {
+        return nullptr;
+    }
+    if (data == nullptr) {
+        if (!writable) {
+            py::detail::array_proxy(array)->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
         }
-        if (shape.empty()) {
-            shape.push_back(static_cast<py::ssize_t>(size / element));
-        }
-        std::vector<py::ssize_t> strides(shape.size());
-        py::ssize_t stride = static_cast<py::ssize_t>(element);
-        for (std::size_t i = shape.size(); i-- > 0;) {
-            strides[i] = stride;
-            stride *= shape[i];
-        }
-        // An empty payload may have no address: numpy then owns a 0-byte buffer.
-        const void* data = size != 0 ? static_cast<const void*>(event_.data.data()) : nullptr;
-        py::array array(numpy_dtype(dtype), shape, strides, data,
-                        size != 0 ? py::handle(self) : py::handle());
-        set_read_only(array);
         return array;
     }
-
-    std::string repr() const {
-        std::string text = std::string("<zeroflow.Event ") + kind_name(event_.kind);
-        if (!event_.id.empty()) {
-            text += " '" + std::string(event_.id) + "'";
-        }
-        if (event_.kind == zeroflow::EventKind::Input) {
-            text += " " + std::string(zeroflow::to_string(event_.dtype())) + " " +
-                    std::to_string(event_.data.size()) + " B";
-        }
-        return text + ">";
+    Py_INCREF(base);
+    if (api.PyArray_SetBaseObject_(array, base) != 0) { // steals base, even on failure
+        Py_DECREF(array);
+        return nullptr;
     }
+    return array;
+}
 
-private:
-    std::shared_ptr<NodeState> state_;
-    zeroflow::Event event_;
-    std::optional<py::dict> metadata_;
+// ---- Event ------------------------------------------------------------------------------------
+
+/// One event, as Python sees it: a read-only mapping with dora's keys. Owns the C++ Event (and
+/// so the chunk) and a share of the node; arrays of its value hold this object as their base.
+/// (The array is not cached: it would reference its own base, a cycle.)
+struct EventObject {
+    PyObject_HEAD std::shared_ptr<NodeState> state;
+    zeroflow::Event event;
+    PyObject* metadata; ///< the dict, made on first use
 };
+
+PyTypeObject event_type{}; // filled in by init_types()
+
+bool is_input(const EventObject* e) {
+    return e->event.kind == zeroflow::EventKind::Input;
+}
+
+void event_dealloc(PyObject* self) {
+    auto* e = reinterpret_cast<EventObject*>(self);
+    if (is_input(e)) {
+        if (e->state->mutex.try_lock()) {
+            e->event = zeroflow::Event(); // the chunk goes back now
+            e->state->mutex.unlock();
+        } else { // another thread is inside the node (waiting in next()): hand it over
+            std::lock_guard lock(e->state->pending_mutex);
+            e->state->pending.push_back(std::move(e->event));
+        }
+    }
+    Py_XDECREF(e->metadata);
+    e->event.~Event();
+    e->state.~shared_ptr();
+    Py_TYPE(self)->tp_free(self);
+}
+
+/// The keys this event has, in dora's order.
+std::vector<PyObject*> event_keys(const EventObject* e) {
+    switch (e->event.kind) {
+    case zeroflow::EventKind::Input:
+        return {strings.type,     strings.id,        strings.value,
+                strings.metadata, strings.timestamp, strings.sequence};
+    case zeroflow::EventKind::InputClosed:
+        return {strings.type, strings.id};
+    case zeroflow::EventKind::Error:
+        return {strings.type, strings.error};
+    default:
+        return {strings.type};
+    }
+}
+
+/// The key `key` names (one of `strings`' keys), or null when it is none of this event's.
+PyObject* event_key(const EventObject* e, PyObject* key) {
+    const auto keys = event_keys(e);
+    for (PyObject* k : keys) { // literals are interned: an address match is the common case
+        if (k == key) {
+            return k;
+        }
+    }
+    if (!PyUnicode_Check(key)) {
+        return nullptr;
+    }
+    for (PyObject* k : keys) {
+        if (PyUnicode_Compare(k, key) == 0) {
+            return k;
+        }
+    }
+    PyErr_Clear();
+    return nullptr;
+}
+
+PyObject* event_value(PyObject* self) {
+    auto* e = reinterpret_cast<EventObject*>(self);
+    const auto dtype = e->event.dtype();
+    const auto size = e->event.data.size();
+    std::array<Dim, zeroflow::kMaxDims> shape{};
+    std::size_t ndim = 0;
+    for (auto dim : e->event.shape()) {
+        shape[ndim++] = static_cast<Dim>(dim);
+    }
+    if (ndim == 0) {
+        shape[ndim++] = static_cast<Dim>(size / zeroflow::element_size(dtype));
+    }
+    // An empty payload may have no address: numpy then owns a 0-byte buffer.
+    void* data = size != 0 ? const_cast<std::byte*>(e->event.data.data()) : nullptr;
+    return make_array(dtype, {shape.data(), ndim}, data, false, self);
+}
+
+/// The value of `key` (one of `strings`' keys, present in this event).
+PyObject* event_item(PyObject* self, PyObject* key) {
+    auto* e = reinterpret_cast<EventObject*>(self);
+    const auto& ev = e->event;
+    if (key == strings.type) {
+        PyObject* kind = strings.kinds[static_cast<std::size_t>(ev.kind)];
+        Py_INCREF(kind);
+        return kind;
+    }
+    if (key == strings.id) {
+        return PyUnicode_FromStringAndSize(ev.id.data(), static_cast<Py_ssize_t>(ev.id.size()));
+    }
+    if (key == strings.value) {
+        return event_value(self);
+    }
+    if (key == strings.timestamp) {
+        return PyLong_FromUnsignedLongLong(ev.wall_time_ns());
+    }
+    if (key == strings.sequence) {
+        return PyLong_FromUnsignedLongLong(ev.sequence);
+    }
+    if (key == strings.metadata) {
+        return guarded([&]() -> PyObject* {
+            if (e->metadata == nullptr) {
+                e->metadata = metadata_dict(ev).release().ptr();
+            }
+            Py_INCREF(e->metadata);
+            return e->metadata;
+        });
+    }
+    return PyUnicode_FromStringAndSize(ev.message.data(),
+                                       static_cast<Py_ssize_t>(ev.message.size())); // "error"
+}
+
+PyObject* event_subscript(PyObject* self, PyObject* key) {
+    PyObject* k = event_key(reinterpret_cast<EventObject*>(self), key);
+    if (k == nullptr) {
+        PyErr_SetObject(PyExc_KeyError, key);
+        return nullptr;
+    }
+    return event_item(self, k);
+}
+
+PyObject* event_get(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    std::array<PyObject*, 2> a{};
+    static const Keywords kw("get", std::array{"key", "default"});
+    if (!parse_args(kw, args, nargs, kwnames, 1, a)) {
+        return nullptr;
+    }
+    PyObject* k = event_key(reinterpret_cast<EventObject*>(self), a[0]);
+    if (k == nullptr) {
+        PyObject* fallback = a[1] != nullptr ? a[1] : Py_None;
+        Py_INCREF(fallback);
+        return fallback;
+    }
+    return event_item(self, k);
+}
+
+int event_contains(PyObject* self, PyObject* key) {
+    return event_key(reinterpret_cast<EventObject*>(self), key) != nullptr ? 1 : 0;
+}
+
+Py_ssize_t event_length(PyObject* self) {
+    return static_cast<Py_ssize_t>(event_keys(reinterpret_cast<EventObject*>(self)).size());
+}
+
+PyObject* event_keys_list(PyObject* self, PyObject* /*unused*/) {
+    const auto keys = event_keys(reinterpret_cast<EventObject*>(self));
+    PyObject* list = PyList_New(static_cast<Py_ssize_t>(keys.size()));
+    if (list == nullptr) {
+        return nullptr;
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        Py_INCREF(keys[i]);
+        PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), keys[i]);
+    }
+    return list;
+}
+
+PyObject* event_iter(PyObject* self) {
+    PyObject* list = event_keys_list(self, nullptr);
+    if (list == nullptr) {
+        return nullptr;
+    }
+    PyObject* it = PyObject_GetIter(list);
+    Py_DECREF(list);
+    return it;
+}
+
+PyObject* event_repr(PyObject* self) {
+    const auto& ev = reinterpret_cast<EventObject*>(self)->event;
+    std::string text = std::string("<zeroflow.Event ") + kind_name(ev.kind);
+    if (!ev.id.empty()) {
+        text += " '" + std::string(ev.id) + "'";
+    }
+    if (ev.kind == zeroflow::EventKind::Input) {
+        text += " " + std::string(zeroflow::to_string(ev.dtype())) + " " +
+                std::to_string(ev.data.size()) + " B";
+    }
+    text += ">";
+    return PyUnicode_FromStringAndSize(text.data(), static_cast<Py_ssize_t>(text.size()));
+}
+
+/// A property for `key`: an AttributeError-free getter that raises KeyError like the mapping.
+template <PyObject* Strings::*Key>
+PyObject* event_property(PyObject* self, void* /*unused*/) {
+    return event_subscript(self, strings.*Key);
+}
+
+PyMethodDef event_methods[] = {
+    {"get", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(event_get)),
+     METH_FASTCALL | METH_KEYWORDS, "get(key, default=None)"},
+    {"keys", event_keys_list, METH_NOARGS, "The keys this event has."},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyGetSetDef event_getset[] = {
+    {"type", event_property<&Strings::type>, nullptr, nullptr, nullptr},
+    {"id", event_property<&Strings::id>, nullptr, nullptr, nullptr},
+    {"value", event_property<&Strings::value>, nullptr, nullptr, nullptr},
+    {"metadata", event_property<&Strings::metadata>, nullptr, nullptr, nullptr},
+    {"timestamp", event_property<&Strings::timestamp>, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr}};
+
+PyMappingMethods event_mapping = {event_length, event_subscript, nullptr};
+PySequenceMethods event_sequence = {};
+
+PyObject* new_event(const std::shared_ptr<NodeState>& state, zeroflow::Event&& event) {
+    PyObject* self = event_type.tp_alloc(&event_type, 0);
+    if (self == nullptr) {
+        return nullptr;
+    }
+    auto* e = reinterpret_cast<EventObject*>(self);
+    new (&e->state) std::shared_ptr<NodeState>(state);
+    new (&e->event) zeroflow::Event(std::move(event));
+    e->metadata = nullptr;
+    return self;
+}
 
 // ---- Loan -------------------------------------------------------------------------------------
 
 /// A loaned chunk as a context manager: `with node.loan(...) as buf:` gives a writable array
 /// over shared memory; the block's normal end sends it, an exception discards it.
-class PyLoan {
-public:
-    PyLoan(std::shared_ptr<NodeState> state, zeroflow::Sample&& sample, DataType dtype,
-           std::vector<py::ssize_t> shape)
-        : state_(std::move(state)), sample_(std::move(sample)), dtype_(dtype),
-          shape_(std::move(shape)) {}
-    PyLoan(const PyLoan&) = delete;
-    PyLoan& operator=(const PyLoan&) = delete;
-    ~PyLoan() {
-        if (sample_) {
-            Locked lock(*state_);
-            sample_.reset();
-        }
-    }
-
-    static py::object enter(const py::object& self) {
-        auto& l = self.cast<PyLoan&>();
-        if (!l.sample_) {
-            throw py::value_error("this loan was already sent or discarded");
-        }
-        if (!l.array_.has_value()) {
-            const auto element = static_cast<py::ssize_t>(zeroflow::element_size(l.dtype_));
-            std::vector<py::ssize_t> strides(l.shape_.size());
-            py::ssize_t stride = element;
-            for (std::size_t i = l.shape_.size(); i-- > 0;) {
-                strides[i] = stride;
-                stride *= l.shape_[i];
-            }
-            auto data = l.sample_->data();
-            py::array array(numpy_dtype(l.dtype_), l.shape_, strides,
-                            data.empty() ? nullptr : data.data(),
-                            data.empty() ? py::handle() : py::handle(self));
-            l.array_ = py::weakref(array); // a strong one would be a cycle (its base is us)
-            return array;
-        }
-        throw py::value_error("a loan is entered once: `with node.loan(...) as array:`");
-    }
-
-    bool exit(const py::object& exc_type, const py::object&, const py::object&) {
-        if (!sample_) {
-            return false;
-        }
-        if (array_) {
-            if (auto array = (*array_)(); !array.is_none()) {
-                set_read_only(array.cast<py::array>()); // the chunk is no longer ours to write
-            }
-        }
-        Locked lock(*state_);
-        if (!exc_type.is_none()) {
-            sample_.reset(); // discarded: the chunk goes back to the pool
-            return false;
-        }
-        auto sample = std::move(*sample_);
-        sample_.reset();
-        unwrap(state_->node.send(std::move(sample)));
-        return false;
-    }
-
-private:
-    std::shared_ptr<NodeState> state_;
-    std::optional<zeroflow::Sample> sample_;
-    DataType dtype_;
-    std::vector<py::ssize_t> shape_;
-    std::optional<py::weakref> array_;
+struct LoanObject {
+    PyObject_HEAD std::shared_ptr<NodeState> state;
+    std::optional<zeroflow::Sample> sample;
+    DataType dtype;
+    std::uint8_t ndim;
+    std::array<Dim, zeroflow::kMaxDims> shape;
+    PyObject* array; ///< a weak reference to the array (a strong one would be a cycle), or null
 };
+
+PyTypeObject loan_type{}; // filled in by init_types()
+
+void loan_dealloc(PyObject* self) {
+    auto* l = reinterpret_cast<LoanObject*>(self);
+    if (l->sample) {
+        Locked lock(*l->state);
+        l->sample.reset();
+    }
+    Py_XDECREF(l->array);
+    l->sample.~optional();
+    l->state.~shared_ptr();
+    Py_TYPE(self)->tp_free(self);
+}
+
+PyObject* loan_enter(PyObject* self, PyObject* /*unused*/) {
+    auto* l = reinterpret_cast<LoanObject*>(self);
+    if (!l->sample) {
+        PyErr_SetString(PyExc_ValueError, "this loan was already sent or discarded");
+        return nullptr;
+    }
+    if (l->array != nullptr) {
+        PyErr_SetString(PyExc_ValueError,
+                        "a loan is entered once: `with node.loan(...) as array:`");
+        return nullptr;
+    }
+    auto data = l->sample->data();
+    PyObject* array = make_array(l->dtype, {l->shape.data(), l->ndim},
+                                 data.empty() ? nullptr : data.data(), true, self);
+    if (array == nullptr) {
+        return nullptr;
+    }
+    l->array = PyWeakref_NewRef(array, nullptr);
+    if (l->array == nullptr) {
+        Py_DECREF(array);
+        return nullptr;
+    }
+    return array;
+}
+
+PyObject* loan_exit(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+    auto* l = reinterpret_cast<LoanObject*>(self);
+    if (!l->sample) {
+        Py_RETURN_FALSE;
+    }
+    if (l->array != nullptr) {
+        if (PyObject* array = PyWeakref_GET_OBJECT(l->array); array != Py_None) {
+            // the chunk is no longer ours to write
+            py::detail::array_proxy(array)->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+        }
+    }
+    const bool failed = nargs > 0 && args[0] != Py_None;
+    return guarded([&]() -> PyObject* {
+        Locked lock(*l->state);
+        auto sample = std::move(*l->sample);
+        l->sample.reset();
+        if (!failed) { // an exception discards the loan: the chunk goes back to the pool
+            unwrap(l->state->node.send(std::move(sample)));
+        }
+        Py_RETURN_FALSE;
+    });
+}
+
+PyMethodDef loan_methods[] = {
+    {"__enter__", loan_enter, METH_NOARGS, nullptr},
+    {"__exit__", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(loan_exit)),
+     METH_FASTCALL, nullptr},
+    {nullptr, nullptr, 0, nullptr}};
 
 // ---- Node -------------------------------------------------------------------------------------
 
-class PyNode {
-public:
-    PyNode(const std::optional<std::string>& node_id, const std::optional<std::string>& dataflow) {
+struct NodeObject {
+    PyObject_HEAD std::shared_ptr<NodeState> state;
+};
+
+PyTypeObject node_type{}; // filled in by init_types()
+
+/// The node's state; RuntimeError when __init__ did not run (a subclass that skipped it).
+NodeState* node_state(PyObject* self) {
+    auto* state = reinterpret_cast<NodeObject*>(self)->state.get();
+    if (state == nullptr) {
+        PyErr_SetString(PyExc_RuntimeError, "zeroflow.Node.__init__ was not called");
+    }
+    return state;
+}
+
+PyObject* node_new(PyTypeObject* type, PyObject* /*args*/, PyObject* /*kwargs*/) {
+    PyObject* self = type->tp_alloc(type, 0);
+    if (self != nullptr) {
+        new (&reinterpret_cast<NodeObject*>(self)->state) std::shared_ptr<NodeState>();
+    }
+    return self;
+}
+
+void node_dealloc(PyObject* self) {
+    reinterpret_cast<NodeObject*>(self)->state.~shared_ptr();
+    Py_TYPE(self)->tp_free(self);
+}
+
+std::optional<std::string> optional_str(PyObject* arg, const char* name) {
+    if (arg == nullptr || arg == Py_None) {
+        return std::nullopt;
+    }
+    if (!PyUnicode_Check(arg)) {
+        throw py::type_error(std::string(name) + " must be a str or None");
+    }
+    return py::reinterpret_borrow<py::str>(arg).cast<std::string>();
+}
+
+int node_init(PyObject* self, PyObject* args, PyObject* kwargs) {
+    static const char* names[] = {"node_id", "dataflow", nullptr};
+    PyObject* node_id_arg = nullptr;
+    PyObject* dataflow_arg = nullptr;
+    if (PyArg_ParseTupleAndKeywords(args, kwargs, "|OO:Node", const_cast<char**>(names),
+                                    &node_id_arg, &dataflow_arg) == 0) {
+        return -1;
+    }
+    PyObject* ok = guarded([&]() -> PyObject* {
+        const auto node_id = optional_str(node_id_arg, "node_id");
+        const auto dataflow = optional_str(dataflow_arg, "dataflow");
         std::expected<zeroflow::Node, zeroflow::Error> node =
             std::unexpected(zeroflow::Error{ErrorKind::internal, "not connected"});
         {
@@ -621,14 +913,27 @@ public:
                 node = zeroflow::Node::connect_dynamic(*node_id);
             }
         }
-        state_ = std::make_shared<NodeState>(unwrap(std::move(node)));
+        reinterpret_cast<NodeObject*>(self)->state =
+            std::make_shared<NodeState>(unwrap(std::move(node)));
+        Py_RETURN_NONE;
+    });
+    if (ok == nullptr) {
+        return -1;
     }
+    Py_DECREF(ok);
+    return 0;
+}
 
-    /// The next event; None on timeout and once the stream has ended (after STOP).
-    py::object next(std::optional<double> timeout_s) {
-        if (state_->ended) {
-            return py::none();
-        }
+/// The next event; None on timeout and once the stream has ended (after STOP).
+PyObject* node_next_event(PyObject* self, std::optional<double> timeout_s) {
+    NodeState* state = node_state(self);
+    if (state == nullptr) {
+        return nullptr;
+    }
+    if (state->ended) {
+        Py_RETURN_NONE;
+    }
+    return guarded([&]() -> PyObject* {
         using Clock = std::chrono::steady_clock;
         const auto deadline = timeout_s
                                   ? Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -637,7 +942,7 @@ public:
         for (;;) {
             std::optional<zeroflow::Event> event;
             {
-                Locked lock(*state_);
+                Locked lock(*state);
                 auto slice = std::chrono::duration_cast<std::chrono::nanoseconds>(kSignalSlice);
                 if (timeout_s) {
                     const auto left = deadline - Clock::now();
@@ -646,46 +951,107 @@ public:
                         std::min(slice,
                                  std::chrono::duration_cast<std::chrono::nanoseconds>(left)));
                 }
-                py::gil_scoped_release release;
-                event = state_->node.next(slice);
+                PyThreadState* saved = PyEval_SaveThread();
+                event = state->node.next(slice);
+                PyEval_RestoreThread(saved);
             }
             if (event) {
                 if (event->kind == zeroflow::EventKind::Stop) {
-                    state_->ended = true;
+                    state->ended = true;
                 }
-                return py::cast(std::make_unique<PyEvent>(state_, std::move(*event)));
+                return new_event(reinterpret_cast<NodeObject*>(self)->state, std::move(*event));
             }
             if (PyErr_CheckSignals() != 0) { // Ctrl-C: KeyboardInterrupt
-                throw py::error_already_set();
+                return nullptr;
             }
             if (timeout_s && Clock::now() >= deadline) {
-                return py::none();
+                Py_RETURN_NONE;
             }
         }
-    }
+    });
+}
 
-    py::object iter_next() {
-        auto event = next(std::nullopt);
-        if (event.is_none()) {
-            throw py::stop_iteration();
+PyObject* node_next(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    std::array<PyObject*, 1> a{};
+    static const Keywords kw("next", std::array{"timeout"});
+    if (!parse_args(kw, args, nargs, kwnames, 0, a)) {
+        return nullptr;
+    }
+    std::optional<double> timeout;
+    if (a[0] != nullptr && a[0] != Py_None) {
+        timeout = PyFloat_AsDouble(a[0]);
+        if (*timeout == -1.0 && PyErr_Occurred() != nullptr) {
+            return nullptr;
         }
-        return event;
     }
+    return node_next_event(self, timeout);
+}
 
-    zeroflow::Output output(const std::string& id) {
-        auto it = state_->outputs.find(id);
-        if (it == state_->outputs.end()) {
-            it = state_->outputs.emplace(id, unwrap(state_->node.output(id))).first;
+PyObject* node_iternext(PyObject* self) {
+    PyObject* event = node_next_event(self, std::nullopt);
+    if (event == Py_None) { // the stream ended: StopIteration
+        Py_DECREF(event);
+        return nullptr;
+    }
+    return event;
+}
+
+PyObject* node_iter(PyObject* self) {
+    Py_INCREF(self);
+    return self;
+}
+
+zeroflow::Output& node_output(NodeState& state, PyObject* id_arg) {
+    if (!PyUnicode_Check(id_arg)) {
+        throw py::type_error("an output id is a str");
+    }
+    Py_ssize_t size = 0;
+    const char* text = PyUnicode_AsUTF8AndSize(id_arg, &size);
+    if (text == nullptr) {
+        throw py::error_already_set();
+    }
+    std::string id(text, static_cast<std::size_t>(size));
+    auto it = state.outputs.find(id);
+    if (it == state.outputs.end()) {
+        it = state.outputs
+                 .emplace(std::move(id), unwrap(state.node.output(
+                                             std::string(text, static_cast<std::size_t>(size)))))
+                 .first;
+    }
+    return it->second;
+}
+
+void copy_and_send(NodeState& state, zeroflow::Sample&& sample, const void* data,
+                   std::size_t bytes) {
+    if (bytes != 0) {
+        if (bytes >= kReleaseGilBytes) {
+            py::gil_scoped_release release;
+            std::memcpy(sample.data().data(), data, bytes);
+        } else {
+            std::memcpy(sample.data().data(), data, bytes);
         }
-        return it->second;
     }
+    unwrap(state.node.send(std::move(sample)));
+}
 
-    void send_output(const std::string& id, const py::object& data, const py::object& metadata) {
-        const auto params = convert_metadata(metadata);
-        if (py::isinstance<py::bytes>(data) || PyByteArray_Check(data.ptr()) ||
-            PyMemoryView_Check(data.ptr())) {
+PyObject* node_send_output(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                           PyObject* kwnames) {
+    std::array<PyObject*, 3> a{};
+    static const Keywords kw("send_output", std::array{"output_id", "data", "metadata"});
+    if (!parse_args(kw, args, nargs, kwnames, 2, a)) {
+        return nullptr;
+    }
+    NodeState* state = node_state(self);
+    if (state == nullptr) {
+        return nullptr;
+    }
+    return guarded([&]() -> PyObject* {
+        const auto params = convert_metadata(
+            a[2] != nullptr ? py::reinterpret_borrow<py::object>(a[2]) : py::none());
+        PyObject* data = a[1];
+        if (PyBytes_Check(data) || PyByteArray_Check(data) || PyMemoryView_Check(data)) {
             Py_buffer view;
-            if (PyObject_GetBuffer(data.ptr(), &view, PyBUF_C_CONTIGUOUS) != 0) {
+            if (PyObject_GetBuffer(data, &view, PyBUF_C_CONTIGUOUS) != 0) {
                 throw py::error_already_set();
             }
             struct Release {
@@ -693,14 +1059,15 @@ public:
                 ~Release() { PyBuffer_Release(v); }
             } release{&view};
             const auto bytes = static_cast<std::size_t>(view.len);
-            Locked lock(*state_);
-            auto sample = unwrap(output(id).loan(bytes));
+            Locked lock(*state);
+            auto sample = unwrap(node_output(*state, a[0]).loan(bytes));
             write_metadata(sample, params);
-            copy_and_send(std::move(sample), view.buf, bytes);
-            return;
+            copy_and_send(*state, std::move(sample), view.buf, bytes);
+            Py_RETURN_NONE;
         }
         // numpy arrays, numpy scalars, lists: one contiguous array (no copy when it is one).
-        auto array = py::array::ensure(data, py::array::c_style);
+        auto array =
+            py::array::ensure(py::reinterpret_borrow<py::object>(data), py::array::c_style);
         if (!array) {
             PyErr_Clear();
             throw py::type_error("send_output takes a numpy array, bytes, bytearray, memoryview "
@@ -715,83 +1082,219 @@ public:
             shape.push_back(static_cast<std::uint64_t>(array.shape(i)));
         }
         const auto count = static_cast<std::size_t>(array.size());
-        Locked lock(*state_);
-        auto sample = unwrap(output(id).loan_typed(dtype, count));
+        Locked lock(*state);
+        auto sample = unwrap(node_output(*state, a[0]).loan_typed(dtype, count));
         sample.set_shape(shape);
         write_metadata(sample, params);
-        copy_and_send(std::move(sample), array.data(), static_cast<std::size_t>(array.nbytes()));
-    }
+        copy_and_send(*state, std::move(sample), array.data(),
+                      static_cast<std::size_t>(array.nbytes()));
+        Py_RETURN_NONE;
+    });
+}
 
-    py::object loan(const std::string& id, const py::object& shape_arg, const py::object& dtype_arg,
-                    const py::object& metadata) {
-        const auto dtype = data_type_arg(dtype_arg);
-        std::vector<py::ssize_t> shape;
-        if (PyLong_Check(shape_arg.ptr())) {
-            shape.push_back(shape_arg.cast<py::ssize_t>());
-        } else if (PyTuple_Check(shape_arg.ptr())) { // the common case, without pybind's caster
-            const auto n = PyTuple_GET_SIZE(shape_arg.ptr());
-            for (Py_ssize_t i = 0; i < n; ++i) {
-                const auto d = PyLong_AsSsize_t(PyTuple_GET_ITEM(shape_arg.ptr(), i));
-                if (d == -1 && PyErr_Occurred() != nullptr) {
-                    throw py::error_already_set();
-                }
-                shape.push_back(d);
+PyObject* node_loan(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    std::array<PyObject*, 4> a{};
+    static const Keywords kw("loan", std::array{"output_id", "shape", "dtype", "metadata"});
+    if (!parse_args(kw, args, nargs, kwnames, 2, a)) {
+        return nullptr;
+    }
+    NodeState* state = node_state(self);
+    if (state == nullptr) {
+        return nullptr;
+    }
+    return guarded([&]() -> PyObject* {
+        const auto dtype = a[2] != nullptr ? data_type_arg(py::reinterpret_borrow<py::object>(a[2]))
+                                           : DataType::u8;
+        std::array<Dim, zeroflow::kMaxDims> shape{};
+        std::size_t ndim = 0;
+        auto push = [&](Py_ssize_t d) {
+            if (ndim == zeroflow::kMaxDims) {
+                throw py::value_error("zeroflow messages have at most 8 dimensions");
             }
-        } else {
-            shape = shape_arg.cast<std::vector<py::ssize_t>>();
-        }
-        if (shape.size() > zeroflow::kMaxDims) {
-            throw py::value_error("zeroflow messages have at most 8 dimensions");
-        }
-        std::size_t count = 1;
-        std::vector<std::uint64_t> dims;
-        for (auto d : shape) {
             if (d < 0) {
                 throw py::value_error("a shape has no negative dimensions");
             }
-            dims.push_back(static_cast<std::uint64_t>(d));
-            if (__builtin_mul_overflow(count, static_cast<std::size_t>(d), &count)) {
+            shape[ndim++] = static_cast<Dim>(d);
+        };
+        PyObject* shape_arg = a[1];
+        if (PyLong_Check(shape_arg)) {
+            const auto d = PyLong_AsSsize_t(shape_arg);
+            if (d == -1 && PyErr_Occurred() != nullptr) {
+                throw py::error_already_set();
+            }
+            push(d);
+        } else if (PyTuple_Check(shape_arg)) { // the common case
+            const auto n = PyTuple_GET_SIZE(shape_arg);
+            for (Py_ssize_t i = 0; i < n; ++i) {
+                const auto d = PyLong_AsSsize_t(PyTuple_GET_ITEM(shape_arg, i));
+                if (d == -1 && PyErr_Occurred() != nullptr) {
+                    throw py::error_already_set();
+                }
+                push(d);
+            }
+        } else {
+            for (auto d :
+                 py::reinterpret_borrow<py::object>(shape_arg).cast<std::vector<py::ssize_t>>()) {
+                push(d);
+            }
+        }
+        std::size_t count = 1;
+        std::array<std::uint64_t, zeroflow::kMaxDims> dims{};
+        for (std::size_t i = 0; i < ndim; ++i) {
+            dims[i] = static_cast<std::uint64_t>(shape[i]);
+            if (__builtin_mul_overflow(count, static_cast<std::size_t>(shape[i]), &count)) {
                 throw py::value_error("the shape's element count overflows");
             }
         }
-        const auto params = convert_metadata(metadata);
-        Locked lock(*state_);
-        auto sample = unwrap(output(id).loan_typed(dtype, count));
+        std::vector<Param> params;
+        if (a[3] != nullptr && a[3] != Py_None) {
+            params = convert_metadata(py::reinterpret_borrow<py::object>(a[3]));
+        }
+        PyObject* loan = loan_type.tp_alloc(&loan_type, 0);
+        if (loan == nullptr) {
+            throw py::error_already_set();
+        }
+        auto* l = reinterpret_cast<LoanObject*>(loan);
+        new (&l->state) std::shared_ptr<NodeState>(reinterpret_cast<NodeObject*>(self)->state);
+        new (&l->sample) std::optional<zeroflow::Sample>();
+        l->dtype = dtype;
+        l->ndim = static_cast<std::uint8_t>(ndim);
+        l->shape = shape;
+        l->array = nullptr;
+        py::object owner = py::reinterpret_steal<py::object>(loan); // freed if loaning fails
+        Locked lock(*state);
+        auto sample = unwrap(node_output(*state, a[0]).loan_typed(dtype, count));
         if (dtype != DataType::bytes) {
-            sample.set_shape(dims);
+            sample.set_shape(std::span<const std::uint64_t>(dims.data(), ndim));
         } else {
             sample.set_type(DataType::bytes, {}); // untyped: no shape travels
         }
         write_metadata(sample, params);
-        return py::cast(std::make_unique<PyLoan>(state_, std::move(sample), dtype, shape));
+        l->sample.emplace(std::move(sample));
+        return owner.release().ptr();
+    });
+}
+
+PyObject* node_dropped(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    std::array<PyObject*, 1> a{};
+    static const Keywords kw("dropped", std::array{"input_id"});
+    if (!parse_args(kw, args, nargs, kwnames, 1, a)) {
+        return nullptr;
+    }
+    NodeState* state = node_state(self);
+    if (state == nullptr) {
+        return nullptr;
+    }
+    return guarded([&]() -> PyObject* {
+        const auto input = py::reinterpret_borrow<py::object>(a[0]).cast<std::string>();
+        Locked lock(*state);
+        unwrap(state->node.input(input)); // a typo is an error, not a silent 0
+        return PyLong_FromUnsignedLongLong(state->node.dropped(input));
+    });
+}
+
+template <std::vector<std::string> (zeroflow::Node::*List)() const>
+PyObject* node_names(PyObject* self, PyObject* /*unused*/) {
+    NodeState* state = node_state(self);
+    if (state == nullptr) {
+        return nullptr;
+    }
+    return guarded([&]() -> PyObject* { return py::cast((state->node.*List)()).release().ptr(); });
+}
+
+template <const std::string& (zeroflow::Node::*Name)() const noexcept>
+PyObject* node_name(PyObject* self, void* /*unused*/) {
+    NodeState* state = node_state(self);
+    if (state == nullptr) {
+        return nullptr;
+    }
+    const std::string& name = (state->node.*Name)();
+    return PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
+}
+
+template <typename F>
+PyCFunction fastcall(F function) {
+    return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(function));
+}
+
+PyMethodDef node_methods[] = {
+    {"next", fastcall(node_next), METH_FASTCALL | METH_KEYWORDS,
+     "next(timeout=None): the next event; None on timeout and after the stream ended (after "
+     "STOP)."},
+    {"send_output", fastcall(node_send_output), METH_FASTCALL | METH_KEYWORDS,
+     "send_output(output_id, data, metadata=None): copies data (numpy array, bytes, bytearray, "
+     "memoryview or list) into one message."},
+    {"loan", fastcall(node_loan), METH_FASTCALL | METH_KEYWORDS,
+     "loan(output_id, shape, dtype='uint8', metadata=None): a Loan of shared memory: `with "
+     "node.loan(...) as array:` sends on exit."},
+    {"dropped", fastcall(node_dropped), METH_FASTCALL | METH_KEYWORDS,
+     "dropped(input_id): messages of that input dropped so far (its queue was full)."},
+    {"inputs", node_names<&zeroflow::Node::inputs>, METH_NOARGS, "The node's input ids."},
+    {"outputs", node_names<&zeroflow::Node::outputs>, METH_NOARGS, "The node's output ids."},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyGetSetDef node_getset[] = {
+    {"id", node_name<&zeroflow::Node::id>, nullptr, "The node's id.", nullptr},
+    {"dataflow_id", node_name<&zeroflow::Node::dataflow_id>, nullptr, "The dataflow's UUID.",
+     nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr}};
+
+void add_type(py::module_& m, PyTypeObject& type, const char* name) {
+    Py_SET_REFCNT(&type, 1); // a static type: never freed
+    if (PyType_Ready(&type) != 0) {
+        throw py::error_already_set();
+    }
+    Py_INCREF(&type);
+    m.attr(name) = py::reinterpret_steal<py::object>(reinterpret_cast<PyObject*>(&type));
+}
+
+void init_types(py::module_& m) {
+    strings = {intern("type"),      intern("id"),       intern("value"), intern("metadata"),
+               intern("timestamp"), intern("sequence"), intern("error"), {}};
+    for (auto kind : {zeroflow::EventKind::Input, zeroflow::EventKind::InputClosed,
+                      zeroflow::EventKind::AllInputsClosed, zeroflow::EventKind::Stop,
+                      zeroflow::EventKind::Error}) {
+        strings.kinds[static_cast<std::size_t>(kind)] = intern(kind_name(kind));
     }
 
-    std::uint64_t dropped(const std::string& input) {
-        Locked lock(*state_);
-        unwrap(state_->node.input(input)); // a typo is an error, not a silent 0
-        return state_->node.dropped(input);
-    }
+    event_type.tp_name = "zeroflow.Event";
+    event_type.tp_basicsize = sizeof(EventObject);
+    event_type.tp_dealloc = event_dealloc;
+    event_type.tp_repr = event_repr;
+    event_sequence.sq_contains = event_contains;
+    event_type.tp_as_sequence = &event_sequence;
+    event_type.tp_as_mapping = &event_mapping;
+    event_type.tp_iter = event_iter;
+    event_type.tp_flags = Py_TPFLAGS_DEFAULT;
+    event_type.tp_doc = "One event of a node's stream: a read-only mapping with the keys type, "
+                        "id, value, metadata, timestamp, sequence (dora's, and the sequence).";
+    event_type.tp_methods = event_methods;
+    event_type.tp_getset = event_getset;
+    add_type(m, event_type, "Event");
 
-    std::vector<std::string> inputs() const { return state_->node.inputs(); }
-    std::vector<std::string> outputs() const { return state_->node.outputs(); }
-    std::string id() const { return state_->node.id(); }
-    std::string dataflow_id() const { return state_->node.dataflow_id(); }
+    loan_type.tp_name = "zeroflow.Loan";
+    loan_type.tp_basicsize = sizeof(LoanObject);
+    loan_type.tp_dealloc = loan_dealloc;
+    loan_type.tp_flags = Py_TPFLAGS_DEFAULT;
+    loan_type.tp_doc =
+        "A chunk of shared memory lent by an output; use it as `with node.loan(...) as array:`";
+    loan_type.tp_methods = loan_methods;
+    add_type(m, loan_type, "Loan");
 
-private:
-    void copy_and_send(zeroflow::Sample&& sample, const void* data, std::size_t bytes) {
-        if (bytes != 0) {
-            if (bytes >= kReleaseGilBytes) {
-                py::gil_scoped_release release;
-                std::memcpy(sample.data().data(), data, bytes);
-            } else {
-                std::memcpy(sample.data().data(), data, bytes);
-            }
-        }
-        unwrap(state_->node.send(std::move(sample)));
-    }
-
-    std::shared_ptr<NodeState> state_;
-};
+    node_type.tp_name = "zeroflow.Node";
+    node_type.tp_basicsize = sizeof(NodeObject);
+    node_type.tp_new = node_new;
+    node_type.tp_init = node_init;
+    node_type.tp_dealloc = node_dealloc;
+    node_type.tp_iter = node_iter;
+    node_type.tp_iternext = node_iternext;
+    node_type.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE;
+    node_type.tp_doc = "A zeroflow node: Node() for the node the daemon started, Node('id') for "
+                       "a dynamic node, Node('id', dataflow='name').";
+    node_type.tp_methods = node_methods;
+    node_type.tp_getset = node_getset;
+    add_type(m, node_type, "Node");
+}
 
 } // namespace
 
@@ -817,57 +1320,5 @@ class Error(Exception):
     error_type() = scope["Error"];
     error_type().attr("__module__") = "zeroflow";
     m.attr("Error") = error_type();
-
-    py::class_<PyEvent>(m, "Event",
-                        "One event of a node's stream: a read-only mapping with "
-                        "the keys type, id, value, metadata, timestamp (dora's).")
-        .def("__getitem__", &PyEvent::get)
-        .def(
-            "get",
-            [](const py::object& self, std::string_view key, const py::object& fallback) {
-                return self.cast<PyEvent&>().contains(key) ? PyEvent::get(self, key) : fallback;
-            },
-            py::arg("key"), py::arg("default") = py::none())
-        .def("__contains__", &PyEvent::contains)
-        .def("keys", &PyEvent::keys)
-        .def("__iter__", [](const PyEvent& e) { return py::iter(py::cast(e.keys())); })
-        .def("__len__", [](const PyEvent& e) { return e.keys().size(); })
-        .def("__repr__", &PyEvent::repr)
-        .def_property_readonly("type",
-                               [](const py::object& self) { return PyEvent::get(self, "type"); })
-        .def_property_readonly("id",
-                               [](const py::object& self) { return PyEvent::get(self, "id"); })
-        .def_property_readonly("value",
-                               [](const py::object& self) { return PyEvent::get(self, "value"); })
-        .def_property_readonly(
-            "metadata", [](const py::object& self) { return PyEvent::get(self, "metadata"); })
-        .def_property_readonly(
-            "timestamp", [](const py::object& self) { return PyEvent::get(self, "timestamp"); });
-
-    py::class_<PyLoan>(m, "Loan",
-                       "A chunk of shared memory lent by an output; use it as "
-                       "`with node.loan(...) as array:`")
-        .def("__enter__", &PyLoan::enter)
-        .def("__exit__", &PyLoan::exit);
-
-    py::class_<PyNode>(m, "Node",
-                       "A zeroflow node: Node() for the node the daemon started, "
-                       "Node('id') for a dynamic node, Node('id', dataflow='name').")
-        .def(py::init<const std::optional<std::string>&, const std::optional<std::string>&>(),
-             py::arg("node_id") = py::none(), py::arg("dataflow") = py::none())
-        .def("next", &PyNode::next, py::arg("timeout") = py::none(),
-             "The next event; None on timeout and after the stream ended (after STOP).")
-        .def("__iter__", [](py::object self) { return self; })
-        .def("__next__", &PyNode::iter_next)
-        .def("send_output", &PyNode::send_output, py::arg("output_id"), py::arg("data"),
-             py::arg("metadata") = py::none(),
-             "Copies data (numpy array, bytes, bytearray, memoryview or list) into one message.")
-        .def("loan", &PyNode::loan, py::arg("output_id"), py::arg("shape"),
-             py::arg("dtype") = "uint8", py::arg("metadata") = py::none(),
-             "A Loan of shared memory: `with node.loan(...) as array:` sends on exit.")
-        .def("dropped", &PyNode::dropped, py::arg("input_id"))
-        .def("inputs", &PyNode::inputs)
-        .def("outputs", &PyNode::outputs)
-        .def_property_readonly("id", &PyNode::id)
-        .def_property_readonly("dataflow_id", &PyNode::dataflow_id);
+    init_types(m);
 }
