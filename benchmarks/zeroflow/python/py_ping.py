@@ -4,6 +4,7 @@
 # = round trip / 2. Appends one JSON line (p50/p90/p99 in µs) to --results and exits.
 import argparse
 import json
+import struct
 import time
 
 import numpy as np
@@ -20,17 +21,21 @@ parser.add_argument("--results", required=True)
 args = parser.parse_args()
 
 node = Node()
-clock = time.perf_counter_ns
+clock = time.monotonic_ns
+header = struct.Struct("=q")  # the 8-byte header, native byte order as the C++ nodes write it
+size = (args.size,)
 latencies = np.empty(args.samples, dtype=np.int64)
 for i in range(args.warmup + args.samples):
     t0 = clock()
-    with node.loan("ping", shape=(args.size,), dtype="bytes") as buf:
-        buf[:8].view(np.int64)[0] = t0
+    with node.loan("ping", size, "bytes") as buf:
+        header.pack_into(buf, 0, t0)
     event = node.next()
     if event is None or event["type"] != "INPUT":
         raise SystemExit(f"py_ping: no echo from pong ({event})")
-    header = int(event["value"][:8].view(np.int64)[0])
+    echoed = header.unpack_from(event["value"])[0]
     del event
+    if echoed != t0:
+        raise SystemExit(f"py_ping: the echo carried {echoed}, not the {t0} it was sent")
     t1 = clock()
     if i >= args.warmup:
         latencies[i - args.warmup] = (t1 - t0 + 1) // 2
