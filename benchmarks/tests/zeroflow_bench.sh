@@ -73,6 +73,14 @@ daemon_up=0
 if ls "$(dirname "$zeroflow")"/../python/zeroflow*.so >/dev/null 2>&1; then
     "$zeroflow" bench --sizes 8 --mode blocking --duration 0.2 --lang python >"$tmp/py.txt"
     grep -Eq "^blocking +8 B +[0-9.]+" "$tmp/py.txt" || { cat "$tmp/py.txt"; fail "python pair"; }
+    # The Python one-way pair (py_source -> py_sink), found beside zeroflow as installed too.
+    "$zeroflow" bench --sizes 4KiB --pattern oneway --mode blocking --duration 0.2 --lang python \
+        >"$tmp/py1.txt"
+    grep -q "oneway (python nodes)" "$tmp/py1.txt" &&
+        grep -Eq "^blocking +4 KiB +[0-9.]+" "$tmp/py1.txt" || {
+        cat "$tmp/py1.txt"
+        fail "python one-way pair"
+    }
 fi
 
 # An unknown pattern: exit 2 and a message naming the patterns.

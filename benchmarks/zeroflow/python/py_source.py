@@ -2,7 +2,7 @@
 # CLOCK_MONOTONIC before the loan (as zf_source does), loans a message of --size bytes on `data`,
 # writes the stamp into its first 8 bytes, sends it, and waits for the acknowledgement on `ack`,
 # which carries the one-way latency the receiver measured (receive - stamp, ns). One message in
-# flight. Appends one JSON line (p50/p90/p99/p99.9/max in µs) to --results and exits.
+# flight; with --acks N (fan-out) the slowest of the N receivers counts. Appends one JSON line (p50/p90/p99/p99.9/max in µs) to --results and exits.
 import argparse
 import json
 import struct
@@ -18,6 +18,7 @@ parser.add_argument("--samples", type=int, default=2000)
 parser.add_argument("--warmup", type=int, default=200)
 parser.add_argument("--mode", default="blocking")
 parser.add_argument("--pair", default="py-py")
+parser.add_argument("--acks", type=int, default=1)  # receivers (fan-out): the slowest counts
 parser.add_argument("--results", required=True)
 args = parser.parse_args()
 
@@ -30,15 +31,18 @@ for i in range(args.warmup + args.samples):
     t0 = clock()
     with node.loan("data", size, "bytes") as buf:
         header.pack_into(buf, 0, t0)
-    ack = node.next()
-    if ack is None or ack["type"] != "INPUT":
-        raise SystemExit(f"py_source: no acknowledgement from the sink ({ack})")
-    latency = header.unpack_from(ack["value"])[0]
-    del ack
+    latency = 0
+    for _ in range(args.acks):
+        ack = node.next()
+        if ack is None or ack["type"] != "INPUT":
+            raise SystemExit(f"py_source: a missing acknowledgement ({ack})")
+        latency = max(latency, header.unpack_from(ack["value"])[0])
+        del ack
     if i >= args.warmup:
         latencies[i - args.warmup] = latency
 us = latencies / 1000.0
-line = {"system": "zeroflow-python", "pair": args.pair, "pattern": "oneway", "mode": args.mode,
+line = {"system": "zeroflow-python", "pair": args.pair,
+        "pattern": "oneway" if args.acks == 1 else f"fanout-{args.acks}", "mode": args.mode,
         "size": args.size, "samples": args.samples,
         **{f"p{k}_us": round(float(np.percentile(us, q)), 2)
            for k, q in (("50", 50), ("90", 90), ("99", 99), ("999", 99.9))},
