@@ -120,5 +120,55 @@ TEST(Wire, MalformedNodeSetupIsRefusedWithTheField) {
     EXPECT_FALSE(node_setup_from_json(protocol::Json::array()));
 }
 
+TapSetup sample_tap() {
+    shm::LayoutSpec spec;
+    spec.uuid = random_uuid();
+    spec.node_count = 3;
+    spec.outputs.push_back({0, "cam/image", 4 << 20, 12});
+    spec.connections.push_back({0, 1, 5, "image"});
+    spec.connections.push_back({0, 2, 64, "tap0"});
+    TapSetup setup;
+    setup.dataflow_id = to_string(spec.uuid);
+    setup.dataflow_name = "robot";
+    setup.tap = 0;
+    setup.node_index = 2;
+    setup.segment = to_json(spec);
+    setup.outputs = {{"cam/image", 0, 1}};
+    return setup;
+}
+
+TEST(Wire, TapSetupRoundTrips) {
+    const auto setup = sample_tap();
+    auto reply = to_json(setup);
+    reply["ok"] = true;
+    auto sut = tap_setup_from_json(reply);
+    ASSERT_TRUE(sut) << sut.error();
+    EXPECT_EQ(*sut, setup);
+    reply.erase("dataflow_name");
+    EXPECT_EQ(tap_setup_from_json(reply)->dataflow_name, "");
+}
+
+TEST(Wire, MalformedTapSetupIsRefusedWithTheField) {
+    const auto good = to_json(sample_tap());
+    auto refused = [&](const char* field, const protocol::Json& value) {
+        auto j = good;
+        j[field] = value;
+        auto sut = tap_setup_from_json(j);
+        EXPECT_FALSE(sut) << field;
+        return sut ? std::string() : sut.error();
+    };
+    EXPECT_NE(refused("node_index", -1).find("node_index"), std::string::npos);
+    EXPECT_NE(refused("tap", "0").find("tap"), std::string::npos);
+    EXPECT_NE(refused("segment", 3).find("segment"), std::string::npos);
+    EXPECT_NE(refused("outputs", protocol::Json::object()).find("outputs"), std::string::npos);
+    EXPECT_NE(refused("outputs", protocol::Json::parse(R"([{"name": "cam/image", "output": 0}])"))
+                  .find("connection"),
+              std::string::npos);
+    auto j = good;
+    j.erase("dataflow_id");
+    EXPECT_FALSE(tap_setup_from_json(j));
+    EXPECT_FALSE(tap_setup_from_json(protocol::Json::array()));
+}
+
 } // namespace
 } // namespace zeroflow::wire
