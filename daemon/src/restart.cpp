@@ -72,7 +72,7 @@ bool Supervisor::schedule_restart(DataflowState& df, NodeState& n) {
                     df.uuid, cause);
         return false;
     }
-    const auto now = Clock::now();
+    const auto now = clock_.now();
     if (n.window_restarts == 0 || (policy.window && now - n.window_start > *policy.window)) {
         n.window_restarts = 0;
         n.window_start = now;
@@ -174,9 +174,10 @@ Outcome<std::optional<Json>> Supervisor::register_restarted(DataflowState& df, N
     // The node is ours before it hears so: whatever it asks next finds it registered.
     n.conn = conn;
     n.status = NodeStatus::running;
-    node_conns_[conn] = {df.uuid, n.index};
-    if (!replier_.reply_with_fd(conn, protocol::ok_reply(node_setup(df, n)), df.segment->fd())) {
-        node_conns_.erase(conn);
+    registry_.bind_node(conn, df.uuid, n.index);
+    if (!replier_.reply_with_fd(conn, protocol::ok_reply(wire::to_json(plan_node_setup(df, n))),
+                                df.segment->fd())) {
+        registry_.unbind(conn);
         n.conn.reset();
         n.status = NodeStatus::pending;
         return std::unexpected(RequestError{protocol::DaemonErrorKind::resource_limit,
