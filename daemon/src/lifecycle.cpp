@@ -2,6 +2,7 @@
 // (Stop, then SIGTERM after the grace, SIGKILL after that), the end of a dataflow, and the
 // deadlines tick() keeps. Restarts are in restart.cpp.
 #include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <zeroflow/runtime/wire.hpp>

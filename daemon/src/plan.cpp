@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include <zeroflow/protocol/environment.hpp>
+
 namespace zeroflow::daemon {
 namespace {
 

@@ -2,6 +2,7 @@
 // when a spawned node's process ends, whether it comes back, its backoff, and its re-attach.
 // Part of the Supervisor; runs on the supervisor thread like the rest of it.
 #include <algorithm>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 #include <zeroflow/shm/control.hpp>
 
 #include "log.hpp"
+#include "plan.hpp"
 #include "supervisor.hpp"
 
 namespace zeroflow::daemon {
