@@ -388,14 +388,10 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
             }
         }
         if (dynamic_matches.size() > 1) {
-            std::string list;
-            for (const auto* df : dynamic_matches) {
-                list += "\n  " + df->uuid + (df->name.empty() ? "" : " (" + df->name + ")");
-            }
             return std::unexpected(RequestError{
                 protocol::DaemonErrorKind::ambiguous_node,
                 "several running dataflows have a dynamic node '" + *node_id + "'; pick one with " +
-                    protocol::kDataflowEnv + "=<uuid or name>:" + list});
+                    protocol::kDataflowEnv + "=<uuid or name>:" + list_dataflows(dynamic_matches)});
         }
         if (dynamic_matches.empty()) {
             if (static_match != nullptr) {

@@ -11,6 +11,14 @@ constexpr std::size_t kKeepFinished = 32;
 
 } // namespace
 
+std::string list_dataflows(const std::vector<DataflowState*>& dataflows) {
+    std::string out;
+    for (const auto* df : dataflows) {
+        out += "\n  " + df->uuid + (df->name.empty() ? "" : " (" + df->name + ")");
+    }
+    return out;
+}
+
 DataflowState& Registry::add(std::unique_ptr<DataflowState> df) {
     auto* state = df.get();
     const auto key = state->uuid;
@@ -55,13 +63,10 @@ Outcome<DataflowState*> Registry::find_dataflow(const std::string& key, bool run
             return hits.front();
         }
         if (hits.size() > 1) {
-            std::string names;
-            for (const auto* df : hits) {
-                names += "\n  " + df->uuid + (df->name.empty() ? "" : " (" + df->name + ")");
-            }
             return std::unexpected(RequestError{
                 protocol::DaemonErrorKind::ambiguous_dataflow,
-                "'" + key + "' is the start of several dataflows' IDs; give more of it:" + names});
+                "'" + key + "' is the start of several dataflows' IDs; give more of it:" +
+                    list_dataflows(hits)});
         }
     }
     return std::unexpected(
@@ -70,24 +75,15 @@ Outcome<DataflowState*> Registry::find_dataflow(const std::string& key, bool run
 }
 
 Outcome<DataflowState*> Registry::find_only_running() {
-    std::vector<DataflowState*> live;
-    for (auto& [uuid, df] : dataflows_) {
-        if (is_live(*df)) {
-            live.push_back(df.get());
-        }
-    }
+    const auto live = this->live();
     if (live.empty()) {
         return std::unexpected(
             RequestError{protocol::DaemonErrorKind::no_such_dataflow, "no running dataflow"});
     }
     if (live.size() > 1) {
-        std::string names;
-        for (const auto* df : live) {
-            names += "\n  " + df->uuid + (df->name.empty() ? "" : " (" + df->name + ")");
-        }
-        return std::unexpected(
-            RequestError{protocol::DaemonErrorKind::ambiguous_dataflow,
-                         "several dataflows are running; name one of them:" + names});
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::ambiguous_dataflow,
+                                            "several dataflows are running; name one of them:" +
+                                                list_dataflows(live)});
     }
     return live.front();
 }

@@ -21,6 +21,9 @@ struct Binding {
     std::uint32_t index = 0;
 };
 
+/// "\n  <uuid> (<name>)" per dataflow: the list an ambiguity error shows.
+std::string list_dataflows(const std::vector<DataflowState*>& dataflows);
+
 class Registry {
 public:
     using Map = std::map<std::string, std::unique_ptr<DataflowState>>;

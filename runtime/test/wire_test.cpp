@@ -46,12 +46,21 @@ TEST(Wire, MalformedSpecIsRefusedWithTheField) {
     EXPECT_FALSE(layout_spec_from_json(protocol::Json::array()));
 }
 
-NodeSetup sample_setup() {
+/// One camera output feeding node 1, and `taps` more (observer) nodes watching it.
+shm::LayoutSpec sample_spec(std::uint32_t taps = 0) {
     shm::LayoutSpec spec;
     spec.uuid = random_uuid();
-    spec.node_count = 2;
+    spec.node_count = 2 + taps;
     spec.outputs.push_back({0, "cam/image", 4 << 20, 12});
     spec.connections.push_back({0, 1, 5, "image"});
+    for (std::uint32_t t = 0; t < taps; ++t) {
+        spec.connections.push_back({0, 2 + t, 64, "tap" + std::to_string(t)});
+    }
+    return spec;
+}
+
+NodeSetup sample_setup() {
+    const auto spec = sample_spec();
     NodeSetup setup;
     setup.dataflow_id = to_string(spec.uuid);
     setup.dataflow_name = "robot";
@@ -121,12 +130,7 @@ TEST(Wire, MalformedNodeSetupIsRefusedWithTheField) {
 }
 
 TapSetup sample_tap() {
-    shm::LayoutSpec spec;
-    spec.uuid = random_uuid();
-    spec.node_count = 3;
-    spec.outputs.push_back({0, "cam/image", 4 << 20, 12});
-    spec.connections.push_back({0, 1, 5, "image"});
-    spec.connections.push_back({0, 2, 64, "tap0"});
+    const auto spec = sample_spec(1);
     TapSetup setup;
     setup.dataflow_id = to_string(spec.uuid);
     setup.dataflow_name = "robot";
