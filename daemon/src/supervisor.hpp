@@ -1,9 +1,6 @@
-// The supervisor: answers every request (handlers.cpp) through the registry's lookups
-// (registry.cpp), plans a dataflow's layout and each node's setup (plan.cpp), runs the node
-// lifecycle — start barrier, exits, stop escalation, finish (lifecycle.cpp), restarts
-// (restart.cpp) —, copies node output into logs (node_output.cpp) and reports status
-// (status_json.cpp). It meets the outside through three seams: a Replier, a Spawner and a
-// ClockSource. Runs on the daemon's one supervisor thread.
+// The supervisor: requests, the node lifecycle, restarts and status, in files by responsibility
+// (docs/design/daemon.md). It meets the outside only through its seams: a Replier, a Spawner and
+// a ClockSource. Runs on the daemon's one supervisor thread.
 #pragma once
 
 #include <chrono>
