@@ -55,6 +55,8 @@ struct Daemon::Impl final : Replier {
     int listen_fd = -1;
     int wake_fd = -1;
     Loop loop;
+    std::unique_ptr<ProcessSpawner> spawner; ///< the supervisor's seams: real processes
+    SteadyClock clock;                       ///< and real time
     std::unique_ptr<Supervisor> supervisor;
     std::map<ConnId, std::unique_ptr<Connection>> connections;
     std::map<int, ConnId> by_fd;
@@ -63,6 +65,7 @@ struct Daemon::Impl final : Replier {
 
     ~Impl() override {
         supervisor.reset();
+        spawner.reset();
         for (auto& [id, c] : connections) {
             ::close(c->fd);
         }
@@ -392,7 +395,9 @@ std::expected<std::unique_ptr<Daemon>, std::string> Daemon::create(const Options
     if (impl->wake_fd < 0) {
         return std::unexpected(std::string("eventfd: ") + std::strerror(errno));
     }
-    impl->supervisor = std::make_unique<Supervisor>(impl->loop, *impl, options);
+    impl->spawner = std::make_unique<ProcessSpawner>();
+    impl->supervisor =
+        std::make_unique<Supervisor>(impl->loop, *impl, options, *impl->spawner, impl->clock);
     auto* raw = impl.get();
     impl->loop.watch(impl->listen_fd, EPOLLIN, [raw](std::uint32_t) { raw->on_accept(); });
     impl->loop.watch(impl->wake_fd, EPOLLIN, [raw](std::uint32_t) {

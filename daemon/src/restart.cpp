@@ -2,6 +2,7 @@
 // when a spawned node's process ends, whether it comes back, its backoff, and its re-attach.
 // Part of the Supervisor; runs on the supervisor thread like the rest of it.
 #include <algorithm>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 #include <zeroflow/shm/control.hpp>
 
 #include "log.hpp"
+#include "plan.hpp"
 #include "supervisor.hpp"
 
 namespace zeroflow::daemon {
@@ -72,7 +74,7 @@ bool Supervisor::schedule_restart(DataflowState& df, NodeState& n) {
                     df.uuid, cause);
         return false;
     }
-    const auto now = Clock::now();
+    const auto now = clock_.now();
     if (n.window_restarts == 0 || (policy.window && now - n.window_start > *policy.window)) {
         n.window_restarts = 0;
         n.window_start = now;
@@ -174,9 +176,10 @@ Outcome<std::optional<Json>> Supervisor::register_restarted(DataflowState& df, N
     // The node is ours before it hears so: whatever it asks next finds it registered.
     n.conn = conn;
     n.status = NodeStatus::running;
-    node_conns_[conn] = {df.uuid, n.index};
-    if (!replier_.reply_with_fd(conn, protocol::ok_reply(node_setup(df, n)), df.segment->fd())) {
-        node_conns_.erase(conn);
+    registry_.bind_node(conn, df.uuid, n.index);
+    if (!replier_.reply_with_fd(conn, protocol::ok_reply(wire::to_json(plan_node_setup(df, n))),
+                                df.segment->fd())) {
+        registry_.unbind(conn);
         n.conn.reset();
         n.status = NodeStatus::pending;
         return std::unexpected(RequestError{protocol::DaemonErrorKind::resource_limit,

@@ -265,4 +265,52 @@ std::expected<NodeSetup, std::string> node_setup_from_json(const protocol::Json&
     return setup;
 }
 
+protocol::Json to_json(const TapSetup& setup) {
+    protocol::Json outputs = protocol::Json::array();
+    for (const auto& out : setup.outputs) {
+        outputs.push_back(
+            {{"name", out.name}, {"output", out.output}, {"connection", out.connection}});
+    }
+    return {{"dataflow_id", setup.dataflow_id},
+            {"dataflow_name", setup.dataflow_name},
+            {"tap", setup.tap},
+            {"node_index", setup.node_index},
+            {"segment", setup.segment},
+            {"outputs", outputs}};
+}
+
+std::expected<TapSetup, std::string> tap_setup_from_json(const protocol::Json& json) {
+    constexpr const char* kTap = "tap setup";
+    if (!json.is_object()) {
+        return std::unexpected("tap setup is not an object");
+    }
+    TapSetup setup;
+    std::string error;
+    if (!read_string(json, "dataflow_id", setup.dataflow_id, error, kTap) ||
+        !read_optional_string(json, "dataflow_name", setup.dataflow_name, error, kTap) ||
+        !read_uint(json, "tap", setup.tap, error, kTap) ||
+        !read_uint(json, "node_index", setup.node_index, error, kTap)) {
+        return std::unexpected(error);
+    }
+    const auto segment = json.find("segment");
+    if (segment == json.end() || !segment->is_object()) {
+        return std::unexpected("tap setup field 'segment' missing or not an object");
+    }
+    setup.segment = *segment;
+    const auto outputs = json.find("outputs");
+    if (outputs == json.end() || !outputs->is_array()) {
+        return std::unexpected("tap setup field 'outputs' missing or not an array");
+    }
+    for (const auto& out : *outputs) {
+        TapSetup::Output output;
+        if (!out.is_object() || !read_string(out, "name", output.name, error, kTap) ||
+            !read_uint(out, "output", output.output, error, kTap) ||
+            !read_uint(out, "connection", output.connection, error, kTap)) {
+            return std::unexpected(error.empty() ? "bad tap output entry" : error);
+        }
+        setup.outputs.push_back(std::move(output));
+    }
+    return setup;
+}
+
 } // namespace zeroflow::wire

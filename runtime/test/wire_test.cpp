@@ -46,12 +46,21 @@ TEST(Wire, MalformedSpecIsRefusedWithTheField) {
     EXPECT_FALSE(layout_spec_from_json(protocol::Json::array()));
 }
 
-NodeSetup sample_setup() {
+/// One camera output feeding node 1, and `taps` more (observer) nodes watching it.
+shm::LayoutSpec sample_spec(std::uint32_t taps = 0) {
     shm::LayoutSpec spec;
     spec.uuid = random_uuid();
-    spec.node_count = 2;
+    spec.node_count = 2 + taps;
     spec.outputs.push_back({0, "cam/image", 4 << 20, 12});
     spec.connections.push_back({0, 1, 5, "image"});
+    for (std::uint32_t t = 0; t < taps; ++t) {
+        spec.connections.push_back({0, 2 + t, 64, "tap" + std::to_string(t)});
+    }
+    return spec;
+}
+
+NodeSetup sample_setup() {
+    const auto spec = sample_spec();
     NodeSetup setup;
     setup.dataflow_id = to_string(spec.uuid);
     setup.dataflow_name = "robot";
@@ -118,6 +127,51 @@ TEST(Wire, MalformedNodeSetupIsRefusedWithTheField) {
               std::string::npos);
     refused("outputs", protocol::Json::parse(R"([["image", 0]])"));
     EXPECT_FALSE(node_setup_from_json(protocol::Json::array()));
+}
+
+TapSetup sample_tap() {
+    const auto spec = sample_spec(1);
+    TapSetup setup;
+    setup.dataflow_id = to_string(spec.uuid);
+    setup.dataflow_name = "robot";
+    setup.tap = 0;
+    setup.node_index = 2;
+    setup.segment = to_json(spec);
+    setup.outputs = {{"cam/image", 0, 1}};
+    return setup;
+}
+
+TEST(Wire, TapSetupRoundTrips) {
+    const auto setup = sample_tap();
+    auto reply = to_json(setup);
+    reply["ok"] = true;
+    auto sut = tap_setup_from_json(reply);
+    ASSERT_TRUE(sut) << sut.error();
+    EXPECT_EQ(*sut, setup);
+    reply.erase("dataflow_name");
+    EXPECT_EQ(tap_setup_from_json(reply)->dataflow_name, "");
+}
+
+TEST(Wire, MalformedTapSetupIsRefusedWithTheField) {
+    const auto good = to_json(sample_tap());
+    auto refused = [&](const char* field, const protocol::Json& value) {
+        auto j = good;
+        j[field] = value;
+        auto sut = tap_setup_from_json(j);
+        EXPECT_FALSE(sut) << field;
+        return sut ? std::string() : sut.error();
+    };
+    EXPECT_NE(refused("node_index", -1).find("node_index"), std::string::npos);
+    EXPECT_NE(refused("tap", "0").find("tap"), std::string::npos);
+    EXPECT_NE(refused("segment", 3).find("segment"), std::string::npos);
+    EXPECT_NE(refused("outputs", protocol::Json::object()).find("outputs"), std::string::npos);
+    EXPECT_NE(refused("outputs", protocol::Json::parse(R"([{"name": "cam/image", "output": 0}])"))
+                  .find("connection"),
+              std::string::npos);
+    auto j = good;
+    j.erase("dataflow_id");
+    EXPECT_FALSE(tap_setup_from_json(j));
+    EXPECT_FALSE(tap_setup_from_json(protocol::Json::array()));
 }
 
 } // namespace

@@ -61,8 +61,12 @@ std::expected<Tap, DaemonError> Tap::attach(const std::optional<std::string>& da
     }
     try {
         Tap tap;
-        const auto& r = *body;
-        auto spec = wire::layout_spec_from_json(r.at("segment"));
+        auto setup = wire::tap_setup_from_json(*body);
+        if (!setup) {
+            return std::unexpected(DaemonError{protocol::DaemonErrorKind::internal,
+                                               "bad reply from daemon: " + setup.error()});
+        }
+        auto spec = wire::layout_spec_from_json(setup->segment);
         if (!spec) {
             return std::unexpected(DaemonError{protocol::DaemonErrorKind::internal,
                                                "bad layout from daemon: " + spec.error()});
@@ -73,20 +77,19 @@ std::expected<Tap, DaemonError> Tap::attach(const std::optional<std::string>& da
                 DaemonError{protocol::DaemonErrorKind::shared_memory, segment.error().message});
         }
         tap.segment_ = std::make_unique<shm::Segment>(std::move(*segment));
-        auto receiver =
-            shm::NodeReceiver::attach(*tap.segment_, r.at("node_index").get<std::uint32_t>());
+        auto receiver = shm::NodeReceiver::attach(*tap.segment_, setup->node_index);
         if (!receiver) {
             return std::unexpected(
                 DaemonError{protocol::DaemonErrorKind::shared_memory, receiver.error().message});
         }
         tap.receiver_.emplace(std::move(*receiver));
-        tap.dataflow_id_ = r.at("dataflow_id").get<std::string>();
-        tap.dataflow_name_ = r.value("dataflow_name", std::string());
+        tap.dataflow_id_ = setup->dataflow_id;
+        tap.dataflow_name_ = setup->dataflow_name;
         std::vector<std::uint32_t> connections;
-        for (const auto& o : r.at("outputs")) {
-            tap.names_.push_back(o.at("name").get<std::string>());
-            tap.output_of_.push_back(o.at("output").get<std::uint32_t>());
-            connections.push_back(o.at("connection").get<std::uint32_t>());
+        for (auto& o : setup->outputs) {
+            tap.names_.push_back(std::move(o.name));
+            tap.output_of_.push_back(o.output);
+            connections.push_back(o.connection);
         }
         const auto inputs = tap.receiver_->input_count();
         tap.input_to_.assign(inputs, nullptr);
