@@ -105,10 +105,11 @@ bool Supervisor::schedule_restart(DataflowState& df, NodeState& n) {
     }
     log()->warn("node {} of dataflow {} {}: restarting it ({}) in {} (restart {}{})", n.id, df.uuid,
                 cause, policy_name(policy.policy), format_ms(delay), n.restarts + 1,
-                policy.max_restarts > 0
-                    ? " of " + std::to_string(policy.max_restarts) +
-                          (policy.window ? " per " + format_ms(*policy.window) : std::string())
-                    : std::string());
+                policy.max_restarts == 0 ? std::string()
+                : policy.window          ? ", " + std::to_string(n.window_restarts) + " of " +
+                                      std::to_string(policy.max_restarts) + " within " +
+                                      format_ms(*policy.window)
+                                : " of " + std::to_string(policy.max_restarts));
     return true;
 }
 
