@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Dataflows across machines, really across a network: two "machines" a and b on this host, each a
+# network namespace (a veth pair between them, addresses inside) with a private mount namespace
+# (its own /dev/shm tmpfs: no segment can be shared by accident), one zeroflow daemon and one
+# zeroflow-bridge each; Cyclone DDS restricted to the veth interface, peers listed.
+# Usage: machines_test.sh ZEROFLOW ZEROFLOW_BRIDGE TEST_NODE TEST
+#   TEST: transfer | missing_machine | stop_from_other_machine
+# Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
+set -euo pipefail
+zeroflow=$1 bridge=$2 node=$3 test=$4
+work=$(mktemp -d /tmp/zf-machines-XXXXXX)
+tag="zf$$"
+declare -A daemon_pid bridge_pid
+fail() {
+  echo "FAIL: $*" >&2
+  for m in a b; do
+    for f in "$work/$m/daemon.log" "$work/$m/bridge.out" "$work/$m/bridge.err" "$work/source.txt" "$work/sink.txt"; do
+      [[ -s $f ]] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
+    done
+  done
+  exit 1
+}
+cleanup() {
+  local m pid
+  for m in a b; do
+    for pid in "${bridge_pid[$m]:-}" "${daemon_pid[$m]:-}"; do
+      [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null || true
+    done
+  done
+  for m in a b; do
+    for pid in "${bridge_pid[$m]:-}" "${daemon_pid[$m]:-}"; do
+      [[ -n $pid ]] && wait "$pid" 2>/dev/null || true
+    done
+    # Whatever still runs in the machine's namespace (nodes of a killed daemon): by pid.
+    ip netns pids "$tag-$m" 2>/dev/null | while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done
+    ip netns del "$tag-$m" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# --- the two machines ---
+if [[ $(id -u) -ne 0 ]]; then
+  fail "the machines tests need root (network and mount namespaces); CI runs as root"
+fi
+if ! ip netns add "$tag-a" 2>"$work/netns.err" || ! ip netns add "$tag-b" 2>>"$work/netns.err"; then
+  fail "cannot create network namespaces with 'ip netns add' (iproute2, CONFIG_NET_NS, root): $(cat "$work/netns.err")"
+fi
+ip link add "$tag-a" type veth peer name "$tag-b"
+ip link set "$tag-a" netns "$tag-a"
+ip link set "$tag-b" netns "$tag-b"
+declare -A address=([a]=10.77.0.1 [b]=10.77.0.2)
+for m in a b; do
+  ip -n "$tag-$m" addr add "${address[$m]}/24" dev "$tag-$m"
+  ip -n "$tag-$m" link set "$tag-$m" up
+  ip -n "$tag-$m" link set lo up
+  mkdir -p "$work/$m/rt"
+  other=$([[ $m == a ]] && echo b || echo a)
+  cat >"$work/$m/cyclonedds.xml" <<XML
+<CycloneDDS><Domain id="any">
+  <General><Interfaces><NetworkInterface name="$tag-$m"/></Interfaces>
+    <AllowMulticast>false</AllowMulticast></General>
+  <Discovery><ParticipantIndex>auto</ParticipantIndex><MaxAutoParticipantIndex>30</MaxAutoParticipantIndex>
+    <Peers><Peer address="${address[$other]}"/></Peers></Discovery>
+</Domain></CycloneDDS>
+XML
+done
+mkdir -p "$work/pids"
+
+# Runs "$@" on machine $1 (its network and mount namespaces, its runtime directory).
+on() {
+  local m=$1
+  shift
+  ZEROFLOW_RUNTIME_DIR="$work/$m/rt" CYCLONEDDS_URI="file://$work/$m/cyclonedds.xml" \
+    ZF_TEST_PID_DIR="$work/pids" nsenter -t "${daemon_pid[$m]}" -m -n -- "$@"
+}
+start_daemon() {
+  local m=$1
+  ZEROFLOW_RUNTIME_DIR="$work/$m/rt" ZF_TEST_PID_DIR="$work/pids" ip netns exec "$tag-$m" unshare -m --propagation private \
+    sh -c 'mount -t tmpfs -o mode=1777 tmpfs /dev/shm && exec "$@"' sh \
+    "$zeroflow" daemon --machine-id "$m" --log-file "$work/$m/daemon.log" &
+  daemon_pid[$m]=$!
+  local i
+  for ((i = 0; i < 100; i++)); do
+    on "$m" "$zeroflow" list >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  fail "daemon of machine $m did not answer"
+}
+start_bridge() { # machine, extra args...
+  local m=$1
+  shift
+  # exec: $! is the bridge itself (nsenter execs it), so that a signal reaches it.
+  (
+    export ZEROFLOW_RUNTIME_DIR="$work/$m/rt" CYCLONEDDS_URI="file://$work/$m/cyclonedds.xml"
+    exec nsenter -t "${daemon_pid[$m]}" -m -n -- "$bridge" "$work/flow.yml" --machine "$m" \
+      --name flow "$@"
+  ) >"$work/$m/bridge.out" 2>"$work/$m/bridge.err" &
+  bridge_pid[$m]=$!
+}
+wait_for() { # command, seconds
+  local i
+  for ((i = 0; i < ${2:-10} * 10; i++)); do
+    if eval "$1" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+value() { sed -n "s/^$2=//p" "$1" 2>/dev/null; }
+# Segments are sealed memfds ("zeroflow-<uuid>") that a daemon passes over its own socket only.
+segments() { ls -l "/proc/${daemon_pid[$1]}/fd" 2>/dev/null | grep -c 'memfd:zeroflow' || true; }
+segment_names() { ls -l "/proc/${daemon_pid[$1]}/fd" 2>/dev/null | grep -o 'memfd:zeroflow-[0-9a-f]*' | sort -u; }
+running() { on "$1" "$zeroflow" list 2>/dev/null | grep -c running || true; }
+# Nothing of the dataflow is left on either machine: no dataflow runs, no segment, no node.
+assert_nothing_left() {
+  local m pid
+  for m in a b; do
+    wait_for "[[ \$(running $m) == 0 && \$(segments $m) == 0 ]]" 10 ||
+      fail "machine $m still has a dataflow or a segment: $(on "$m" "$zeroflow" list) / $(segments "$m") segments"
+  done
+  for pid in $(ls "$work/pids"); do
+    wait_for "! kill -0 $pid" 10 || fail "node process $pid is still alive"
+  done
+}
+
+start_daemon a
+start_daemon b
+# The mount namespaces are private: the host's /dev/shm and the other machine's are not theirs.
+touch /dev/shm/"$tag-host-probe"
+[[ $(on a sh -c "ls /dev/shm | grep -c $tag-host-probe || true") == 0 ]] || {
+  rm -f /dev/shm/"$tag-host-probe"
+  fail "machine a sees the host's /dev/shm"
+}
+rm -f /dev/shm/"$tag-host-probe"
+
+case $test in
+transfer)
+  # 2,000 messages of 64 KiB (each several UDP datagrams: Cyclone fragments) from a to b.
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 2000 --size 65536 --period-us 500 --report $work/source.txt
+    outputs: [out]
+    deploy: {machine: a}
+  - id: sink
+    path: $node
+    args: sink --report $work/sink.txt
+    inputs:
+      in: {source: source/out, queue_size: 256}
+    _unstable_deploy: {machine: b}
+YAML
+  # The whole dataflow given to one daemon: it names machine b and refuses, starting nothing.
+  if on a "$zeroflow" start "$work/flow.yml" 2>"$work/start.err"; then
+    fail "daemon a started a dataflow that places nodes on machine b"
+  fi
+  grep -q "machine 'b' (nodes sink)" "$work/start.err" || fail "start error: $(cat "$work/start.err")"
+  start_bridge b
+  start_bridge a
+  wait_for "[[ \$(value $work/sink.txt count) == 2000 ]]" 30 ||
+    fail "sink got $(value "$work/sink.txt" count) of 2000 messages"
+  wait "${bridge_pid[a]}" || fail "bridge a failed"
+  bridge_pid[a]=
+  [[ $(value "$work/source.txt" sent) == 2000 ]] || fail "source sent $(value "$work/source.txt" sent)"
+  [[ $(value "$work/sink.txt" checksum) == $(value "$work/source.txt" checksum) ]] ||
+    fail "payloads differ: checksum $(value "$work/sink.txt" checksum) != $(value "$work/source.txt" checksum)"
+  [[ $(value "$work/sink.txt" gaps) == 0 && $(value "$work/sink.txt" sequence_gaps) == 0 ]] ||
+    fail "out of order: gaps=$(value "$work/sink.txt" gaps) sequence_gaps=$(value "$work/sink.txt" sequence_gaps)"
+  [[ $(value "$work/sink.txt" first) == 1 && $(value "$work/sink.txt" last) == 2000 ]] ||
+    fail "first/last $(value "$work/sink.txt" first)/$(value "$work/sink.txt" last)"
+  # The source's end crossed over: the sink saw its input close.
+  wait_for "grep -q 'events=.*closed:in' $work/sink.txt" 10 || fail "sink never saw InputClosed: $(value "$work/sink.txt" events)"
+  # The sink ends at its inputs' close: machine b's part finishes, and its bridge with it.
+  wait_for "! kill -0 ${bridge_pid[b]}" 10 || fail "bridge b still runs after its part ended"
+  wait "${bridge_pid[b]}" || fail "bridge b failed"
+  bridge_pid[b]=
+  assert_nothing_left
+  echo "transfer: 2000 x 64 KiB from machine a to machine b, byte-exact, in order"
+  ;;
+missing_machine)
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 0 --period-us 1000
+    outputs: [out]
+  - id: sink
+    path: $node
+    args: sink
+    inputs: {in: source/out}
+    deploy: {machine: b}
+_unstable_deploy: {machine: a}
+YAML
+  # Machine b's daemon runs, but no bridge there: b is not present for this dataflow.
+  start_bridge a --peer-timeout 2
+  if wait "${bridge_pid[a]}"; then fail "bridge a started without machine b"; fi
+  bridge_pid[a]=
+  grep -q "machine 'b' of dataflow 'flow' is not present" "$work/a/bridge.err" ||
+    fail "error does not name machine b: $(cat "$work/a/bridge.err")"
+  grep -q "nothing was started" "$work/a/bridge.err" || fail "$(cat "$work/a/bridge.err")"
+  [[ $(on a "$zeroflow" list) == "no dataflows" ]] || fail "machine a ran something: $(on a "$zeroflow" list)"
+  [[ $(on b "$zeroflow" list) == "no dataflows" ]] || fail "machine b ran something: $(on b "$zeroflow" list)"
+  assert_nothing_left
+  echo "missing_machine: refused, naming machine b, nothing started"
+  ;;
+stop_from_other_machine)
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 0 --period-us 1000 --report $work/source.txt
+    outputs: [out]
+    deploy: {machine: a}
+  - id: sink
+    path: $node
+    args: sink --report $work/sink.txt
+    inputs: {in: source/out}
+    deploy: {machine: b}
+YAML
+  start_bridge a
+  start_bridge b
+  wait_for "[[ \$(value $work/sink.txt count) -gt 100 ]]" 20 || fail "sink got $(value "$work/sink.txt" count) messages"
+  # Each machine's segment is in its own /dev/shm, none in the host's.
+  [[ $(segments a) -ge 1 && $(segments b) -ge 1 ]] || fail "segments: a $(segments a), b $(segments b)"
+  [[ "$(segment_names a)" != "$(segment_names b)" ]] || fail "machines a and b hold the same segment"
+  # Stopped on machine b: machine a's part (the endless source) stops too.
+  kill -TERM "${bridge_pid[b]}"
+  wait "${bridge_pid[b]}" || fail "bridge b failed"
+  bridge_pid[b]=
+  wait_for "! kill -0 ${bridge_pid[a]}" 15 || fail "bridge a still runs after the stop on b"
+  wait "${bridge_pid[a]}" || fail "bridge a failed"
+  bridge_pid[a]=
+  grep -q "stop from another machine" "$work/a/bridge.out" || fail "bridge a: $(cat "$work/a/bridge.out")"
+  [[ $(value "$work/source.txt" stopped) == 1 ]] || fail "source on a did not get Stop"
+  grep -q "events=.*stop" "$work/sink.txt" || fail "sink on b did not get Stop"
+  assert_nothing_left
+  echo "stop_from_other_machine: stopped on b, a's part stopped"
+  ;;
+*) fail "unknown test $test" ;;
+esac
