@@ -57,18 +57,22 @@ std::string topic_name(const std::string& flow, const dataflow::OutputRef& outpu
     return "zeroflow/" + flow + "/" + output.node + "/" + output.output;
 }
 
-/// Data topics: reliable, keep-all within `depth` samples (the largest queue_size of the
-/// output's inputs): a slow machine makes the writer wait (at most a second per message), so
-/// the overflow lands in the publish pump's own input queue, which drops its oldest and counts
-/// it, as any full zeroflow queue does, instead of vanishing inside DDS. Transient-local, so
-/// that a reader that matches a moment after the writer (discovery completes on each side on
-/// its own) still gets the first messages.
-dds_qos_t* data_qos(std::uint32_t depth) {
+/// Data topics: reliable, keep-all. The writer holds at most `depth` samples (the largest
+/// queue_size of the output's inputs): a slow machine makes it wait (at most a second per
+/// message), so the overflow lands in the publish pump's own input queue, which drops its
+/// oldest and counts it, as any full zeroflow queue does, instead of vanishing inside DDS.
+/// The reader is not bounded: Cyclone drops (and never resends) what a full reader history
+/// rejects; the subscribe pump drains it at once into the local queues, which drop their
+/// oldest as always. Transient-local, so that a reader that matches a moment after the writer
+/// (discovery completes on each side on its own) still gets the first messages.
+dds_qos_t* data_qos(std::uint32_t depth, bool writer) {
     const auto n = static_cast<int32_t>(std::max(depth, kMinHistory));
     dds_qos_t* qos = dds_create_qos();
     dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE, DDS_SECS(1));
     dds_qset_history(qos, DDS_HISTORY_KEEP_ALL, 0);
-    dds_qset_resource_limits(qos, n, DDS_LENGTH_UNLIMITED, n);
+    if (writer) {
+        dds_qset_resource_limits(qos, n, DDS_LENGTH_UNLIMITED, n);
+    }
     dds_qset_durability(qos, DDS_DURABILITY_TRANSIENT_LOCAL);
     dds_qset_durability_service(qos, 0, DDS_HISTORY_KEEP_LAST, n, n, DDS_LENGTH_UNLIMITED, n);
     return qos;
@@ -242,7 +246,7 @@ int publish_pump(dds_entity_t participant, const std::string& flow,
         const dds_entity_t topic =
             dds_create_topic(participant, &zeroflow_bridge_Message_desc,
                              topic_name(flow, t.output).c_str(), nullptr, nullptr);
-        dds_qos_t* qos = data_qos(t.depth);
+        dds_qos_t* qos = data_qos(t.depth, true);
         writers.push_back(topic < 0 ? topic : dds_create_writer(participant, topic, qos, nullptr));
         dds_delete_qos(qos);
         if (writers.back() < 0) {
@@ -315,7 +319,7 @@ int subscribe_pump(dds_entity_t participant, const std::string& flow,
         const dds_entity_t topic =
             dds_create_topic(participant, &zeroflow_bridge_Message_desc,
                              topic_name(flow, t.output).c_str(), nullptr, nullptr);
-        dds_qos_t* qos = data_qos(t.depth);
+        dds_qos_t* qos = data_qos(t.depth, false);
         readers.push_back(topic < 0 ? topic : dds_create_reader(participant, topic, qos, nullptr));
         dds_delete_qos(qos);
         if (readers.back() < 0) {
@@ -542,8 +546,13 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
         cli::daemon_call(Json{{"op", "stop"}, {"dataflow", uuid}, {"grace_s", 5.0}}, 60s);
     };
     std::atomic<bool> part_ended{false};
+    Json result; // the part's end (the `wait` reply), read after the join
     std::thread waiter([&] {
-        cli::daemon_call(Json{{"op", "wait"}, {"dataflow", uuid}}, std::chrono::hours(24 * 365));
+        auto reply = cli::daemon_call(Json{{"op", "wait"}, {"dataflow", uuid}},
+                                      std::chrono::hours(24 * 365));
+        if (reply) {
+            result = std::move(*reply);
+        }
         part_ended.store(true);
     });
     control.say(o.machine, "running");
@@ -593,6 +602,10 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
         dds_wait_for_acks(control.writer, DDS_SECS(1));
     }
     out << "zeroflow-bridge: machine '" << o.machine << "' done" << std::endl;
+    if (!stop_everywhere && !stopped_elsewhere && !result.value("success", false)) {
+        // The part ended by itself, and not every node exited 0 (pumps included).
+        return cli::report_result(result, out, err);
+    }
     return cli::kExitOk;
 }
 
