@@ -11,7 +11,7 @@ declare -A daemon_pid bridge_pid
 fail() {
   echo "FAIL: $*" >&2
   local f
-  for f in "$work"/{a,b}/{daemon.log,bridge.out,bridge.err} "$work"/*.txt; do
+  for f in "$work"/{a,b}/{daemon.log,bridge.out,bridge.err} "$work"/*.txt "$work"/out/*/log_*.txt; do
     [[ -s $f ]] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
   done
   exit 1

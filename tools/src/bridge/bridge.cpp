@@ -187,6 +187,26 @@ std::optional<TopicArg> parse_topic(const std::string& text) {
     return t;
 }
 
+/// The writer (`is_writer`) or reader of one data topic; why not, when it cannot be made.
+std::expected<dds_entity_t, std::string> data_endpoint(dds_entity_t participant,
+                                                       const std::string& flow, const TopicArg& t,
+                                                       bool is_writer) {
+    const dds_entity_t topic =
+        dds_create_topic(participant, &zeroflow_bridge_Message_desc,
+                         topic_name(flow, t.output).c_str(), nullptr, nullptr);
+    dds_qos_t* qos = data_qos(t.depth, is_writer);
+    const dds_entity_t entity = topic < 0   ? topic
+                                : is_writer ? dds_create_writer(participant, topic, qos, nullptr)
+                                            : dds_create_reader(participant, topic, qos, nullptr);
+    dds_delete_qos(qos);
+    if (entity < 0) {
+        return std::unexpected(std::string("cannot create the DDS ") +
+                               (is_writer ? "writer" : "reader") + " of " + t.output.to_string() +
+                               ": " + dds_strretcode(entity));
+    }
+    return entity;
+}
+
 /// The control topic: one instance per machine (keyed), reliable, transient-local (a bridge
 /// that comes later still sees each machine's last state), one sample per instance.
 struct ControlTopic {
@@ -243,17 +263,12 @@ int publish_pump(dds_entity_t participant, const std::string& flow,
     std::map<std::string, std::size_t, std::less<>> by_input;
     std::vector<dds_entity_t> writers;
     for (const auto& t : topics) {
-        const dds_entity_t topic =
-            dds_create_topic(participant, &zeroflow_bridge_Message_desc,
-                             topic_name(flow, t.output).c_str(), nullptr, nullptr);
-        dds_qos_t* qos = data_qos(t.depth, true);
-        writers.push_back(topic < 0 ? topic : dds_create_writer(participant, topic, qos, nullptr));
-        dds_delete_qos(qos);
-        if (writers.back() < 0) {
-            err << "zeroflow-bridge: error: cannot create the DDS writer of "
-                << t.output.to_string() << ": " << dds_strretcode(writers.back()) << "\n";
+        const auto writer = data_endpoint(participant, flow, t, true);
+        if (!writer) {
+            err << "zeroflow-bridge: error: " << writer.error() << "\n";
             return cli::kExitFailure;
         }
+        writers.push_back(*writer);
         by_input[t.key] = writers.size() - 1;
     }
     // Registered only once every machine that reads an output has its reader (its subscribe
@@ -301,6 +316,13 @@ int publish_pump(dds_entity_t participant, const std::string& flow,
         }
         dds_wait_for_acks(writers[i], DDS_SECS(2)); // the last messages reach every machine
     }
+    std::uint64_t dropped = 0;
+    for (const auto& input : node->inputs()) {
+        dropped += node->dropped(input);
+    }
+    if (dropped > 0) { // a slow machine: the bridge's queues dropped their oldest, as any would
+        err << "zeroflow-bridge: " << dropped << " messages dropped by full queues before DDS\n";
+    }
     if (lost > 0) {
         err << "zeroflow-bridge: error: " << lost << " messages could not be written on DDS\n";
         return cli::kExitFailure;
@@ -316,17 +338,12 @@ int subscribe_pump(dds_entity_t participant, const std::string& flow,
     std::vector<dds_entity_t> readers;
     const dds_entity_t waitset = dds_create_waitset(participant);
     for (const auto& t : topics) {
-        const dds_entity_t topic =
-            dds_create_topic(participant, &zeroflow_bridge_Message_desc,
-                             topic_name(flow, t.output).c_str(), nullptr, nullptr);
-        dds_qos_t* qos = data_qos(t.depth, false);
-        readers.push_back(topic < 0 ? topic : dds_create_reader(participant, topic, qos, nullptr));
-        dds_delete_qos(qos);
-        if (readers.back() < 0) {
-            err << "zeroflow-bridge: error: cannot create the DDS reader of "
-                << t.output.to_string() << ": " << dds_strretcode(readers.back()) << "\n";
+        const auto reader = data_endpoint(participant, flow, t, false);
+        if (!reader) {
+            err << "zeroflow-bridge: error: " << reader.error() << "\n";
             return cli::kExitFailure;
         }
+        readers.push_back(*reader);
         dds_set_status_mask(readers.back(), DDS_SUBSCRIPTION_MATCHED_STATUS);
         dds_waitset_attach(waitset, dds_create_readcondition(readers.back(), DDS_ANY_STATE), 0);
         dds_waitset_attach(waitset, readers.back(), 0); // wakes on (un)matching too
