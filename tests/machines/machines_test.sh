@@ -11,6 +11,26 @@ zeroflow=$1 bridge=$2 node=$3 test=$4
 # shellcheck source=two_machines.sh
 source "$(dirname "$0")/two_machines.sh"
 
+# An endless source on machine a, its sink on b; returns once b received 100 messages.
+run_endless_pair() {
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 0 --period-us 1000 --report $work/source.txt
+    outputs: [out]
+    deploy: {machine: a}
+  - id: sink
+    path: $node
+    args: sink --report $work/sink.txt
+    inputs: {in: source/out}
+    deploy: {machine: b}
+YAML
+  start_bridge a
+  start_bridge b
+  wait_for "[[ \$(value $work/sink.txt count) -gt 100 ]]" 20 || fail "sink got $(value "$work/sink.txt" count) messages"
+}
+
 case $test in
 transfer)
   # 2,000 messages of 64 KiB (each several UDP datagrams: Cyclone fragments) from a to b. The
@@ -84,23 +104,8 @@ YAML
   echo "missing_machine: refused, naming machine b, nothing started"
   ;;
 stop_from_other_machine)
-  cat >"$work/flow.yml" <<YAML
-nodes:
-  - id: source
-    path: $node
-    args: source --count 0 --period-us 1000 --report $work/source.txt
-    outputs: [out]
-    deploy: {machine: a}
-  - id: sink
-    path: $node
-    args: sink --report $work/sink.txt
-    inputs: {in: source/out}
-    deploy: {machine: b}
-YAML
-  start_bridge a
-  start_bridge b
-  wait_for "[[ \$(value $work/sink.txt count) -gt 100 ]]" 20 || fail "sink got $(value "$work/sink.txt" count) messages"
-  # Each machine's segment is in its own /dev/shm, none in the host's.
+  run_endless_pair
+  # Each daemon holds a segment of its own.
   [[ $(segments a) -ge 1 && $(segments b) -ge 1 ]] || fail "segments: a $(segments a), b $(segments b)"
   [[ "$(segment_names a)" != "$(segment_names b)" ]] || fail "machines a and b hold the same segment"
   # Stopped on machine b: machine a's part (the endless source) stops too.
@@ -164,22 +169,7 @@ machine_lost)
   # Machine a dies whole (every process in it SIGKILLed: daemon, nodes, bridge): machine b's
   # sink gets InputClosed within Cyclone's lease (2 s here) plus a poll, b's daemon stays up
   # and starts a new dataflow afterwards.
-  cat >"$work/flow.yml" <<YAML
-nodes:
-  - id: source
-    path: $node
-    args: source --count 0 --period-us 1000
-    outputs: [out]
-    deploy: {machine: a}
-  - id: sink
-    path: $node
-    args: sink --report $work/sink.txt
-    inputs: {in: source/out}
-    deploy: {machine: b}
-YAML
-  start_bridge a
-  start_bridge b
-  wait_for "[[ \$(value $work/sink.txt count) -gt 100 ]]" 20 || fail "sink got $(value "$work/sink.txt" count) messages"
+  run_endless_pair
   killed_at=$(date +%s%N)
   ip netns pids "$tag-a" | while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done
   wait "${bridge_pid[a]}" 2>/dev/null || true
