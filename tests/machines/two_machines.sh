@@ -28,17 +28,30 @@ cleanup() {
       [[ -n $pid ]] && wait "$pid" 2>/dev/null || true
     done
     # Whatever still runs in the machine's namespace (nodes of a killed daemon): by pid.
-    ip netns pids "$tag-$m" 2>/dev/null | while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done
+    { ip netns pids "$tag-$m" 2>/dev/null || true; } | while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$tag-$m" 2>/dev/null || true
   done
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # --- the two machines ---
 if [[ $(id -u) -ne 0 ]]; then
   fail "the machines tests need root (network and mount namespaces); CI runs as root"
 fi
+# Namespaces of an earlier run that was SIGKILLed (ctest's timeout): zf<pid>-a|b whose shell is
+# gone. Their processes are ours too (nothing else runs in them).
+for ns in $(ip netns list 2>/dev/null | sed -n 's/^\(zf[0-9]*-[ab]\)\( .*\)\?$/\1/p'); do
+  owner=${ns#zf}
+  owner=${owner%-*}
+  if ! kill -0 "$owner" 2>/dev/null; then
+    # (a parallel test may be removing it too: neither may fail for that)
+    { ip netns pids "$ns" 2>/dev/null || true; } | while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  fi
+done
 if ! ip netns add "$tag-a" 2>"$work/netns.err" || ! ip netns add "$tag-b" 2>>"$work/netns.err"; then
   fail "cannot create network namespaces with 'ip netns add' (iproute2, CONFIG_NET_NS, root): $(cat "$work/netns.err")"
 fi
