@@ -11,6 +11,7 @@ packages=(
   gnuplot-nox graphviz help2man bash-completion libsystemd-dev systemd
   python3-pybind11 python3-dev python3-numpy python3-pytest
   libzstd-dev liblz4-dev zlib1g-dev libncurses-dev zstd lz4
+  cyclonedds-dev cyclonedds-tools iproute2 util-linux
 )
 # npm (tests only: the MCAP reader below). A machine whose Node.js came from elsewhere (e.g.
 # NodeSource's nodejs, which bundles npm and conflicts with Debian's npm) already has it.

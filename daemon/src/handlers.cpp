@@ -165,6 +165,33 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         }
         return std::unexpected(RequestError{protocol::DaemonErrorKind::bad_dataflow, text});
     }
+    // Nodes placed on machines (`deploy: {machine: M}`): this daemon runs the nodes of its own
+    // machine (--machine-id) and of none; any other machine is not present (no daemon reaches
+    // another machine yet: docs/design/machines.md), so the start fails before anything runs.
+    std::string missing;
+    for (const auto& machine : parsed.descriptor->machines()) {
+        if (machine == options_.machine_id) {
+            continue;
+        }
+        std::string nodes;
+        for (const auto& node : parsed.descriptor->nodes) {
+            if (node.machine == machine) {
+                nodes += (nodes.empty() ? "" : ", ") + node.id;
+            }
+        }
+        missing +=
+            (missing.empty() ? "" : "; ") + ("machine '" + machine + "' (nodes " + nodes + ")");
+    }
+    if (!missing.empty()) {
+        return std::unexpected(RequestError{
+            protocol::DaemonErrorKind::start_failed,
+            "the dataflow places nodes on machines that are not present: " + missing +
+                (options_.machine_id.empty()
+                     ? "; this daemon has no machine id (zeroflow daemon --machine-id NAME)"
+                     : "; this daemon is machine '" + options_.machine_id + "'") +
+                ". Starting across machines is not implemented yet: start each machine's part "
+                "with zeroflow-bridge (docs/design/machines.md)"});
+    }
     if (parsed.descriptor->nodes.size() > limits.max_nodes) {
         return std::unexpected(limit_error(
             "max_nodes", limits.max_nodes,

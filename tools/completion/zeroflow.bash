@@ -63,8 +63,9 @@ _zeroflow() {
         new) options+=" --lang --kind" ;;
         check) options+=" --dataflow" ;;
         graph) options+=" --format --mermaid --output" ;;
+        up) options+=" --machine-id" ;;
         destroy) options+=" --grace" ;;
-        daemon) options+=" --log-file --run-dataflow" ;;
+        daemon) options+=" --log-file --run-dataflow --machine-id" ;;
         start) options+=" --name --attach --detach --start-timeout" ;;
         stop) options+=" --grace --grace-duration --name" ;;
         list) options+=" --json" ;;
@@ -87,7 +88,7 @@ _zeroflow() {
             --grace-duration | \
             --stop-after | --start-timeout | --name | -d | --dataflow | --compression | \
             --outputs | --rate | --interval | --count | -n | --duration | --window | \
-            --run-dataflow) ((i++)) ;;
+            --run-dataflow | --machine-id) ((i++)) ;;
         -*) ;;
         *) ((positional++)) ;;
         esac

@@ -126,6 +126,9 @@ int App::run(int argc, const char* const* argv) {
 
     CLI::App* up_command =
         app.add_subcommand("up", "Start the daemon in the background (if none runs)");
+    std::string up_machine_id;
+    up_command->add_option("--machine-id", up_machine_id,
+                           "This machine's id: the daemon runs the nodes placed on it (deploy:)");
 
     double destroy_grace = 10;
     CLI::App* destroy_command =
@@ -141,6 +144,9 @@ int App::run(int argc, const char* const* argv) {
     daemon_command->add_option("--run-dataflow", daemon_options.run_dataflow,
                                "Start this dataflow at once; exit when it finishes (status 0 "
                                "only if every node exited 0)");
+    daemon_command->add_option("--machine-id", daemon_options.machine_id,
+                               "This machine's id: the daemon runs the nodes a dataflow places on "
+                               "it (deploy: {machine: ID}) beside those placed nowhere");
 
     StartOptions start;
     CLI::App* start_command =
@@ -335,7 +341,7 @@ int App::run(int argc, const char* const* argv) {
             return run_check(check, out_, err_);
         }
         if (*up_command) {
-            return run_up(out_, err_);
+            return run_up(out_, err_, up_machine_id);
         }
         if (*destroy_command) {
             return run_destroy(destroy_grace, out_, err_);

@@ -67,6 +67,17 @@ std::size_t Descriptor::connection_count() const {
     return count;
 }
 
+std::vector<std::string> Descriptor::machines() const {
+    std::vector<std::string> names;
+    for (const auto& node : nodes) {
+        if (node.machine && std::find(names.begin(), names.end(), *node.machine) == names.end()) {
+            names.push_back(*node.machine);
+        }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
 std::size_t ParseResult::error_count() const {
     return static_cast<std::size_t>(
         std::count_if(diagnostics.begin(), diagnostics.end(),

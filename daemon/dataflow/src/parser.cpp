@@ -22,8 +22,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array kTopLevelKeys{"nodes", "communication", "_unstable_debug", "shm", "env"};
-constexpr std::array kTopLevelUnsupported{"_unstable_deploy", "deploy"};
+constexpr std::array kTopLevelKeys{"nodes", "communication",    "_unstable_debug", "shm",
+                                   "env",   "_unstable_deploy", "deploy"};
+// Keys of a `deploy:` / `_unstable_deploy:` map; dora's others are refused by name.
+constexpr std::array kDeployKeys{"machine"};
+constexpr std::array kDeployUnsupported{"working_dir", "labels", "distribute"};
 // dora 1.0's top-level keys that only tune checks or intervals zeroflow does not have: a
 // warning says they are not supported yet and have no effect.
 constexpr std::array kTopLevelIgnored{"debug", "health_check_interval", "strict_types",
@@ -47,14 +50,15 @@ constexpr std::array kNodeKeys{"id",
                                "max_restarts",
                                "restart_window",
                                "restart_delay",
-                               "max_restart_delay"};
-constexpr std::array kNodeUnsupported{"operators", "operator", "custom", "git", "branch", "tag",
-                                      "rev", "send_logs_as", "_unstable_deploy", "deploy",
-                                      // dora 1.0 and its main line:
-                                      "min_log_level", "max_rotated_files", "path_sha256", "hub",
-                                      "ros2", "module", "params", "output_framing",
-                                      "output_metadata", "pattern", "shared_memory_pool_size",
-                                      "health_check_timeout", "finish_grace_secs"};
+                               "max_restart_delay",
+                               "_unstable_deploy",
+                               "deploy"};
+constexpr std::array kNodeUnsupported{
+    "operators", "operator", "custom", "git", "branch", "tag", "rev", "send_logs_as",
+    // dora 1.0 and its main line:
+    "min_log_level", "max_rotated_files", "path_sha256", "hub", "ros2", "module", "params",
+    "output_framing", "output_metadata", "pattern", "shared_memory_pool_size",
+    "health_check_timeout", "finish_grace_secs"};
 constexpr std::array kInputKeys{"source", "queue_size"};
 constexpr std::array kInputUnsupported{"input_timeout", "queue_policy"};
 
@@ -244,9 +248,13 @@ public:
                 error(entry.first.Mark(), "'exit_when_nodes_finish' is not supported yet by "
                                           "zeroflow (a dataflow finishes when all its spawned "
                                           "nodes have exited)");
-            } else if (contains(kTopLevelUnsupported, *key)) {
-                error(entry.first.Mark(),
-                      "'" + *key + "' (multi-machine deployment) is not supported yet by zeroflow");
+            } else if (*key == "_unstable_deploy" || *key == "deploy") {
+                if (seen.contains("_unstable_deploy") && seen.contains("deploy")) {
+                    error(entry.first.Mark(), "give either 'deploy' or '_unstable_deploy' at the "
+                                              "top level, not both");
+                } else {
+                    default_machine_ = parse_deploy(value, "'" + *key + "' at the top level");
+                }
             } else {
                 error(entry.first.Mark(),
                       "unknown key " + quote(*key) + " at the top level" +
@@ -260,6 +268,7 @@ public:
                                    : "missing 'nodes': a dataflow needs a list of nodes");
         }
         apply_global_env();
+        apply_default_machine();
         check_graph();
     }
 
@@ -281,6 +290,7 @@ public:
         Descriptor descriptor;
         descriptor.file = std::move(file);
         descriptor.working_dir = working_dir_;
+        descriptor.default_machine = default_machine_;
         for (auto& draft : nodes_) {
             descriptor.nodes.push_back(std::move(draft.node));
         }
@@ -466,6 +476,13 @@ private:
                     } else {
                         draft.node.send_stdout_as = *text;
                     }
+                }
+            } else if (*key == "_unstable_deploy" || *key == "deploy") {
+                if (seen.contains("_unstable_deploy") && seen.contains("deploy")) {
+                    error(key_mark,
+                          "give either 'deploy' or '_unstable_deploy' in " + who + ", not both");
+                } else {
+                    draft.node.machine = parse_deploy(value, "'" + *key + "' of " + who);
                 }
             } else if (contains(kNodeUnsupported, *key)) {
                 has_unsupported = true;
@@ -679,6 +696,51 @@ private:
         Node holder;
         parse_env(holder, value, "the dataflow");
         global_env_ = std::move(holder.env);
+    }
+
+    /// A `deploy:` map (dora 1.0) or `_unstable_deploy:` (dora 0.3): the machine it names.
+    std::optional<std::string> parse_deploy(const YAML::Node& value, const std::string& what) {
+        if (!value.IsMap()) {
+            error(value.Mark(), what + " must be a map such as {machine: NAME}");
+            return std::nullopt;
+        }
+        std::optional<std::string> machine;
+        std::set<std::string> seen;
+        for (const auto& entry : value) {
+            const auto key = key_of(entry.first, seen);
+            if (!key) {
+                continue;
+            }
+            if (*key == "machine") {
+                const auto text = scalar(entry.second, "'machine' in " + what, "a machine id");
+                if (text && !detail::is_valid_id(*text)) {
+                    error(entry.second.Mark(), "invalid machine id " + quote(*text) + " in " +
+                                                   what +
+                                                   ": use only letters, digits, '_' and '-'");
+                } else if (text) {
+                    machine = *text;
+                }
+            } else if (contains(kDeployUnsupported, *key)) {
+                error(entry.first.Mark(), quote(*key) + " in " + what +
+                                              " is not supported yet by zeroflow (only 'machine')");
+            } else {
+                error(entry.first.Mark(), "unknown key " + quote(*key) + " in " + what +
+                                              detail::did_you_mean(*key, to_strings(kDeployKeys)));
+            }
+        }
+        return machine;
+    }
+
+    // Nodes without a machine of their own run on the top-level default, if there is one.
+    void apply_default_machine() {
+        if (!default_machine_) {
+            return;
+        }
+        for (auto& draft : nodes_) {
+            if (!draft.node.machine) {
+                draft.node.machine = default_machine_;
+            }
+        }
     }
 
     void apply_global_env() {
@@ -1198,6 +1260,7 @@ private:
 
     std::string file_;
     fs::path working_dir_;
+    std::optional<std::string> default_machine_;
     std::vector<NodeDraft> nodes_;
     std::set<std::string> restart_keys_; ///< restart keys of the node being parsed
     std::vector<ShmDraft> shm_;

@@ -233,19 +233,68 @@ TEST_F(DescriptorTest, DoraOnlyTopLevelKeysWarnOrAreRejected) {
                                "'communication' is accepted for dora compatibility but has no "
                                "effect"));
     EXPECT_TRUE(has_diagnostic(accepted, Severity::warning, 14, 1, "'_unstable_debug'"));
+}
 
-    const auto rejected = parse(std::string(kPair) + "_unstable_deploy:\n  machine: a\n");
-    EXPECT_TRUE(has_diagnostic(rejected, Severity::error, 12, 1,
-                               "'_unstable_deploy' (multi-machine deployment) is not supported "
-                               "yet"));
-    EXPECT_TRUE(has_diagnostic(parse(std::string(kPair) + "deploy: {}\n"), Severity::error, 12, 1,
-                               "not supported yet"));
+TEST_F(DescriptorTest, DeployPlacesNodesOnMachinesWithATopLevelDefault) {
+    // dora 0.3's top-level default, dora 1.0's per-node key and dora 0.3's per-node key.
+    const auto sut = parse(R"(nodes:
+  - id: camera
+    path: sender
+    outputs: [image]
+    deploy: {machine: robot}
+  - id: filter
+    path: sender
+    inputs: {image: camera/image}
+    _unstable_deploy:
+      machine: base
+  - id: sink
+    path: ./receiver
+    inputs: {image: camera/image}
+_unstable_deploy: {machine: base}
+)");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    EXPECT_EQ(sut.descriptor->find_node("camera")->machine, "robot");
+    EXPECT_EQ(sut.descriptor->find_node("filter")->machine, "base");
+    EXPECT_EQ(sut.descriptor->find_node("sink")->machine, "base"); // the default
+    EXPECT_EQ(sut.descriptor->default_machine, "base");
+    EXPECT_EQ(sut.descriptor->machines(), (std::vector<std::string>{"base", "robot"}));
+
+    // Without any deploy key nothing names a machine.
+    const auto plain = parse(kPair);
+    ASSERT_TRUE(plain.ok());
+    EXPECT_TRUE(plain.descriptor->machines().empty());
+    EXPECT_FALSE(plain.descriptor->find_node("sender")->machine.has_value());
+    // A node without one, beside a node with one, runs where the dataflow was started.
+    const auto mixed = parse("nodes:\n  - id: a\n    path: sender\n    deploy: {machine: m1}\n"
+                             "  - id: b\n    path: sender\n");
+    ASSERT_TRUE(mixed.ok()) << mixed.format();
+    EXPECT_FALSE(mixed.descriptor->find_node("b")->machine.has_value());
+}
+
+TEST_F(DescriptorTest, DeployKeysAreValidated) {
+    const std::string node = "nodes:\n  - id: a\n    path: sender\n    ";
+    EXPECT_TRUE(has_diagnostic(parse(node + "deploy: robot\n"), Severity::error, 4, 13,
+                               "'deploy' of node 'a' must be a map such as {machine: NAME}"));
+    EXPECT_TRUE(has_diagnostic(parse(node + "deploy: {machine: 'a b'}\n"), Severity::error, 4, 23,
+                               "invalid machine id 'a b'"));
+    EXPECT_TRUE(has_diagnostic(parse(node + "deploy: {machin: x}\n"), Severity::error, 4, 14,
+                               "unknown key 'machin' in 'deploy' of node 'a' (did you mean "
+                               "'machine'?)"));
+    EXPECT_TRUE(has_diagnostic(parse(node + "deploy: {working_dir: /x}\n"), Severity::error, 4, 14,
+                               "'working_dir' in 'deploy' of node 'a' is not supported yet"));
+    EXPECT_TRUE(has_diagnostic(
+        parse(node + "deploy: {machine: x}\n    _unstable_deploy: {machine: y}\n"), Severity::error,
+        5, 5, "give either 'deploy' or '_unstable_deploy' in node 'a'"));
+    EXPECT_TRUE(has_diagnostic(parse(std::string(kPair) + "deploy: [x]\n"), Severity::error, 12, 9,
+                               "'deploy' at the top level must be a map"));
+    EXPECT_TRUE(has_diagnostic(
+        parse(std::string(kPair) + "deploy: {machine: x}\n_unstable_deploy: {machine: x}\n"),
+        Severity::error, 13, 1, "give either 'deploy' or '_unstable_deploy' at the top level"));
 }
 
 TEST_F(DescriptorTest, UnsupportedNodeKeysAreClearErrors) {
     for (const std::string key :
          {"operators", "operator", "custom", "git", "branch", "tag", "rev", "send_logs_as",
-          "_unstable_deploy", "deploy",
           // dora 1.0 and its main line:
           "min_log_level", "max_rotated_files", "path_sha256", "hub", "ros2", "module", "params",
           "output_framing", "output_metadata", "pattern", "shared_memory_pool_size",

@@ -44,6 +44,28 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
         out << ", " << count(warnings, "warning");
     }
     out << '\n';
+    // Where each node runs, when the dataflow places nodes on machines.
+    if (const auto machines = descriptor.machines(); !machines.empty()) {
+        for (const auto& machine : machines) {
+            out << "  machine " << machine << ":";
+            for (const auto& node : descriptor.nodes) {
+                if (node.machine == machine) {
+                    out << ' ' << node.id;
+                }
+            }
+            out << '\n';
+        }
+        bool header = false;
+        for (const auto& node : descriptor.nodes) {
+            if (!node.machine) {
+                out << (header ? " " : "  where started:") << (header ? "" : " ") << node.id;
+                header = true;
+            }
+        }
+        if (header) {
+            out << '\n';
+        }
+    }
     return kExitOk;
 }
 

@@ -265,7 +265,7 @@ int report_result(const Json& result, std::ostream& out, std::ostream& err, bool
     return kExitOk;
 }
 
-int run_up(std::ostream& out, std::ostream& err) {
+int run_up(std::ostream& out, std::ostream& err, const std::string& machine_id) {
     if (auto ping = daemon_request(Json{{"op", "ping"}}, 2s)) {
         out << "zeroflow daemon already running (pid " << (*ping)["pid"] << ") on "
             << protocol::socket_path(protocol::runtime_dir()).string() << "\n";
@@ -279,6 +279,10 @@ int run_up(std::ostream& out, std::ostream& err) {
     const auto log_file = protocol::daemon_log_path(dir).string();
     std::string self = "/proc/self/exe";
     daemon::ExecStrings argv{"zeroflow", "daemon", "--log-file", log_file};
+    if (!machine_id.empty()) {
+        argv.push_back("--machine-id");
+        argv.push_back(machine_id);
+    }
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&actions);
@@ -370,6 +374,7 @@ int run_daemon_foreground(const DaemonOptions& options, std::ostream& out, std::
     std::signal(SIGPIPE, SIG_IGN);
     daemon::Options daemon_options;
     daemon_options.runtime_dir = protocol::runtime_dir();
+    daemon_options.machine_id = options.machine_id;
     if (options.run_dataflow) {
         // SIGTERM (systemctl stop) gives the dataflow the grace period `zeroflow stop` gives.
         daemon_options.shutdown_grace = 10s;

@@ -49,13 +49,15 @@ struct DaemonOptions {
     std::optional<std::filesystem::path> log_file;
     /// `--run-dataflow FILE`: start FILE at once, exit when it finishes (status: its success).
     std::optional<std::filesystem::path> run_dataflow;
+    std::string machine_id; ///< `--machine-id`: runs the nodes placed on this machine
 };
 
 struct CleanOptions {
     std::optional<std::filesystem::path> file; ///< only the logs beside this dataflow file
 };
 
-int run_up(std::ostream& out, std::ostream& err);
+/// `zeroflow up [--machine-id ID]`: starts `zeroflow daemon` in the background.
+int run_up(std::ostream& out, std::ostream& err, const std::string& machine_id = {});
 int run_destroy(double grace_s, std::ostream& out, std::ostream& err);
 int run_daemon_foreground(const DaemonOptions& options, std::ostream& out, std::ostream& err);
 int run_start(const StartOptions& options, std::ostream& out, std::ostream& err);

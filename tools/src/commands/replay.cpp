@@ -22,6 +22,7 @@
 #include "commands.hpp"
 #include "interrupt.hpp"
 #include "mcap_reader.hpp"
+#include "parameters.hpp"
 #include "record_format.hpp"
 
 namespace zeroflow::cli {
@@ -38,35 +39,6 @@ struct Item {
     record_format::Fields fields;
     std::span<const std::uint8_t> payload;
 };
-
-/// Re-sets every parameter in its order and kind: the encoding comes out byte-identical.
-void copy_parameters(const MetadataView& from, SampleMetadata& to) {
-    for (const auto& p : from.entries()) {
-        switch (p.kind) {
-        case ParameterKind::boolean:
-            to.set_bool(p.key, p.boolean);
-            break;
-        case ParameterKind::int64:
-            to.set_int(p.key, p.int64);
-            break;
-        case ParameterKind::float64:
-            to.set_double(p.key, p.float64);
-            break;
-        case ParameterKind::string:
-            to.set_string(p.key, p.string);
-            break;
-        case ParameterKind::int64_list:
-            to.set_int_list(p.key, p.int64_list);
-            break;
-        case ParameterKind::float64_list:
-            to.set_double_list(p.key, p.float64_list);
-            break;
-        case ParameterKind::string_list:
-            to.set_string_list(p.key, p.string_list);
-            break;
-        }
-    }
-}
 
 } // namespace
 

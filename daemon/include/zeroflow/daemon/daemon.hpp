@@ -51,6 +51,9 @@ struct Options {
     std::chrono::milliseconds shutdown_grace{2000}; ///< for dataflows still running at exit
     Limits limits;
     std::size_t keep_runs = keep_runs_from_env(); ///< run folders kept per out/ (0: all)
+    /// `--machine-id`: this daemon runs the nodes a dataflow places on this machine (`deploy:
+    /// {machine: ...}`) beside those placed nowhere; empty: only those placed nowhere.
+    std::string machine_id;
 };
 
 /// A running daemon. create() takes the runtime directory's lock, removes what a dead daemon

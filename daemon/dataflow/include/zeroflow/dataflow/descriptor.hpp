@@ -125,6 +125,9 @@ struct Node {
     /// `send_stdout_as` (dora's): the output (also in `outputs`) on which the daemon sends each
     /// line the node writes to stdout or stderr, as a UTF-8 message; the node cannot send on it.
     std::optional<std::string> send_stdout_as;
+    /// `deploy: {machine: M}` (dora 1.0) or `_unstable_deploy:` (dora 0.3), else the top-level
+    /// default; empty = where the dataflow is started.
+    std::optional<std::string> machine;
     Location where; ///< the node's first key
 
     const Input* find_input(std::string_view input_id) const;
@@ -145,6 +148,8 @@ struct Descriptor {
     std::filesystem::path working_dir;    ///< its folder
     std::vector<Node> nodes;              ///< in file order, ids unique
     std::map<std::string, OutputShm> shm; ///< key "node/output"; outputs not listed use defaults
+    /// The top-level `deploy:` / `_unstable_deploy:` machine (already applied to the nodes).
+    std::optional<std::string> default_machine;
 
     const Node* find_node(std::string_view id) const;
     /// The shm settings of an output (the defaults when `shm:` does not list it).
@@ -153,6 +158,8 @@ struct Descriptor {
     std::size_t timer_count() const;
     /// Number of inputs fed by another node's output.
     std::size_t connection_count() const;
+    /// The machines the nodes name, sorted, each once (empty: a single-machine dataflow).
+    std::vector<std::string> machines() const;
 };
 
 /// Bounds on what reading a dataflow may cost (the daemon's `--max-descriptor-bytes` and

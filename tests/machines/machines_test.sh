@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Dataflows across machines, really across a network: two "machines" a and b on this host, each a
+# network namespace (a veth pair between them, addresses inside) with a private mount namespace
+# (its own /dev/shm tmpfs: no segment can be shared by accident), one zeroflow daemon and one
+# zeroflow-bridge each; Cyclone DDS restricted to the veth interface, peers listed.
+# Usage: machines_test.sh ZEROFLOW ZEROFLOW_BRIDGE TEST_NODE TEST
+#   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | machine_lost
+# Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
+set -euo pipefail
+zeroflow=$1 bridge=$2 node=$3 test=$4
+# shellcheck source=two_machines.sh
+source "$(dirname "$0")/two_machines.sh"
+
+# An endless source on machine a, its sink on b; returns once b received 100 messages.
+run_endless_pair() {
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 0 --period-us 1000 --report $work/source.txt
+    outputs: [out]
+    deploy: {machine: a}
+  - id: sink
+    path: $node
+    args: sink --report $work/sink.txt
+    inputs: {in: source/out}
+    deploy: {machine: b}
+YAML
+  start_bridge a
+  start_bridge b
+  wait_for "[[ \$(value $work/sink.txt count) -gt 100 ]]" 20 || fail "sink got $(value "$work/sink.txt" count) messages"
+}
+
+case $test in
+transfer)
+  # 2,000 messages of 64 KiB (each several UDP datagrams: Cyclone fragments) from a to b. The
+  # queue is long enough that a loaded CI machine (b slow to acknowledge) drops nothing: the
+  # bridge's own queue (the same length) drops its oldest when DDS cannot keep up, as designed.
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 2000 --size 65536 --period-us 1000 --report $work/source.txt
+    outputs: [out]
+    deploy: {machine: a}
+  - id: sink
+    path: $node
+    args: sink --report $work/sink.txt
+    inputs:
+      in: {source: source/out, queue_size: 1000}
+    _unstable_deploy: {machine: b}
+YAML
+  # The whole dataflow given to one daemon: it names machine b and refuses, starting nothing.
+  if on a "$zeroflow" start "$work/flow.yml" 2>"$work/start.err"; then
+    fail "daemon a started a dataflow that places nodes on machine b"
+  fi
+  grep -q "machine 'b' (nodes sink)" "$work/start.err" || fail "start error: $(cat "$work/start.err")"
+  start_bridge b
+  start_bridge a
+  wait_for "[[ \$(value $work/sink.txt count) == 2000 ]]" 30 ||
+    fail "sink got $(value "$work/sink.txt" count) of 2000 messages"
+  wait "${bridge_pid[a]}" || fail "bridge a failed"
+  bridge_pid[a]=
+  [[ $(value "$work/source.txt" sent) == 2000 ]] || fail "source sent $(value "$work/source.txt" sent)"
+  [[ $(value "$work/sink.txt" checksum) == $(value "$work/source.txt" checksum) ]] ||
+    fail "payloads differ: checksum $(value "$work/sink.txt" checksum) != $(value "$work/source.txt" checksum)"
+  [[ $(value "$work/sink.txt" gaps) == 0 && $(value "$work/sink.txt" sequence_gaps) == 0 ]] ||
+    fail "out of order: gaps=$(value "$work/sink.txt" gaps) sequence_gaps=$(value "$work/sink.txt" sequence_gaps)"
+  [[ $(value "$work/sink.txt" first) == 1 && $(value "$work/sink.txt" last) == 2000 ]] ||
+    fail "first/last $(value "$work/sink.txt" first)/$(value "$work/sink.txt" last)"
+  # The source's end crossed over: the sink saw its input close.
+  wait_for "grep -q 'events=.*closed:in' $work/sink.txt" 10 || fail "sink never saw InputClosed: $(value "$work/sink.txt" events)"
+  # The sink ends at its inputs' close: machine b's part finishes, and its bridge with it.
+  wait_for "! kill -0 ${bridge_pid[b]}" 10 || fail "bridge b still runs after its part ended"
+  wait "${bridge_pid[b]}" || fail "bridge b failed"
+  bridge_pid[b]=
+  assert_nothing_left
+  echo "transfer: 2000 x 64 KiB from machine a to machine b, byte-exact, in order"
+  ;;
+missing_machine)
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 0 --period-us 1000
+    outputs: [out]
+  - id: sink
+    path: $node
+    args: sink
+    inputs: {in: source/out}
+    deploy: {machine: b}
+_unstable_deploy: {machine: a}
+YAML
+  # Machine b's daemon runs, but no bridge there: b is not present for this dataflow.
+  start_bridge a --peer-timeout 2
+  if wait "${bridge_pid[a]}"; then fail "bridge a started without machine b"; fi
+  bridge_pid[a]=
+  grep -q "machine 'b' of dataflow 'flow' is not present" "$work/a/bridge.err" ||
+    fail "error does not name machine b: $(cat "$work/a/bridge.err")"
+  grep -q "nothing was started" "$work/a/bridge.err" || fail "$(cat "$work/a/bridge.err")"
+  [[ $(on a "$zeroflow" list) == "no dataflows" ]] || fail "machine a ran something: $(on a "$zeroflow" list)"
+  [[ $(on b "$zeroflow" list) == "no dataflows" ]] || fail "machine b ran something: $(on b "$zeroflow" list)"
+  assert_nothing_left
+  echo "missing_machine: refused, naming machine b, nothing started"
+  ;;
+stop_from_other_machine)
+  run_endless_pair
+  # Each daemon holds a segment of its own.
+  [[ $(segments a) -ge 1 && $(segments b) -ge 1 ]] || fail "segments: a $(segments a), b $(segments b)"
+  [[ "$(segment_names a)" != "$(segment_names b)" ]] || fail "machines a and b hold the same segment"
+  # Stopped on machine b: machine a's part (the endless source) stops too.
+  kill -TERM "${bridge_pid[b]}"
+  wait "${bridge_pid[b]}" || fail "bridge b failed"
+  bridge_pid[b]=
+  wait_for "! kill -0 ${bridge_pid[a]}" 15 || fail "bridge a still runs after the stop on b"
+  wait "${bridge_pid[a]}" || fail "bridge a failed"
+  bridge_pid[a]=
+  grep -q "stop from another machine" "$work/a/bridge.out" || fail "bridge a: $(cat "$work/a/bridge.out")"
+  [[ $(value "$work/source.txt" stopped) == 1 ]] || fail "source on a did not get Stop"
+  grep -q "events=.*stop" "$work/sink.txt" || fail "sink on b did not get Stop"
+  assert_nothing_left
+  echo "stop_from_other_machine: stopped on b, a's part stopped"
+  ;;
+fan_out)
+  # One output read on both machines: a's sink locally (zero-copy), two sinks on b through one
+  # DDS topic (machine b takes each message once; its stand-in feeds both sinks zero-copy).
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 500 --size 65536 --period-us 1000 --report $work/source.txt
+    outputs: [out]
+  - id: sink_a
+    path: $node
+    args: sink --report $work/sink_a.txt
+    inputs: {in: {source: source/out, queue_size: 128}}
+  - id: sink_b1
+    path: $node
+    args: sink --report $work/sink_b1.txt
+    inputs: {in: {source: source/out, queue_size: 128}}
+    deploy: {machine: b}
+  - id: sink_b2
+    path: $node
+    args: sink --report $work/sink_b2.txt
+    inputs: {in: {source: source/out, queue_size: 128}}
+    deploy: {machine: b}
+deploy: {machine: a}
+YAML
+  start_bridge a
+  start_bridge b
+  wait "${bridge_pid[a]}" || fail "bridge a failed"
+  bridge_pid[a]=
+  wait_for "! kill -0 ${bridge_pid[b]}" 20 || fail "bridge b still runs after its part ended"
+  wait "${bridge_pid[b]}" || fail "bridge b failed"
+  bridge_pid[b]=
+  grep -q "(1 outputs out, 0 in)" "$work/a/bridge.out" || fail "a: $(cat "$work/a/bridge.out")"
+  grep -q "(0 outputs out, 1 in)" "$work/b/bridge.out" || fail "b: $(cat "$work/b/bridge.out")"
+  for s in a b1 b2; do
+    [[ $(value "$work/sink_$s.txt" count) == 500 && $(value "$work/sink_$s.txt" gaps) == 0 ]] ||
+      fail "sink_$s got $(value "$work/sink_$s.txt" count) of 500 (gaps $(value "$work/sink_$s.txt" gaps))"
+    [[ $(value "$work/sink_$s.txt" checksum) == $(value "$work/source.txt" checksum) ]] ||
+      fail "sink_$s: payloads differ"
+    grep -q "events=.*closed:in" "$work/sink_$s.txt" || fail "sink_$s never saw InputClosed"
+  done
+  assert_nothing_left
+  echo "fan_out: 500 x 64 KiB to one sink on a and two on b, byte-exact, in order"
+  ;;
+machine_lost)
+  # Machine a dies whole (every process in it SIGKILLed: daemon, nodes, bridge): machine b's
+  # sink gets InputClosed within Cyclone's lease (2 s here) plus a poll, b's daemon stays up
+  # and starts a new dataflow afterwards.
+  run_endless_pair
+  killed_at=$(date +%s%N)
+  ip netns pids "$tag-a" | while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait "${bridge_pid[a]}" 2>/dev/null || true
+  wait "${daemon_pid[a]}" 2>/dev/null || true
+  bridge_pid[a]=
+  wait_for "grep -q 'events=.*closed:in' $work/sink.txt" 8 || fail "sink on b never saw InputClosed: $(value "$work/sink.txt" events)"
+  closed_ms=$(( ($(date +%s%N) - killed_at) / 1000000 ))
+  (( closed_ms < 5000 )) || fail "InputClosed came $closed_ms ms after machine a died"
+  on b "$zeroflow" list >/dev/null || fail "daemon b does not answer"
+  wait_for "! kill -0 ${bridge_pid[b]}" 10 || fail "bridge b still runs after its part ended"
+  wait "${bridge_pid[b]}" || fail "bridge b failed"
+  bridge_pid[b]=
+  # A new dataflow on machine b alone.
+  cat >"$work/flow_b.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 20 --period-us 1000
+    outputs: [out]
+  - id: sink
+    path: $node
+    args: sink --report $work/sink2.txt
+    inputs: {in: source/out}
+deploy: {machine: b}
+YAML
+  uuid=$(on b "$zeroflow" start "$work/flow_b.yml") || fail "daemon b cannot start a new dataflow"
+  wait_for "[[ \$(value $work/sink2.txt count) == 20 ]]" 10 || fail "new dataflow on b: $(value "$work/sink2.txt" count) of 20"
+  on b "$zeroflow" stop "$uuid" >/dev/null 2>&1 || true
+  wait_for "[[ \$(running b) == 0 && \$(segments b) == 0 ]]" 10 || fail "machine b: $(on b "$zeroflow" list)"
+  echo "machine_lost: InputClosed on b $closed_ms ms after machine a died; b's daemon served on"
+  ;;
+*) fail "unknown test $test" ;;
+esac

@@ -1,0 +1,629 @@
+// zeroflow-bridge: this machine's part of a dataflow on the local daemon, and DDS between it and
+// the other machines. The coordinator (run_bridge) meets the other machines' bridges on the
+// dataflow's control topic, starts the part and stops it. The pumps (run_pump) are nodes of the
+// part: the publish pump receives the local outputs read elsewhere through its zero-copy inputs
+// and writes each message once on its DDS topic; a subscribe pump stands in for a remote node
+// and sends each message taken from DDS into the local segment, so local receivers read it
+// zero-copy like any other.
+#include "bridge.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <dds/dds.h>
+#include <unistd.h>
+
+#include <zeroflow/dataflow/descriptor.hpp>
+#include <zeroflow/node.hpp>
+
+#include "commands/client.hpp"
+#include "commands/commands.hpp"
+#include "commands/interrupt.hpp"
+#include "commands/parameters.hpp"
+#include "part.hpp"
+#include "pump.hpp"
+#include "zeroflow_bridge.h"
+
+namespace zeroflow::bridge {
+
+namespace {
+
+using namespace std::chrono_literals;
+using protocol::Json;
+using Clock = std::chrono::steady_clock;
+
+/// Messages held per topic at least (else the largest queue_size of its inputs).
+constexpr std::uint32_t kMinHistory = 16;
+/// How long a publish pump waits for the other machines' readers before it fails the start.
+constexpr std::chrono::seconds kReadersTimeout{20};
+
+/// Dataflow names become DDS topic names: ids' characters only.
+bool is_valid_name(const std::string& name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+    });
+}
+
+std::string topic_name(const std::string& flow, const dataflow::OutputRef& output) {
+    return "zeroflow/" + flow + "/" + output.node + "/" + output.output;
+}
+
+/// Data topics: reliable, keep-all. The writer holds at most `depth` samples (the largest
+/// queue_size of the output's inputs): a slow machine makes it wait (at most a second per
+/// message), so the overflow lands in the publish pump's own input queue, which drops its
+/// oldest and counts it, as any full zeroflow queue does, instead of vanishing inside DDS.
+/// The reader is not bounded: Cyclone drops (and never resends) what a full reader history
+/// rejects; the subscribe pump drains it at once into the local queues, which drop their
+/// oldest as always. Transient-local, so that a reader that matches a moment after the writer
+/// (discovery completes on each side on its own) still gets the first messages.
+dds_qos_t* data_qos(std::uint32_t depth, bool writer) {
+    const auto n = static_cast<int32_t>(std::max(depth, kMinHistory));
+    dds_qos_t* qos = dds_create_qos();
+    dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE, DDS_SECS(1));
+    dds_qset_history(qos, DDS_HISTORY_KEEP_ALL, 0);
+    if (writer) {
+        dds_qset_resource_limits(qos, n, DDS_LENGTH_UNLIMITED, n);
+    }
+    dds_qset_durability(qos, DDS_DURABILITY_TRANSIENT_LOCAL);
+    dds_qset_durability_service(qos, 0, DDS_HISTORY_KEEP_LAST, n, n, DDS_LENGTH_UNLIMITED, n);
+    return qos;
+}
+
+/// The participant and everything made from it, deleted when the process ends.
+struct Participant {
+    dds_entity_t id = 0;
+    ~Participant() {
+        if (id > 0) {
+            dds_delete(id);
+        }
+    }
+};
+
+/// Sends one message taken from DDS on a stand-in's output (a copy into a zero-copy loan).
+std::expected<void, Error> send_remote(Node& node, const Output& output,
+                                       const zeroflow_bridge_Message& m) {
+    const auto dtype = static_cast<DataType>(m.dtype);
+    const std::size_t size = m.payload._length;
+    std::expected<Sample, Error> sample =
+        std::unexpected(Error{ErrorKind::pool_exhausted, "no chunk free"});
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        sample = dtype == DataType::bytes || element_size(dtype) == 0
+                     ? output.loan(size)
+                     : output.loan_typed(dtype, size / element_size(dtype));
+        if (sample || sample.error().kind() != ErrorKind::pool_exhausted) {
+            break;
+        }
+        std::this_thread::sleep_for(1ms); // local receivers hold every chunk: wait a little
+    }
+    if (!sample) {
+        return std::unexpected(sample.error());
+    }
+    if (size > 0) {
+        std::memcpy(sample->data().data(), m.payload._buffer, size);
+    }
+    if (m.shape._length > 0) {
+        sample->set_shape(std::span<const std::uint64_t>(m.shape._buffer, m.shape._length));
+    }
+    if (m.encoding != nullptr && *m.encoding != '\0') {
+        sample->set_encoding(m.encoding);
+    }
+    if (m.parameters._length > 0) {
+        cli::copy_parameters(MetadataView(reinterpret_cast<const std::byte*>(m.parameters._buffer),
+                                          m.parameters._length),
+                             sample->metadata());
+    }
+    return node.send(std::move(*sample));
+}
+
+/// Writes one received message on its topic. The payload is not copied here: DDS serializes
+/// it straight from shared memory.
+bool publish(dds_entity_t writer, const Event& event) {
+    zeroflow_bridge_Message m{};
+    m.closed = false;
+    m.sequence_number = event.sequence;
+    m.timestamp_ns = event.timestamp_ns;
+    m.wall_time_ns = event.wall_time_ns();
+    m.dtype = static_cast<std::uint8_t>(event.dtype());
+    const auto shape = event.shape();
+    m.shape._buffer = const_cast<std::uint64_t*>(shape.data());
+    m.shape._length = static_cast<std::uint32_t>(shape.size());
+    m.shape._maximum = m.shape._length;
+    const std::string encoding(event.encoding());
+    m.encoding = const_cast<char*>(encoding.c_str());
+    const auto raw = event.metadata().raw();
+    m.parameters._buffer = reinterpret_cast<std::uint8_t*>(const_cast<std::byte*>(raw.data()));
+    m.parameters._length = static_cast<std::uint32_t>(raw.size());
+    m.parameters._maximum = m.parameters._length;
+    m.payload._buffer = reinterpret_cast<std::uint8_t*>(const_cast<std::byte*>(event.data.data()));
+    m.payload._length = static_cast<std::uint32_t>(event.data.size());
+    m.payload._maximum = m.payload._length;
+    return dds_write(writer, &m) == DDS_RETCODE_OK;
+}
+
+bool publish_closed(dds_entity_t writer) {
+    zeroflow_bridge_Message m{};
+    m.closed = true;
+    m.encoding = const_cast<char*>("");
+    return dds_write(writer, &m) == DDS_RETCODE_OK;
+}
+
+/// One `--topic KEY=NODE/OUTPUT@DEPTH[*READERS]` of a pump.
+struct TopicArg {
+    std::string key; ///< the publish pump's input id, or the subscribe pump's output id
+    dataflow::OutputRef output;
+    std::uint32_t depth = 1;
+    std::uint32_t readers = 0; ///< publish: the machines that read it
+};
+
+std::optional<TopicArg> parse_topic(const std::string& text) {
+    const auto eq = text.find('=');
+    const auto slash = text.find('/', eq == std::string::npos ? 0 : eq);
+    const auto at = text.rfind('@');
+    if (eq == std::string::npos || slash == std::string::npos || at == std::string::npos ||
+        at < slash) {
+        return std::nullopt;
+    }
+    TopicArg t;
+    t.key = text.substr(0, eq);
+    t.output = {text.substr(eq + 1, slash - eq - 1), text.substr(slash + 1, at - slash - 1)};
+    try {
+        const auto star = text.find('*', at);
+        t.depth = static_cast<std::uint32_t>(std::stoul(text.substr(at + 1, star - at - 1)));
+        if (star != std::string::npos) {
+            t.readers = static_cast<std::uint32_t>(std::stoul(text.substr(star + 1)));
+        }
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    return t;
+}
+
+/// The writer (`is_writer`) or reader of one data topic; why not, when it cannot be made.
+std::expected<dds_entity_t, std::string> data_endpoint(dds_entity_t participant,
+                                                       const std::string& flow, const TopicArg& t,
+                                                       bool is_writer) {
+    const dds_entity_t topic =
+        dds_create_topic(participant, &zeroflow_bridge_Message_desc,
+                         topic_name(flow, t.output).c_str(), nullptr, nullptr);
+    dds_qos_t* qos = data_qos(t.depth, is_writer);
+    const dds_entity_t entity = topic < 0   ? topic
+                                : is_writer ? dds_create_writer(participant, topic, qos, nullptr)
+                                            : dds_create_reader(participant, topic, qos, nullptr);
+    dds_delete_qos(qos);
+    if (entity < 0) {
+        return std::unexpected(std::string("cannot create the DDS ") +
+                               (is_writer ? "writer" : "reader") + " of " + t.output.to_string() +
+                               ": " + dds_strretcode(entity));
+    }
+    return entity;
+}
+
+/// The control topic: one instance per machine (keyed), reliable, transient-local (a bridge
+/// that comes later still sees each machine's last state), one sample per instance.
+struct ControlTopic {
+    dds_entity_t writer = 0;
+    dds_entity_t reader = 0;
+
+    bool create(dds_entity_t participant, const std::string& flow) {
+        const dds_entity_t topic =
+            dds_create_topic(participant, &zeroflow_bridge_Control_desc,
+                             ("zeroflow/" + flow + "/control").c_str(), nullptr, nullptr);
+        dds_qos_t* qos = dds_create_qos();
+        dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE, DDS_SECS(1));
+        dds_qset_durability(qos, DDS_DURABILITY_TRANSIENT_LOCAL);
+        dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, 1);
+        writer = topic < 0 ? topic : dds_create_writer(participant, topic, qos, nullptr);
+        reader = topic < 0 ? topic : dds_create_reader(participant, topic, qos, nullptr);
+        dds_delete_qos(qos);
+        return writer > 0 && reader > 0;
+    }
+    void say(const std::string& machine, const char* state) const {
+        zeroflow_bridge_Control c{};
+        c.machine = const_cast<char*>(machine.c_str());
+        c.state = const_cast<char*>(state);
+        dds_write(writer, &c);
+    }
+    /// Every machine's last state ("gone" for a bridge that is gone without a stop).
+    std::map<std::string, std::string> states() const {
+        std::map<std::string, std::string> result;
+        std::array<void*, 64> samples{};
+        std::array<dds_sample_info_t, 64> infos{};
+        const dds_return_t n = dds_read(reader, samples.data(), infos.data(), 64, 64);
+        for (dds_return_t i = 0; i < n; ++i) {
+            const auto& info = infos[static_cast<std::size_t>(i)];
+            const auto* c =
+                static_cast<const zeroflow_bridge_Control*>(samples[static_cast<std::size_t>(i)]);
+            if (info.valid_data && c->machine != nullptr && c->state != nullptr) {
+                // A bridge that is gone (ended, or lost: Cyclone's lease) said its last word;
+                // only a stop counts after it (it may end right after saying so).
+                const bool alive = info.instance_state == DDS_IST_ALIVE;
+                result[c->machine] =
+                    alive || std::strcmp(c->state, "stop") == 0 ? c->state : "gone";
+            }
+        }
+        if (n > 0) {
+            dds_return_loan(reader, samples.data(), n);
+        }
+        return result;
+    }
+};
+
+/// The publish pump: this machine's outputs read elsewhere, from its inputs onto DDS.
+int publish_pump(dds_entity_t participant, const std::string& flow,
+                 const std::vector<TopicArg>& topics, std::ostream& err) {
+    std::map<std::string, std::size_t, std::less<>> by_input;
+    std::vector<dds_entity_t> writers;
+    for (const auto& t : topics) {
+        const auto writer = data_endpoint(participant, flow, t, true);
+        if (!writer) {
+            err << "zeroflow-bridge: error: " << writer.error() << "\n";
+            return cli::kExitFailure;
+        }
+        writers.push_back(*writer);
+        by_input[t.key] = writers.size() - 1;
+    }
+    // Registered only once every machine that reads an output has its reader (its subscribe
+    // pump runs): the local start barrier waits for this node, so no local sender sends
+    // before the other machines listen. A machine that never comes fails the start.
+    const auto deadline = Clock::now() + kReadersTimeout;
+    for (std::size_t i = 0; i < writers.size(); ++i) {
+        dds_publication_matched_status_t status{};
+        while (dds_get_publication_matched_status(writers[i], &status) == 0 &&
+               status.current_count < topics[i].readers) {
+            if (Clock::now() >= deadline) {
+                err << "zeroflow-bridge: error: " << topics[i].output.to_string() << " has "
+                    << status.current_count << " of its " << topics[i].readers
+                    << " remote readers after " << kReadersTimeout.count() << " s\n";
+                return cli::kExitFailure;
+            }
+            std::this_thread::sleep_for(5ms);
+        }
+    }
+    auto node = Node::from_env();
+    if (!node) {
+        err << "zeroflow-bridge: error: " << node.error().message() << "\n";
+        return cli::kExitFailure;
+    }
+    std::vector<bool> closed(writers.size(), false);
+    std::uint64_t lost = 0;
+    for (auto event = node->next(); event.kind != EventKind::Stop; event = node->next()) {
+        const auto it = by_input.find(event.id);
+        if (event.kind == EventKind::AllInputsClosed) {
+            break;
+        }
+        if (it == by_input.end()) {
+            continue;
+        }
+        if (event.kind == EventKind::Input && !publish(writers[it->second], event)) {
+            ++lost;
+        } else if (event.kind == EventKind::InputClosed && !closed[it->second]) {
+            closed[it->second] = true;
+            publish_closed(writers[it->second]);
+        }
+    }
+    for (std::size_t i = 0; i < writers.size(); ++i) {
+        if (!closed[i]) {
+            publish_closed(writers[i]);
+        }
+        dds_wait_for_acks(writers[i], DDS_SECS(2)); // the last messages reach every machine
+    }
+    std::uint64_t dropped = 0;
+    for (const auto& input : node->inputs()) {
+        dropped += node->dropped(input);
+    }
+    if (dropped > 0) { // a slow machine: the bridge's queues dropped their oldest, as any would
+        err << "zeroflow-bridge: " << dropped << " messages dropped by full queues before DDS\n";
+    }
+    if (lost > 0) {
+        err << "zeroflow-bridge: error: " << lost << " messages could not be written on DDS\n";
+        return cli::kExitFailure;
+    }
+    return cli::kExitOk;
+}
+
+/// A subscribe pump: stands in for a remote node, from DDS into this machine's segment. Ends
+/// when every topic closed (its node ended, or its machine's pump is gone: Cyclone's lease),
+/// which closes its outputs (InputClosed for the local receivers), or at Stop.
+int subscribe_pump(dds_entity_t participant, const std::string& flow,
+                   const std::vector<TopicArg>& topics, std::ostream& err) {
+    std::vector<dds_entity_t> readers;
+    const dds_entity_t waitset = dds_create_waitset(participant);
+    for (const auto& t : topics) {
+        const auto reader = data_endpoint(participant, flow, t, false);
+        if (!reader) {
+            err << "zeroflow-bridge: error: " << reader.error() << "\n";
+            return cli::kExitFailure;
+        }
+        readers.push_back(*reader);
+        dds_set_status_mask(readers.back(), DDS_SUBSCRIPTION_MATCHED_STATUS);
+        dds_waitset_attach(waitset, dds_create_readcondition(readers.back(), DDS_ANY_STATE), 0);
+        dds_waitset_attach(waitset, readers.back(), 0); // wakes on (un)matching too
+    }
+    auto node = Node::from_env();
+    if (!node) {
+        err << "zeroflow-bridge: error: " << node.error().message() << "\n";
+        return cli::kExitFailure;
+    }
+    std::vector<Output> outputs;
+    for (const auto& t : topics) {
+        auto output = node->output(t.key);
+        if (!output) {
+            err << "zeroflow-bridge: error: " << output.error().message() << "\n";
+            return cli::kExitFailure;
+        }
+        outputs.push_back(*output);
+    }
+    std::vector<bool> closed(readers.size(), false);
+    std::vector<bool> matched(readers.size(), false);
+    std::uint64_t failures = 0;
+    std::string failure;
+    while (!std::all_of(closed.begin(), closed.end(), [](bool c) { return c; })) {
+        dds_waitset_wait(waitset, nullptr, 0, DDS_MSECS(20));
+        bool stopped = false;
+        while (auto event = node->next(0ns)) {
+            if (event->kind == EventKind::Stop) {
+                stopped = true;
+                break;
+            }
+        }
+        if (stopped) {
+            break;
+        }
+        for (std::size_t i = 0; i < readers.size(); ++i) {
+            for (;;) { // after a close: taken and dropped (the waitset would spin on them)
+                void* samples[1] = {nullptr};
+                dds_sample_info_t info[1];
+                const dds_return_t n = dds_take(readers[i], samples, info, 1, 1);
+                if (n <= 0) {
+                    break;
+                }
+                const auto* m = static_cast<const zeroflow_bridge_Message*>(samples[0]);
+                if (!closed[i] && info[0].valid_data) {
+                    if (m->closed) {
+                        closed[i] = true;
+                    } else if (auto sent = send_remote(*node, outputs[i], *m); !sent) {
+                        ++failures;
+                        failure = sent.error().message();
+                    }
+                }
+                dds_return_loan(readers[i], samples, n);
+            }
+            dds_subscription_matched_status_t status{};
+            if (!closed[i] && dds_get_subscription_matched_status(readers[i], &status) == 0) {
+                matched[i] = matched[i] || status.current_count > 0 || status.total_count > 0;
+                if (matched[i] && status.current_count == 0) {
+                    closed[i] = true; // the writer's machine is gone
+                }
+            }
+        }
+    }
+    if (failures > 0) {
+        err << "zeroflow-bridge: error: " << failures
+            << " messages from other machines could not be sent here: " << failure << "\n";
+        return cli::kExitFailure;
+    }
+    return cli::kExitOk;
+}
+
+} // namespace
+
+int run_pump(int argc, char** argv, std::ostream& err) {
+    // argv: --pump publish|subscribe --dds-domain N --name FLOW (--topic K=N/O@D)...
+    std::string mode, flow;
+    std::uint32_t domain = 0;
+    std::vector<TopicArg> topics;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string key = argv[i];
+        const std::string value = argv[i + 1];
+        if (key == "--pump") {
+            mode = value;
+        } else if (key == "--dds-domain") {
+            domain = static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
+        } else if (key == "--name") {
+            flow = value;
+        } else if (key == "--topic") {
+            const auto t = parse_topic(value);
+            if (!t) {
+                err << "zeroflow-bridge: error: bad --topic '" << value << "'\n";
+                return cli::kExitUsage;
+            }
+            topics.push_back(*t);
+        } else {
+            err << "zeroflow-bridge: error: unknown pump argument '" << key << "'\n";
+            return cli::kExitUsage;
+        }
+    }
+    if ((mode != "publish" && mode != "subscribe") || flow.empty() || topics.empty()) {
+        err << "zeroflow-bridge: error: a pump needs --pump publish|subscribe, --name, --topic "
+               "(the bridge writes these; run zeroflow-bridge DATAFLOW --machine ID)\n";
+        return cli::kExitUsage;
+    }
+    Participant participant{dds_create_participant(domain, nullptr, nullptr)};
+    if (participant.id < 0) {
+        err << "zeroflow-bridge: error: cannot create the DDS participant: "
+            << dds_strretcode(participant.id) << " (check CYCLONEDDS_URI)\n";
+        return cli::kExitFailure;
+    }
+    return mode == "publish" ? publish_pump(participant.id, flow, topics, err)
+                             : subscribe_pump(participant.id, flow, topics, err);
+}
+
+int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
+    auto fail = [&err](const std::string& message) {
+        err << "zeroflow-bridge: error: " << message << "\n";
+        return cli::kExitFailure;
+    };
+    const auto parsed = dataflow::parse_file(o.dataflow);
+    if (!parsed.ok()) {
+        err << parsed.format();
+        return fail(o.dataflow.string() + " is not a valid dataflow");
+    }
+    const auto& descriptor = *parsed.descriptor;
+    const auto file = std::filesystem::absolute(o.dataflow);
+    const std::string flow = o.name.value_or(file.stem().string());
+    if (!is_valid_name(flow)) {
+        return fail("invalid dataflow name '" + flow + "': use only letters, digits, '_' and '-'");
+    }
+    PumpCommand pump;
+    std::error_code ec;
+    pump.executable = std::filesystem::read_symlink("/proc/self/exe", ec);
+    pump.args = {"--dds-domain", std::to_string(o.dds_domain), "--name", flow};
+    if (const char* uri = std::getenv("CYCLONEDDS_URI"); uri != nullptr && *uri != '\0') {
+        pump.env.emplace_back("CYCLONEDDS_URI", uri);
+    }
+    auto part_result = machine_part(descriptor, file, o.machine, pump);
+    if (!part_result) {
+        return fail(part_result.error());
+    }
+    const auto& part = *part_result;
+    const auto machines = descriptor.machines();
+
+    Participant participant{dds_create_participant(o.dds_domain, nullptr, nullptr)};
+    if (participant.id < 0) {
+        return fail(std::string("cannot create the DDS participant: ") +
+                    dds_strretcode(participant.id) + " (check CYCLONEDDS_URI)");
+    }
+    ControlTopic control;
+    if (!control.create(participant.id, flow)) {
+        return fail("cannot create the DDS control topic of dataflow '" + flow + "'");
+    }
+    cli::InterruptScope interrupts;
+    const auto timeout =
+        std::chrono::milliseconds(static_cast<std::int64_t>(o.peer_timeout_s * 1000));
+    // Waits until every machine is in one of `states` (or any says stop); the missing ones.
+    auto await = [&](std::initializer_list<const char*> states) {
+        const auto deadline = Clock::now() + timeout;
+        for (;;) {
+            const auto seen = control.states();
+            std::vector<std::string> missing;
+            for (const auto& m : machines) {
+                const auto it = seen.find(m);
+                const bool ok =
+                    m == o.machine || (it != seen.end() &&
+                                       std::any_of(states.begin(), states.end(),
+                                                   [&](const char* s) { return it->second == s; }));
+                if (it != seen.end() && it->second == "stop" && m != o.machine) {
+                    return std::make_pair(std::vector<std::string>{m}, true);
+                }
+                if (!ok) {
+                    missing.push_back(m);
+                }
+            }
+            if (missing.empty() || Clock::now() >= deadline || cli::InterruptScope::interrupted()) {
+                return std::make_pair(missing, false);
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+    };
+    auto names = [](const std::vector<std::string>& list) {
+        std::string text;
+        for (const auto& m : list) {
+            text += (text.empty() ? "'" : ", '") + m + "'";
+        }
+        return text;
+    };
+    const std::string seconds = std::to_string(static_cast<int>(o.peer_timeout_s));
+
+    // Start barrier: every machine's bridge is there, then every machine's part runs.
+    control.say(o.machine, "present");
+    if (const auto [missing, stopped] = await({"present", "running"}); !missing.empty()) {
+        control.say(o.machine, "stop");
+        dds_wait_for_acks(control.writer, DDS_SECS(1));
+        return fail(stopped ? "machine " + names(missing) + " stopped the dataflow"
+                            : "machine " + names(missing) + " of dataflow '" + flow +
+                                  "' is not present on DDS domain " + std::to_string(o.dds_domain) +
+                                  " after " + seconds +
+                                  " s (no zeroflow-bridge --machine there for this "
+                                  "dataflow): nothing was started");
+    }
+    const auto part_file =
+        file.parent_path() / ("." + file.stem().string() + ".machine-" + o.machine + "-" +
+                              std::to_string(::getpid()) + ".yml");
+    std::ofstream(part_file) << part.yaml;
+    auto started =
+        cli::daemon_call(Json{{"op", "start"}, {"path", part_file.string()}, {"name", flow}}, 120s);
+    std::filesystem::remove(part_file, ec);
+    if (!started) {
+        control.say(o.machine, "stop"); // the others stop what they started
+        dds_wait_for_acks(control.writer, DDS_SECS(1));
+        cli::print_daemon_error(started.error(), err);
+        return fail("machine '" + o.machine + "' could not start its part: every machine stops");
+    }
+    const auto uuid = (*started)["uuid"].get<std::string>();
+    auto stop_part = [&uuid] {
+        cli::daemon_call(Json{{"op", "stop"}, {"dataflow", uuid}, {"grace_s", 5.0}}, 60s);
+    };
+    std::atomic<bool> part_ended{false};
+    Json result; // the part's end (the `wait` reply), read after the join
+    std::thread waiter([&] {
+        auto reply = cli::daemon_call(Json{{"op", "wait"}, {"dataflow", uuid}},
+                                      std::chrono::hours(24 * 365));
+        if (reply) {
+            result = std::move(*reply);
+        }
+        part_ended.store(true);
+    });
+    control.say(o.machine, "running");
+    if (const auto [missing, stopped] = await({"running", "done"}); !missing.empty()) {
+        control.say(o.machine, "stop");
+        dds_wait_for_acks(control.writer, DDS_SECS(1));
+        stop_part();
+        waiter.join();
+        return fail(stopped ? "machine " + names(missing) + " stopped the dataflow"
+                            : "machine " + names(missing) + " did not start its part within " +
+                                  seconds + " s: stopped everywhere");
+    }
+    out << "zeroflow-bridge: dataflow '" << flow << "' runs on machines";
+    for (const auto& m : machines) {
+        out << ' ' << m;
+    }
+    out << "; here (machine '" << o.machine << "') as " << uuid << " (" << part.outbound.size()
+        << " outputs out, " << part.inbound.size() << " in)" << std::endl;
+
+    // Until the part ends, a signal (stop everywhere), or another machine's stop.
+    bool stop_everywhere = false;
+    bool stopped_elsewhere = false;
+    while (!part_ended.load()) {
+        if (cli::InterruptScope::interrupted()) {
+            stop_everywhere = true;
+            break;
+        }
+        for (const auto& [m, state] : control.states()) {
+            stopped_elsewhere = stopped_elsewhere || (m != o.machine && state == "stop");
+        }
+        if (stopped_elsewhere) {
+            out << "zeroflow-bridge: stop from another machine" << std::endl;
+            break;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    if (stop_everywhere) {
+        control.say(o.machine, "stop");
+        dds_wait_for_acks(control.writer, DDS_SECS(2));
+    }
+    if (!part_ended.load()) {
+        stop_part();
+    }
+    waiter.join();
+    if (!stop_everywhere) {
+        control.say(o.machine, "done");
+        dds_wait_for_acks(control.writer, DDS_SECS(1));
+    }
+    out << "zeroflow-bridge: machine '" << o.machine << "' done" << std::endl;
+    if (!stop_everywhere && !stopped_elsewhere && !result.value("success", false)) {
+        // The part ended by itself, and not every node exited 0 (pumps included).
+        return cli::report_result(result, out, err);
+    }
+    return cli::kExitOk;
+}
+
+} // namespace zeroflow::bridge

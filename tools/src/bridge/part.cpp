@@ -1,0 +1,173 @@
+// Computes a machine's part of a dataflow and writes it as YAML (from the original file, so
+// that every key of the kept nodes stays as the user wrote it).
+#include "part.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+namespace zeroflow::bridge {
+
+namespace {
+
+constexpr const char* kBridgeNode = "zeroflow-bridge";
+
+/// The bridge node's id: kBridgeNode, or with a number appended if the dataflow has that id.
+std::string bridge_node_id(const dataflow::Descriptor& descriptor) {
+    std::string id = kBridgeNode;
+    for (int n = 1; descriptor.find_node(id) != nullptr; ++n) {
+        id = std::string(kBridgeNode) + "-" + std::to_string(n);
+    }
+    return id;
+}
+
+} // namespace
+
+std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor& descriptor,
+                                                     const std::filesystem::path& file,
+                                                     const std::string& machine,
+                                                     const PumpCommand& pump) {
+    for (const auto& node : descriptor.nodes) {
+        if (!node.machine) {
+            return std::unexpected("node '" + node.id +
+                                   "' names no machine: across machines every node needs one "
+                                   "(deploy: {machine: NAME}, or a top-level default)");
+        }
+    }
+    const auto machines = descriptor.machines();
+    if (std::find(machines.begin(), machines.end(), machine) == machines.end()) {
+        std::string names;
+        for (const auto& m : machines) {
+            names += (names.empty() ? "" : ", ") + m;
+        }
+        return std::unexpected("no node of the dataflow is placed on machine '" + machine +
+                               "' (its machines: " + names + ")");
+    }
+    MachinePart part;
+    auto is_local = [&](const std::string& id) {
+        const auto* node = descriptor.find_node(id);
+        return node != nullptr && node->machine == machine;
+    };
+    // Remote outputs read here, and local outputs read elsewhere, in the file's order.
+    std::map<std::string, std::vector<std::string>> stand_in_outputs; // node -> outputs
+    for (const auto& node : descriptor.nodes) {
+        for (const auto& input : node.inputs) {
+            const auto* source = std::get_if<dataflow::OutputRef>(&input.source);
+            if (source == nullptr || is_local(source->node) == is_local(node.id)) {
+                continue;
+            }
+            if (is_local(node.id)) { // inbound: a remote output read here
+                auto it = std::find_if(part.inbound.begin(), part.inbound.end(),
+                                       [&](const Inbound& in) { return in.output == *source; });
+                if (it == part.inbound.end()) {
+                    part.inbound.push_back(
+                        {*source, *descriptor.find_node(source->node)->machine, 1});
+                    it = std::prev(part.inbound.end());
+                    stand_in_outputs[source->node].push_back(source->output);
+                }
+                it->depth = std::max(it->depth, input.queue_size);
+            } else { // outbound: a local output read on node.machine
+                auto it = std::find_if(part.outbound.begin(), part.outbound.end(),
+                                       [&](const Outbound& out) { return out.output == *source; });
+                if (it == part.outbound.end()) {
+                    part.outbound.push_back(
+                        {*source, "o" + std::to_string(part.outbound.size()), 1, {}});
+                    it = std::prev(part.outbound.end());
+                }
+                it->depth = std::max(it->depth, input.queue_size);
+                if (std::find(it->machines.begin(), it->machines.end(), *node.machine) ==
+                    it->machines.end()) {
+                    it->machines.push_back(*node.machine);
+                    std::sort(it->machines.begin(), it->machines.end());
+                }
+            }
+        }
+    }
+    // The YAML: local nodes as written (less their deploy keys), stand-ins, the bridge node.
+    YAML::Node root;
+    try {
+        root = YAML::LoadFile(file.string());
+    } catch (const std::exception& e) {
+        return std::unexpected("cannot read " + file.string() + ": " + e.what());
+    }
+    root.remove("deploy");
+    root.remove("_unstable_deploy");
+    YAML::Node nodes(YAML::NodeType::Sequence);
+    auto pump_node = [&pump](const std::string& id, const std::string& mode) {
+        YAML::Node node;
+        node["id"] = id;
+        node["path"] = pump.executable.string();
+        YAML::Node args(YAML::NodeType::Sequence);
+        args.push_back("--pump");
+        args.push_back(mode);
+        for (const auto& arg : pump.args) {
+            args.push_back(arg);
+        }
+        node["args"] = args;
+        for (const auto& [key, value] : pump.env) {
+            node["env"][key] = value;
+        }
+        return node;
+    };
+    std::set<std::string> present;
+    for (auto node : root["nodes"]) {
+        const auto id = node["id"].as<std::string>();
+        if (is_local(id)) {
+            node.remove("deploy");
+            node.remove("_unstable_deploy");
+            nodes.push_back(node);
+            present.insert(id);
+        } else if (const auto it = stand_in_outputs.find(id); it != stand_in_outputs.end()) {
+            YAML::Node stand_in = pump_node(id, "subscribe");
+            for (const auto& output : it->second) {
+                stand_in["outputs"].push_back(output);
+                const auto in =
+                    std::find_if(part.inbound.begin(), part.inbound.end(), [&](const Inbound& ib) {
+                        return ib.output.node == id && ib.output.output == output;
+                    });
+                stand_in["args"].push_back("--topic");
+                stand_in["args"].push_back(output + "=" + in->output.to_string() + "@" +
+                                           std::to_string(in->depth));
+            }
+            nodes.push_back(stand_in);
+            present.insert(id);
+            part.stand_ins.push_back(id);
+        }
+    }
+    if (!part.outbound.empty()) {
+        part.bridge_node = bridge_node_id(descriptor);
+        YAML::Node bridge = pump_node(part.bridge_node, "publish");
+        for (const auto& out : part.outbound) {
+            YAML::Node input;
+            input["source"] = out.output.to_string();
+            input["queue_size"] = out.depth;
+            bridge["inputs"][out.input_id] = input;
+            bridge["args"].push_back("--topic");
+            bridge["args"].push_back(out.input_id + "=" + out.output.to_string() + "@" +
+                                     std::to_string(out.depth) + "*" +
+                                     std::to_string(out.machines.size()));
+        }
+        nodes.push_back(bridge);
+    }
+    root["nodes"] = nodes;
+    // `shm:` sizing of outputs that are not in the part would name unknown nodes.
+    if (root["shm"] && root["shm"].IsMap()) {
+        YAML::Node shm(YAML::NodeType::Map);
+        for (const auto& entry : root["shm"]) {
+            const auto key = entry.first.as<std::string>();
+            if (present.contains(key.substr(0, key.find('/')))) {
+                shm[key] = entry.second;
+            }
+        }
+        root["shm"] = shm;
+    }
+    YAML::Emitter emitter;
+    emitter << root;
+    part.yaml = std::string("# zeroflow-bridge: machine '") + machine + "' of " + file.string() +
+                "\n" + emitter.c_str() + "\n";
+    return part;
+}
+
+} // namespace zeroflow::bridge

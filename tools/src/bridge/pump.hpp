@@ -1,0 +1,12 @@
+// zeroflow-bridge's pump nodes (spawned by the daemon as nodes of a machine's part): between
+// the local segment and DDS (docs/design/machines.md).
+#pragma once
+
+#include <ostream>
+
+namespace zeroflow::bridge {
+
+/// `zeroflow-bridge --pump publish|subscribe ...`, as the part's YAML runs it. Exit status.
+int run_pump(int argc, char** argv, std::ostream& err);
+
+} // namespace zeroflow::bridge
