@@ -1202,8 +1202,6 @@ PyObject* node_loan(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyO
             for (Py_ssize_t i = 0; i < n; ++i) {
                 push(dimension(PyTuple_GET_ITEM(shape_arg, i)));
             }
-        } else if (PyIndex_Check(shape_arg)) { // 5, numpy.int64(5)
-            push(dimension(shape_arg));
         } else if (PySequence_Check(shape_arg) && !PyUnicode_Check(shape_arg) &&
                    !PyBytes_Check(shape_arg)) { // a list, a numpy array of ints
             auto items = py::reinterpret_steal<py::object>(
@@ -1215,6 +1213,8 @@ PyObject* node_loan(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyO
             for (Py_ssize_t i = 0; i < n; ++i) {
                 push(dimension(PySequence_Fast_GET_ITEM(items.ptr(), i)));
             }
+        } else if (PyIndex_Check(shape_arg)) { // 5, numpy.int64(5)
+            push(dimension(shape_arg));
         } else {
             throw py::type_error("loan(): shape must be an int or a tuple of ints");
         }
