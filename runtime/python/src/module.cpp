@@ -3,6 +3,7 @@
 // chunk, and the node's segment mapping, alive for as long as any array derived from them lives.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -79,6 +80,7 @@ struct NodeState {
         {
             std::lock_guard lock(pending_mutex);
             dead.swap(pending);
+            has_pending.store(false, std::memory_order_relaxed);
         }
     }
 
@@ -90,6 +92,8 @@ struct NodeState {
     std::recursive_mutex mutex;
     std::mutex pending_mutex;
     std::vector<zeroflow::Event> pending;
+    /// `pending` is not empty: read without pending_mutex (a plain read of the vector would race).
+    std::atomic<bool> has_pending{false};
     std::unordered_map<std::string, zeroflow::Output> outputs;
     bool ended = false; ///< the stream ended (Stop was returned)
 };
@@ -129,7 +133,7 @@ public:
             PyEval_RestoreThread(saved);
             unlock.mutex = nullptr;
         }
-        if (!state_.pending.empty()) { // benign race: a miss is drained by the next call
+        if (state_.has_pending.load(std::memory_order_relaxed)) { // a miss: the next call
             state_.drain_pending();
         }
     }
@@ -612,6 +616,7 @@ void event_dealloc(PyObject* self) {
         } else { // another thread is inside the node (waiting in next()): hand it over
             std::lock_guard lock(e->state->pending_mutex);
             e->state->pending.push_back(std::move(e->event));
+            e->state->has_pending.store(true, std::memory_order_relaxed);
         }
     }
     Py_XDECREF(e->metadata);
