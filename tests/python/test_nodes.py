@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -190,3 +191,73 @@ def test_zeroflow_new_python_project_runs_as_printed(flow):
     heard = re.search(r"listener \| heard (\d+) greetings", ran.stdout)
     assert heard and int(heard.group(1)) >= 5, ran.stdout  # 10 Hz for 2 s, minus start-up
     assert "warning" not in ran.stderr, ran.stderr
+
+
+def start_loop(flow, extra=""):
+    """A dataflow of two dynamic nodes, src/out -> dst/in, both connected by this process."""
+    flow.up()
+    path = flow.write("loop", {
+        "src": {"path": "dynamic", "outputs": ["out"]},
+        "dst": {"path": "dynamic", "inputs": {"in": "src/out"}},
+    }, extra=extra)
+    started = flow.zeroflow("start", path, "--name", "loop")
+    assert started.returncode == 0, started.stderr + flow.logs()
+    os.environ["ZEROFLOW_RUNTIME_DIR"] = str(flow.rt)
+
+
+def test_a_node_with_a_thread_waiting_in_next_exits_cleanly_holding_views_and_loans(flow):
+    # A receiver thread (daemon) inside next() when the main thread ends: the interpreter ends
+    # that thread as it takes the GIL back, which must not abort the process (it did: SIGABRT,
+    # "terminate called without an active exception"), nor hang on the node's lock. The held
+    # loan and error keep the exit's clean-up going while the thread wakes (the abort was 3 of 3).
+    start_loop(flow)
+    script = ("import threading, time, numpy as np, zeroflow\n"
+              "src, dst = zeroflow.Node('src'), zeroflow.Node('dst')\n"
+              "src.send_output('out', np.arange(4), {'k': 1})\n"
+              "event = dst.next(timeout=10)\n"
+              "value, meta = event['value'], event['metadata']\n"
+              "loan = src.loan('out', 8)\n"
+              "buf = loan.__enter__()\n"
+              "try:\n"
+              "    src.send_output('nope', b'')\n"
+              "except zeroflow.Error as e:\n"
+              "    error = e\n"
+              "def receive():\n"
+              "    while True:\n"
+              "        dst.next()\n"
+              "threading.Thread(target=receive, daemon=True).start()\n"
+              "time.sleep(0.3)\n"
+              "print('bye', flush=True)\n")
+    child = subprocess.run([sys.executable, "-c", script], env=dict(os.environ),
+                           capture_output=True, text=True, timeout=30)
+    assert (child.returncode, child.stdout, child.stderr) == (0, "bye\n", "")
+
+
+def test_arguments_take_the_documented_types(flow):
+    start_loop(flow)
+    src, dst = zeroflow.Node("src"), zeroflow.Node("dst")
+    with pytest.raises(RuntimeError):
+        dst.__init__("dst")  # would free the node under a thread inside next()
+    # next(timeout=inf) waits like None (it returned None after 0.1 s); nan is no timeout.
+    threading.Timer(0.3, lambda: src.send_output("out", b"late")).start()
+    event = dst.next(timeout=float("inf"))
+    assert event is not None and bytes(event["value"]) == b"late"
+    with pytest.raises(ValueError):
+        dst.next(timeout=float("nan"))
+    assert dst.next(timeout=1e300 * 0) is None
+    with pytest.raises(TypeError):
+        dst.dropped(5)  # was RuntimeError "Unable to cast Python instance"
+    assert dst.dropped(input_id="in") == 0
+    # Shapes: ints, numpy integers (was TypeError / RuntimeError), lists and numpy arrays.
+    for shape, expected in [((2, 3), (2, 3)), (np.int64(5), (5,)), ((np.int32(2), 3), (2, 3)),
+                            ([4], (4,)), (np.array([2, 2]), (2, 2)), (7, (7,))]:
+        with src.loan("out", shape, dtype="float32") as buf:
+            assert buf.shape == expected
+            buf[...] = 1.5
+        got = dst.next(timeout=10)["value"]
+        assert got.shape == expected and got.dtype == np.float32 and (got == 1.5).all()
+    for shape in (3.0, (2.0,), "ab", {"a": 1}):
+        with pytest.raises(TypeError):
+            src.loan("out", shape)
+    with pytest.raises(ValueError):
+        src.loan("out", (-1,))

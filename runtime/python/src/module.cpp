@@ -3,7 +3,9 @@
 // chunk, and the node's segment mapping, alive for as long as any array derived from them lives.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -12,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <cxxabi.h>
 #include <pybind11/eval.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -30,6 +33,9 @@ using zeroflow::ErrorKind;
 constexpr std::size_t kReleaseGilBytes = 64 * 1024;
 /// next() without a timeout waits in slices this long, checking for Ctrl-C in between.
 constexpr auto kSignalSlice = std::chrono::milliseconds(100);
+/// next(timeout) from this many seconds on (and inf) waits without a limit: the deadline's
+/// arithmetic in steady_clock's int64 nanoseconds would overflow (about 292 years).
+constexpr double kNoTimeoutS = 1e9;
 
 py::object& error_type() {
     static py::object type; // set once in PYBIND11_MODULE; lives as long as the interpreter
@@ -74,6 +80,7 @@ struct NodeState {
         {
             std::lock_guard lock(pending_mutex);
             dead.swap(pending);
+            has_pending.store(false, std::memory_order_relaxed);
         }
     }
 
@@ -85,8 +92,25 @@ struct NodeState {
     std::recursive_mutex mutex;
     std::mutex pending_mutex;
     std::vector<zeroflow::Event> pending;
+    /// `pending` is not empty: read without pending_mutex (a plain read of the vector would race).
+    std::atomic<bool> has_pending{false};
     std::unordered_map<std::string, zeroflow::Output> outputs;
     bool ended = false; ///< the stream ended (Stop was returned)
+};
+
+/// Releases the GIL for its scope. At interpreter exit, restoring the GIL ends a daemon thread
+/// (PyEval_RestoreThread calls pthread_exit): the forced unwinding that follows must be allowed
+/// through this destructor (pybind11's gil_scoped_release has a noexcept one, and a forced
+/// unwind through it calls std::terminate: the process aborted at exit).
+class GilReleased {
+public:
+    GilReleased() : saved_(PyEval_SaveThread()) {}
+    GilReleased(const GilReleased&) = delete;
+    GilReleased& operator=(const GilReleased&) = delete;
+    ~GilReleased() noexcept(false) { PyEval_RestoreThread(saved_); }
+
+private:
+    PyThreadState* saved_;
 };
 
 /// Holds a NodeState's mutex; waits for it with the GIL released when another thread has it.
@@ -94,10 +118,22 @@ class Locked {
 public:
     explicit Locked(NodeState& state) : state_(state) {
         if (!state_.mutex.try_lock()) {
-            py::gil_scoped_release release;
+            PyThreadState* saved = PyEval_SaveThread();
             state_.mutex.lock();
+            // Should restoring the GIL end this thread (a daemon thread at interpreter exit),
+            // the mutex goes with it: the main thread's finalisation may still need it.
+            struct Unlock {
+                std::recursive_mutex* mutex;
+                ~Unlock() {
+                    if (mutex != nullptr) {
+                        mutex->unlock();
+                    }
+                }
+            } unlock{&state_.mutex};
+            PyEval_RestoreThread(saved);
+            unlock.mutex = nullptr;
         }
-        if (!state_.pending.empty()) { // benign race: a miss is drained by the next call
+        if (state_.has_pending.load(std::memory_order_relaxed)) { // a miss: the next call
             state_.drain_pending();
         }
     }
@@ -412,16 +448,25 @@ const char* kind_name(zeroflow::EventKind kind) {
 // transport itself. The cold parts (metadata conversion, dtype parsing, errors) still use
 // pybind11 types inside these functions; guarded() turns its exceptions into Python errors.
 
+///
+/// Not noexcept: a daemon thread that PyEval_RestoreThread ends at interpreter exit unwinds
+/// (abi::__forced_unwind) through here, which a noexcept function turns into std::terminate.
 template <typename F>
-PyObject* guarded(F&& body) noexcept {
+PyObject* guarded(F&& body) {
     try {
         return body();
     } catch (py::error_already_set& e) {
         e.restore();
     } catch (const py::builtin_exception& e) {
         e.set_error();
+    } catch (const std::bad_alloc&) {
+        PyErr_NoMemory();
     } catch (const std::exception& e) {
         PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (abi::__forced_unwind&) {
+        throw; // the thread is ending (pthread_exit): let it
+    } catch (...) {
+        PyErr_SetString(PyExc_RuntimeError, "zeroflow: unknown C++ exception");
     }
     return nullptr;
 }
@@ -571,6 +616,7 @@ void event_dealloc(PyObject* self) {
         } else { // another thread is inside the node (waiting in next()): hand it over
             std::lock_guard lock(e->state->pending_mutex);
             e->state->pending.push_back(std::move(e->event));
+            e->state->has_pending.store(true, std::memory_order_relaxed);
         }
     }
     Py_XDECREF(e->metadata);
@@ -898,13 +944,18 @@ int node_init(PyObject* self, PyObject* args, PyObject* kwargs) {
                                     &node_id_arg, &dataflow_arg) == 0) {
         return -1;
     }
+    if (reinterpret_cast<NodeObject*>(self)->state) {
+        // Re-connecting would free the state under a thread that is using it (next()).
+        PyErr_SetString(PyExc_RuntimeError, "zeroflow.Node.__init__ called twice");
+        return -1;
+    }
     PyObject* ok = guarded([&]() -> PyObject* {
         const auto node_id = optional_str(node_id_arg, "node_id");
         const auto dataflow = optional_str(dataflow_arg, "dataflow");
         std::expected<zeroflow::Node, zeroflow::Error> node =
             std::unexpected(zeroflow::Error{ErrorKind::internal, "not connected"});
         {
-            py::gil_scoped_release release; // registering waits for the start barrier
+            GilReleased release; // registering waits for the start barrier
             if (!node_id) {
                 node = zeroflow::Node::from_env();
             } else if (dataflow) {
@@ -951,15 +1002,33 @@ PyObject* node_next_event(PyObject* self, std::optional<double> timeout_s) {
                         std::min(slice,
                                  std::chrono::duration_cast<std::chrono::nanoseconds>(left)));
                 }
-                PyThreadState* saved = PyEval_SaveThread();
-                event = state->node.next(slice);
-                PyEval_RestoreThread(saved);
+                // Should restoring the GIL end this thread (interpreter exit), the event's chunk
+                // goes back while the node is still locked.
+                struct Drop {
+                    std::optional<zeroflow::Event>* event;
+                    ~Drop() {
+                        if (event != nullptr) {
+                            event->reset();
+                        }
+                    }
+                } drop{&event};
+                {
+                    GilReleased release;
+                    event = state->node.next(slice);
+                }
+                drop.event = nullptr;
             }
             if (event) {
                 if (event->kind == zeroflow::EventKind::Stop) {
                     state->ended = true;
                 }
-                return new_event(reinterpret_cast<NodeObject*>(self)->state, std::move(*event));
+                PyObject* object =
+                    new_event(reinterpret_cast<NodeObject*>(self)->state, std::move(*event));
+                if (object == nullptr) { // no memory: the chunk goes back with the node locked
+                    Locked lock(*state);
+                    event.reset();
+                }
+                return object;
             }
             if (PyErr_CheckSignals() != 0) { // Ctrl-C: KeyboardInterrupt
                 return nullptr;
@@ -979,9 +1048,16 @@ PyObject* node_next(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyO
     }
     std::optional<double> timeout;
     if (a[0] != nullptr && a[0] != Py_None) {
-        timeout = PyFloat_AsDouble(a[0]);
-        if (*timeout == -1.0 && PyErr_Occurred() != nullptr) {
+        const double t = PyFloat_AsDouble(a[0]);
+        if (t == -1.0 && PyErr_Occurred() != nullptr) {
             return nullptr;
+        }
+        if (std::isnan(t)) {
+            PyErr_SetString(PyExc_ValueError, "next(): timeout is nan");
+            return nullptr;
+        }
+        if (t < kNoTimeoutS) { // beyond (inf included): no limit, as None
+            timeout = t;
         }
     }
     return node_next_event(self, timeout);
@@ -1025,7 +1101,7 @@ void copy_and_send(NodeState& state, zeroflow::Sample&& sample, const void* data
                    std::size_t bytes) {
     if (bytes != 0) {
         if (bytes >= kReleaseGilBytes) {
-            py::gil_scoped_release release;
+            GilReleased release;
             std::memcpy(sample.data().data(), data, bytes);
         } else {
             std::memcpy(sample.data().data(), data, bytes);
@@ -1116,27 +1192,36 @@ PyObject* node_loan(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyO
             }
             shape[ndim++] = static_cast<Dim>(d);
         };
-        PyObject* shape_arg = a[1];
-        if (PyLong_Check(shape_arg)) {
-            const auto d = PyLong_AsSsize_t(shape_arg);
-            if (d == -1 && PyErr_Occurred() != nullptr) {
+        // A dimension: an int or anything with __index__ (numpy integers); TypeError otherwise.
+        auto dimension = [](PyObject* d) {
+            const Py_ssize_t v =
+                PyLong_CheckExact(d) ? PyLong_AsSsize_t(d) : PyNumber_AsSsize_t(d, nullptr);
+            if (v == -1 && PyErr_Occurred() != nullptr) {
                 throw py::error_already_set();
             }
-            push(d);
-        } else if (PyTuple_Check(shape_arg)) { // the common case
+            return v;
+        };
+        PyObject* shape_arg = a[1];
+        if (PyTuple_Check(shape_arg)) { // the common case
             const auto n = PyTuple_GET_SIZE(shape_arg);
             for (Py_ssize_t i = 0; i < n; ++i) {
-                const auto d = PyLong_AsSsize_t(PyTuple_GET_ITEM(shape_arg, i));
-                if (d == -1 && PyErr_Occurred() != nullptr) {
-                    throw py::error_already_set();
-                }
-                push(d);
+                push(dimension(PyTuple_GET_ITEM(shape_arg, i)));
             }
+        } else if (PySequence_Check(shape_arg) && !PyUnicode_Check(shape_arg) &&
+                   !PyBytes_Check(shape_arg)) { // a list, a numpy array of ints
+            auto items = py::reinterpret_steal<py::object>(
+                PySequence_Fast(shape_arg, "a shape is an int or a sequence of ints"));
+            if (!items) {
+                throw py::error_already_set();
+            }
+            const auto n = PySequence_Fast_GET_SIZE(items.ptr());
+            for (Py_ssize_t i = 0; i < n; ++i) {
+                push(dimension(PySequence_Fast_GET_ITEM(items.ptr(), i)));
+            }
+        } else if (PyIndex_Check(shape_arg)) { // 5, numpy.int64(5)
+            push(dimension(shape_arg));
         } else {
-            for (auto d :
-                 py::reinterpret_borrow<py::object>(shape_arg).cast<std::vector<py::ssize_t>>()) {
-                push(d);
-            }
+            throw py::type_error("loan(): shape must be an int or a tuple of ints");
         }
         std::size_t count = 1;
         std::array<std::uint64_t, zeroflow::kMaxDims> dims{};
@@ -1186,6 +1271,9 @@ PyObject* node_dropped(PyObject* self, PyObject* const* args, Py_ssize_t nargs, 
         return nullptr;
     }
     return guarded([&]() -> PyObject* {
+        if (!PyUnicode_Check(a[0])) {
+            throw py::type_error("dropped(): input_id must be a str");
+        }
         const auto input = py::reinterpret_borrow<py::object>(a[0]).cast<std::string>();
         Locked lock(*state);
         unwrap(state->node.input(input)); // a typo is an error, not a silent 0
