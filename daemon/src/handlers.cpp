@@ -31,6 +31,19 @@ void maintain_line_senders(DataflowState& df) {
     }
 }
 
+/// Per node index: 1 for a dynamic node with no process connected now. Its outputs' next
+/// process re-attaches quarantined (docs/design/shm.md, "When a party dies"), so a receiver's
+/// reclaim must not wait for it: it acknowledges nothing until it comes back, maybe never.
+std::vector<std::uint8_t> senders_gone(const DataflowState& df) {
+    std::vector<std::uint8_t> gone(df.nodes.size(), 0);
+    for (const auto& n : df.nodes) {
+        if (n.dynamic && !n.conn && n.index < gone.size()) {
+            gone[n.index] = 1;
+        }
+    }
+    return gone;
+}
+
 } // namespace
 
 void Supervisor::handle(ConnId conn, const Json& request) noexcept {
@@ -461,11 +474,14 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
     }
     const shm::Control control(*target->segment);
     maintain_line_senders(*target);
-    if (!control.receiver_reclaimed(n.index)) {
+    if (!control.receiver_reclaimed(n.index, senders_gone(*target))) {
         return std::unexpected(
             RequestError{protocol::DaemonErrorKind::busy,
                          "the previous connection of node '" + n.id +
-                             "' is still being cleaned up by its senders; try again in a moment"});
+                             "' is still being cleaned up by its senders (a sender node takes "
+                             "back what it held at its next send, loan or next(); one that is "
+                             "connected but calls none of these holds it up); try again in a "
+                             "moment"});
     }
     auto setup = protocol::ok_reply(wire::to_json(plan_node_setup(*target, n)));
     control.revive_receiver(n.index);
@@ -684,6 +700,7 @@ Outcome<std::optional<Json>> Supervisor::handle_attach_tap(ConnId conn, const Js
     }
     const shm::Control control(*df.segment);
     maintain_line_senders(df);
+    const auto gone = senders_gone(df);
     TapState* chosen = nullptr;
     bool busy = false;
     std::uint32_t chosen_index = 0;
@@ -694,7 +711,7 @@ Outcome<std::optional<Json>> Supervisor::handle_attach_tap(ConnId conn, const Js
         if (tap.conn || !covers) {
             continue;
         }
-        if (!control.receiver_reclaimed(tap.node)) {
+        if (!control.receiver_reclaimed(tap.node, gone)) {
             busy = true; // its last observer's chunks are still being taken back
             continue;
         }

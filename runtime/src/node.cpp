@@ -101,6 +101,9 @@ Error from_remote(const protocol::RemoteError& e) {
     case Kind::ambiguous_node:
         return {ErrorKind::ambiguous_node, e.message};
     case Kind::node_already_connected:
+    // `busy` after the library's retries (NodeImpl::connect): the node's previous connection
+    // still holds it, as its senders have not taken back what it held.
+    case Kind::busy:
         return {ErrorKind::node_already_connected, e.message};
     case Kind::protocol_mismatch:
         return {ErrorKind::protocol_mismatch, e.message};
@@ -125,7 +128,6 @@ Error from_remote(const protocol::RemoteError& e) {
     case Kind::ambiguous_dataflow:
     case Kind::dataflow_not_running:
     case Kind::no_such_output:
-    case Kind::busy:
     case Kind::shutting_down:
     case Kind::internal:
     case Kind::bad_reply:

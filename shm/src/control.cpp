@@ -86,6 +86,11 @@ void Control::mark_receiver_dead(std::uint32_t node) const noexcept {
 }
 
 bool Control::receiver_reclaimed(std::uint32_t node) const noexcept {
+    return receiver_reclaimed(node, {});
+}
+
+bool Control::receiver_reclaimed(std::uint32_t node,
+                                 std::span<const std::uint8_t> sender_gone) const noexcept {
     const auto& layout = segment_->layout();
     for (const auto& cl : layout.connections) {
         if (cl.receiver != node) {
@@ -93,10 +98,13 @@ bool Control::receiver_reclaimed(std::uint32_t node) const noexcept {
         }
         const auto& block = segment_->at<ConnectionBlock>(cl.block_offset);
         const auto state = block.state.load(std::memory_order_acquire);
-        const bool sender_closed = segment_->at<OutputBlock>(layout.outputs[cl.output].block_offset)
-                                       .closed.load(std::memory_order_acquire) != 0;
+        const auto& output = layout.outputs[cl.output];
+        const bool sender_closed =
+            segment_->at<OutputBlock>(output.block_offset).closed.load(std::memory_order_acquire) !=
+            0;
+        const bool gone = output.owner < sender_gone.size() && sender_gone[output.owner] != 0;
         // SYNC acked: observe (pairs with OutputSender::maintain)
-        if ((state & kConnectionDead) != 0 && !sender_closed &&
+        if ((state & kConnectionDead) != 0 && !sender_closed && !gone &&
             block.acked.load(std::memory_order_acquire) != state) {
             return false;
         }

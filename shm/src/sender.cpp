@@ -94,13 +94,12 @@ Result<OutputSender> OutputSender::attach(const Segment& segment, std::uint32_t 
             conn.return_tail = conn.block->return_tail.load(std::memory_order_acquire);
             conn.state_seen = conn.block->state.load(std::memory_order_acquire);
             conn.live = (conn.state_seen & kConnectionDead) == 0;
-            if (conn.live) {
-                // A new process holds nothing of a replaced receiver's (what its predecessor
-                // lent is voided below or waited for): the replacement it attached after is
-                // acknowledged at once, or the daemon would wait for an ack that never comes.
-                // SYNC acked: publish (pairs with Control::connection_settled)
-                conn.block->acked.store(conn.state_seen, std::memory_order_release);
-            }
+            // A new process holds nothing of a replaced or dead receiver's (what its
+            // predecessor lent is voided below or waited for): the replacement or death it
+            // attached after is acknowledged at once, or the daemon would wait for an ack that
+            // never comes (a dead dynamic receiver could not connect again).
+            // SYNC acked: publish (pairs with Control::connection_settled / receiver_reclaimed)
+            conn.block->acked.store(conn.state_seen, std::memory_order_release);
             sut.connections_.push_back(conn);
         }
         const auto total = sut.layout_->total_chunks;

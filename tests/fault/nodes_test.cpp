@@ -14,6 +14,7 @@ using NodeKill = FaultTest;
 using DynamicAfterFinish = FaultTest;
 using DaemonKill = FaultTest;
 using DynamicReconnect = FaultTest;
+using DynamicSenderAway = FaultTest;
 
 std::string status_of(FaultTest& t, const Json& df) {
     (void)t;
@@ -399,6 +400,68 @@ TEST_F(DynamicReconnect, ReceivesAgain) {
     }
     print_timing("(reconnect) connect_dynamic -> first message", reconnect_ms);
     EXPECT_EQ(status_of(*this, dataflow(uuid)), "running");
+    const auto s = stop(uuid);
+    ASSERT_TRUE(s && s->value("ok", false));
+}
+
+// A dynamic receiver that took a message connects again at once while its dynamic sender is away
+// (it left without reclaiming the receiver's connection: it was idle when the receiver left), and
+// after a new process of the sender attached. Before, connect_dynamic answered `busy` until the
+// sender came back and then for good (a new sender did not acknowledge a dead connection).
+TEST_F(DynamicSenderAway, ReceiverConnectsAgainAtOnce) {
+    const auto uuid = start("dynpair", "pair");
+    ASSERT_FALSE(uuid.empty());
+    const auto node_status = [&](const std::string& id) {
+        const auto df = dataflow(uuid);
+        for (const auto& n : df.is_object() ? df.value("nodes", Json::array()) : Json::array()) {
+            if (n.value("id", std::string()) == id) {
+                return n.value("status", std::string());
+            }
+        }
+        return std::string("gone");
+    };
+    const auto connect = [&](const char* id) {
+        const auto t0 = Clock::now();
+        auto n = Node::connect_dynamic(id, uuid);
+        EXPECT_TRUE(n.has_value()) << id << ": " << (n ? std::string() : n.error().message());
+        EXPECT_LT(ms_since(t0), 1000.0) << id << " connected only after retries";
+        return n ? std::optional<Node>(std::move(*n)) : std::nullopt;
+    };
+    const auto leave = [&](std::optional<Node>& n, const char* id) {
+        n.reset();
+        ASSERT_TRUE(eventually([&] { return node_status(id) == "not connected"; }, 10s));
+    };
+    const auto flows = [&](std::optional<Node>& src, std::optional<Node>& dst) {
+        const std::byte payload[8] = {};
+        const auto deadline = Clock::now() + 10s;
+        while (Clock::now() < deadline) {
+            // A new sender waits (pool_exhausted) until what its predecessor sent is released.
+            if (src->send_output("out", payload)) {
+                if (auto e = dst->next(100ms); e && e->kind == EventKind::Input) {
+                    return true;
+                }
+            } else {
+                std::this_thread::sleep_for(5ms);
+            }
+        }
+        return false;
+    };
+    for (int round = 0; round < scaled(5) && !HasFailure(); ++round) {
+        auto src = connect("src");
+        auto dst = connect("dst");
+        ASSERT_TRUE(src && dst);
+        ASSERT_TRUE(flows(src, dst)) << "round " << round;
+        leave(dst, "dst");    // src idles: it does not reclaim dst's connection ...
+        leave(src, "src");    // ... and leaves
+        dst = connect("dst"); // src is away
+        ASSERT_TRUE(dst);
+        leave(dst, "dst");
+        src = connect("src"); // attaches after dst's death, idles
+        ASSERT_TRUE(src);
+        dst = connect("dst");
+        ASSERT_TRUE(dst);
+        ASSERT_TRUE(flows(src, dst)) << "round " << round << ": no message after reconnecting";
+    }
     const auto s = stop(uuid);
     ASSERT_TRUE(s && s->value("ok", false));
 }

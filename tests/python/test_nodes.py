@@ -2,6 +2,7 @@
 # with dtype, shape and metadata; loans; views that outlive their event, Stop and the node;
 # read-only views inside the segment (zero-copy by address); dynamic-node errors; Ctrl-C.
 import gc
+import json
 import os
 import re
 import signal
@@ -261,3 +262,112 @@ def test_arguments_take_the_documented_types(flow):
             src.loan("out", shape)
     with pytest.raises(ValueError):
         src.loan("out", (-1,))
+
+
+RECEIVE_ONE = ("import os, threading, time, zeroflow\n"
+               "dst = zeroflow.Node('dst')\n"
+               "event = dst.next(timeout=10)\n"
+               "value = event['value']\n"
+               "print('got', bytes(value), flush=True)\n")
+
+
+def test_a_dynamic_receiver_that_received_and_left_connects_again(flow):
+    # `dst` takes a message and leaves (cleanly, with a daemon thread inside next(), or by
+    # os._exit); as soon as `src` (connected here) sends or polls once, `dst` connects again.
+    # While `src` does neither (this very thread waits in the connect), the connect gives up
+    # after the library's 5 s of retries with a kind a user can act on (it read `internal`).
+    start_loop(flow)
+    src = zeroflow.Node("src")
+    endings = ["pass",
+               "threading.Thread(target=lambda: dst.next(), daemon=True).start(); time.sleep(0.3)",
+               "os._exit(0)"]
+    for ending in endings:
+        child = subprocess.Popen([sys.executable, "-c", RECEIVE_ONE + ending + "\n"], env=flow.env
+                                 | {"ZEROFLOW_RUNTIME_DIR": str(flow.rt)}, stdout=subprocess.PIPE,
+                                 text=True)
+        deadline = time.monotonic() + 10
+        while child.poll() is None and time.monotonic() < deadline:
+            src.send_output("out", b"x")
+            src.next(timeout=0.05)
+        assert child.wait(timeout=5) == 0 and child.stdout.read() == "got b'x'\n", ending
+        for _ in range(10):  # the daemon sees the exit a moment later: poll as a node does
+            src.send_output("out", b"x")
+            src.next(timeout=0.02)
+        t0 = time.monotonic()
+        dst = zeroflow.Node("dst")
+        assert time.monotonic() - t0 < 1, ending
+        del dst  # leaves: the next round's child reconnects after src's next poll
+        for _ in range(10):
+            src.send_output("out", b"x")
+            src.next(timeout=0.02)
+    src.send_output("out", b"x")  # to dst's connection, which is live again ...
+    dst = zeroflow.Node("dst")
+    del dst  # ... and dead: src does not poll before the next connect
+    t0 = time.monotonic()
+    with pytest.raises(zeroflow.Error) as e:
+        zeroflow.Node("dst")
+    assert e.value.kind == "node_already_connected", e.value
+    assert "still being cleaned up by its senders" in str(e.value)
+    assert 4 < time.monotonic() - t0 < 10
+    src.next(timeout=0.05)
+    zeroflow.Node("dst")
+
+
+def wait_not_connected(flow, node_id):
+    """Until `zeroflow list` shows the dynamic node `node_id` as not connected (the daemon saw
+    its connection end)."""
+    def nodes(j):
+        if isinstance(j, dict):
+            if "id" in j and "status" in j:
+                yield j
+            for v in j.values():
+                yield from nodes(v)
+        elif isinstance(j, list):
+            for v in j:
+                yield from nodes(v)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        listed = flow.zeroflow("list", "--json")
+        if any(n["id"] == node_id and n["status"] == "not connected"
+               for n in nodes(json.loads(listed.stdout))):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{node_id} still connected: {listed.stdout}")
+
+
+def test_a_dynamic_receiver_connects_again_while_its_dynamic_sender_is_away_or_back(flow):
+    # `src` (a process of its own) sends one message to `dst` and leaves before it reclaimed
+    # dst's connection: dst connected again only once src came back and did not even then (a
+    # new sender did not acknowledge a dead connection) — it must connect at once, both times.
+    start_loop(flow)
+    src_script = ("import sys, time, zeroflow\n"
+                  "src = zeroflow.Node('src')\n"
+                  "print('up', flush=True)\n"
+                  "if sys.argv[1] == 'send':\n"
+                  "    time.sleep(0.5)\n"
+                  "    src.send_output('out', b'x')\n"
+                  "sys.stdin.read()\n")
+    env = flow.env | {"ZEROFLOW_RUNTIME_DIR": str(flow.rt)}
+    src = subprocess.Popen([sys.executable, "-c", src_script, "send"], env=env, text=True,
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert src.stdout.readline() == "up\n"
+    dst = subprocess.Popen([sys.executable, "-c", RECEIVE_ONE], env=env, stdout=subprocess.PIPE,
+                           text=True)
+    assert dst.wait(timeout=10) == 0 and dst.stdout.read() == "got b'x'\n"
+    wait_not_connected(flow, "dst")  # src idles (no send, no next) while dst's exit is seen
+    src.stdin.close()
+    assert src.wait(timeout=10) == 0  # and leaves without reclaiming
+    t0 = time.monotonic()
+    node = zeroflow.Node("dst")  # src is away
+    assert time.monotonic() - t0 < 1
+    del node
+    wait_not_connected(flow, "dst")  # src attaches after dst's death
+    src = subprocess.Popen([sys.executable, "-c", src_script, "idle"], env=env, text=True,
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert src.stdout.readline() == "up\n"
+    t0 = time.monotonic()
+    node = zeroflow.Node("dst")  # src is back (attached after dst's death), idle
+    assert time.monotonic() - t0 < 1
+    del node
+    src.stdin.close()
+    assert src.wait(timeout=10) == 0

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include <zeroflow/shm/segment.hpp>
 
@@ -41,6 +42,13 @@ public:
 
     /// True when every live sender acknowledged the reclaim of `node`'s inputs.
     bool receiver_reclaimed(std::uint32_t node) const noexcept;
+
+    /// The same, counting also as reclaimed a connection whose sender has no process now
+    /// (`sender_gone[owner] != 0`: a dynamic node that left). Its next process attaches with
+    /// fresh private state, voids what its predecessor queued and stays quarantined until the
+    /// receiver's `held` reads 0, so nothing of the dead receiver's needs taking back.
+    bool receiver_reclaimed(std::uint32_t node,
+                            std::span<const std::uint8_t> sender_gone) const noexcept;
 
     /// Makes `node`'s inputs live again for a new process of that node (a dynamic node that
     /// reconnects). Call only after receiver_reclaimed(node) or once its senders are gone.
