@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -542,6 +543,11 @@ struct Strings {
     PyObject* sequence;
     PyObject* error;
     std::array<PyObject*, 5> kinds; // indexed by EventKind
+    // The keys of each kind of event, in dora's order (made once: looked up per access).
+    std::array<PyObject*, 6> input_keys;
+    std::array<PyObject*, 2> closed_keys;
+    std::array<PyObject*, 2> error_keys;
+    std::array<PyObject*, 1> other_keys;
 };
 Strings strings;
 
@@ -626,17 +632,16 @@ void event_dealloc(PyObject* self) {
 }
 
 /// The keys this event has, in dora's order.
-std::vector<PyObject*> event_keys(const EventObject* e) {
+std::span<PyObject* const> event_keys(const EventObject* e) {
     switch (e->event.kind) {
     case zeroflow::EventKind::Input:
-        return {strings.type,     strings.id,        strings.value,
-                strings.metadata, strings.timestamp, strings.sequence};
+        return strings.input_keys;
     case zeroflow::EventKind::InputClosed:
-        return {strings.type, strings.id};
+        return strings.closed_keys;
     case zeroflow::EventKind::Error:
-        return {strings.type, strings.error};
+        return strings.error_keys;
     default:
-        return {strings.type};
+        return strings.other_keys;
     }
 }
 
@@ -913,6 +918,14 @@ NodeState* node_state(PyObject* self) {
     return state;
 }
 
+/// A Node method's arguments (parse_args) and the node's state; null, with the Python error
+/// set, when either fails.
+template <std::size_t N>
+NodeState* node_call(PyObject* self, const Keywords<N>& kw, PyObject* const* args, Py_ssize_t nargs,
+                     PyObject* kwnames, std::size_t required, std::array<PyObject*, N>& out) {
+    return parse_args(kw, args, nargs, kwnames, required, out) ? node_state(self) : nullptr;
+}
+
 PyObject* node_new(PyTypeObject* type, PyObject* /*args*/, PyObject* /*kwargs*/) {
     PyObject* self = type->tp_alloc(type, 0);
     if (self != nullptr) {
@@ -1114,10 +1127,7 @@ PyObject* node_send_output(PyObject* self, PyObject* const* args, Py_ssize_t nar
                            PyObject* kwnames) {
     std::array<PyObject*, 3> a{};
     static const Keywords kw("send_output", std::array{"output_id", "data", "metadata"});
-    if (!parse_args(kw, args, nargs, kwnames, 2, a)) {
-        return nullptr;
-    }
-    NodeState* state = node_state(self);
+    NodeState* state = node_call(self, kw, args, nargs, kwnames, 2, a);
     if (state == nullptr) {
         return nullptr;
     }
@@ -1153,14 +1163,15 @@ PyObject* node_send_output(PyObject* self, PyObject* const* args, Py_ssize_t nar
         if (array.ndim() > static_cast<py::ssize_t>(zeroflow::kMaxDims)) {
             throw py::value_error("zeroflow messages have at most 8 dimensions");
         }
-        std::vector<std::uint64_t> shape;
-        for (py::ssize_t i = 0; i < array.ndim(); ++i) {
-            shape.push_back(static_cast<std::uint64_t>(array.shape(i)));
+        std::array<std::uint64_t, zeroflow::kMaxDims> shape{};
+        const auto ndim = static_cast<std::size_t>(array.ndim());
+        for (std::size_t i = 0; i < ndim; ++i) {
+            shape[i] = static_cast<std::uint64_t>(array.shape(static_cast<py::ssize_t>(i)));
         }
         const auto count = static_cast<std::size_t>(array.size());
         Locked lock(*state);
         auto sample = unwrap(node_output(*state, a[0]).loan_typed(dtype, count));
-        sample.set_shape(shape);
+        sample.set_shape(std::span<const std::uint64_t>(shape.data(), ndim));
         write_metadata(sample, params);
         copy_and_send(*state, std::move(sample), array.data(),
                       static_cast<std::size_t>(array.nbytes()));
@@ -1171,10 +1182,7 @@ PyObject* node_send_output(PyObject* self, PyObject* const* args, Py_ssize_t nar
 PyObject* node_loan(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
     std::array<PyObject*, 4> a{};
     static const Keywords kw("loan", std::array{"output_id", "shape", "dtype", "metadata"});
-    if (!parse_args(kw, args, nargs, kwnames, 2, a)) {
-        return nullptr;
-    }
-    NodeState* state = node_state(self);
+    NodeState* state = node_call(self, kw, args, nargs, kwnames, 2, a);
     if (state == nullptr) {
         return nullptr;
     }
@@ -1263,10 +1271,7 @@ PyObject* node_loan(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyO
 PyObject* node_dropped(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
     std::array<PyObject*, 1> a{};
     static const Keywords kw("dropped", std::array{"input_id"});
-    if (!parse_args(kw, args, nargs, kwnames, 1, a)) {
-        return nullptr;
-    }
-    NodeState* state = node_state(self);
+    NodeState* state = node_call(self, kw, args, nargs, kwnames, 1, a);
     if (state == nullptr) {
         return nullptr;
     }
@@ -1337,8 +1342,23 @@ void add_type(py::module_& m, PyTypeObject& type, const char* name) {
 }
 
 void init_types(py::module_& m) {
-    strings = {intern("type"),      intern("id"),       intern("value"), intern("metadata"),
-               intern("timestamp"), intern("sequence"), intern("error"), {}};
+    strings = {intern("type"),
+               intern("id"),
+               intern("value"),
+               intern("metadata"),
+               intern("timestamp"),
+               intern("sequence"),
+               intern("error"),
+               {},
+               {},
+               {},
+               {},
+               {}};
+    strings.input_keys = {strings.type,     strings.id,        strings.value,
+                          strings.metadata, strings.timestamp, strings.sequence};
+    strings.closed_keys = {strings.type, strings.id};
+    strings.error_keys = {strings.type, strings.error};
+    strings.other_keys = {strings.type};
     for (auto kind : {zeroflow::EventKind::Input, zeroflow::EventKind::InputClosed,
                       zeroflow::EventKind::AllInputsClosed, zeroflow::EventKind::Stop,
                       zeroflow::EventKind::Error}) {
