@@ -1,5 +1,6 @@
 // Receiver side of a node: takes tokens out of submission rings (one exchange each), orders
 // inputs by send time, returns chunks, sleeps on the node's futex word.
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -79,6 +80,21 @@ Result<NodeReceiver> NodeReceiver::attach_at(const Segment& segment, std::uint32
             in.return_tail_cache = in.block->return_tail.load(std::memory_order_acquire);
             in.block->held.store(0, std::memory_order_release); // a new process holds nothing
             sut.inputs_.push_back(in);
+        }
+        sut.wait_items_.push_back(FutexWaitItem{&sut.node_->events, 0});
+        for (const auto& in : sut.inputs_) {
+            if (in.layout->owner != kDaemonOwner) {
+                continue;
+            }
+            auto* word = &in.output->wake;
+            const auto seen = std::find_if(sut.wait_items_.begin(), sut.wait_items_.end(),
+                                           [&](const auto& item) { return item.word == word; });
+            if (seen == sut.wait_items_.end()) {
+                sut.wait_items_.push_back(FutexWaitItem{word, 0});
+            }
+        }
+        if (sut.wait_items_.size() > kMaxFutexWaitItems) {
+            sut.wait_items_.resize(1); // too many timers for one call: sleep on events only
         }
         return sut;
     } catch (const std::bad_alloc&) {
@@ -332,10 +348,33 @@ std::optional<Delivery> NodeReceiver::wait(std::chrono::nanoseconds timeout,
     if (now >= limit) {
         return std::nullopt;
     }
+    if (wait_items_.size() > 1 && futex_wait_any_supported()) {
+        // As below, with the timers' wake words too: a timer that sees kSleepingOnAll bumps its
+        // wake word (after its fence) instead of our events, so each word is read after ours.
+        // SYNC sleeping: publish + fence (pairs with OutputSender::send's fence and notify)
+        node_->sleeping.store(kSleepingOnAll, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        // SYNC events, wake: observe (futex_waitv returns at once for a word bumped after this)
+        for (auto& item : wait_items_) {
+            item.expected = item.word->load(std::memory_order_acquire);
+        }
+        if (auto d = poll()) {
+            node_->sleeping.store(0, std::memory_order_relaxed);
+            return d;
+        }
+        const auto slept = futex_wait_any(wait_items_, limit);
+        node_->sleeping.store(0, std::memory_order_relaxed);
+        if (slept != WaitAnyResult::unsupported) {
+            return poll(); // nullopt: timeout, or woken without an event (callers loop)
+        }
+        // The call failed (and is not used again): sleep the old way. A tick that bumped only
+        // the wake word is still seen: the poll below follows our fence, or the timer's fence
+        // follows it and the timer reads kSleepingOnEvents.
+    }
     // Announce the sleep, fence, then poll once more: a sender publishes, fences, then reads
     // `sleeping` — one of the two sides sees the other (see notify in sender.cpp).
     // SYNC sleeping: publish + fence (pairs with OutputSender::send's fence and notify)
-    node_->sleeping.store(1, std::memory_order_relaxed);
+    node_->sleeping.store(kSleepingOnEvents, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     // SYNC events: observe (futex_wait returns at once if a bump came after this read)
     const auto seen = node_->events.load(std::memory_order_acquire);

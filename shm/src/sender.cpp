@@ -48,12 +48,16 @@ constexpr std::uint32_t kWarmBigChunks = 4;
 /// the publication of the message: the receiver stores `sleeping`, fences, then polls again
 /// before futex_wait, so either it sees the message or we see it sleeping — a lost wake-up is
 /// impossible, and a busy receiver costs us no locked instruction at all.
+inline void wake_events(NodeBlock& node) noexcept {
+    // SYNC events: bump (the futex word; wait() compares against the value it read)
+    node.events.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake_all(node.events);
+}
+
 inline void notify_if_sleeping(NodeBlock& node) noexcept {
     // SYNC sleeping: observe (after the caller's seq_cst fence; pairs with wait()'s fence)
     if (node.sleeping.load(std::memory_order_relaxed) != 0) {
-        // SYNC events: bump (the futex word; wait() compares against the value it read)
-        node.events.fetch_add(1, std::memory_order_seq_cst);
-        futex_wake_all(node.events);
+        wake_events(node);
     }
 }
 
@@ -76,6 +80,7 @@ Result<OutputSender> OutputSender::attach(const Segment& segment, std::uint32_t 
         sut.layout_ = &layout.outputs[output];
         sut.index_ = output;
         sut.block_ = &segment.at<OutputBlock>(sut.layout_->block_offset);
+        sut.broadcast_ = sut.layout_->owner == kDaemonOwner;
         for (auto c : sut.layout_->connections) {
             const auto& cl = layout.connections[c];
             Connection conn;
@@ -487,10 +492,33 @@ Result<void> OutputSender::send(const Loan& loan, std::uint64_t size, std::uint6
     block_->free_chunks.store(free_count_, std::memory_order_relaxed);
     // SYNC sleeping: fence (pairs with wait()'s): we see `sleeping`, or it sees submit_head.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    for (auto& c : connections_) {
-        if (c.live) {
-            notify_if_sleeping(*c.receiver);
+    if (!broadcast_) {
+        for (auto& c : connections_) {
+            if (c.live) {
+                notify_if_sleeping(*c.receiver);
+            }
         }
+        return {};
+    }
+    // A timer: receivers asleep on their timers' wake words share one bump and one wake-up
+    // call; the others (asleep on events only) are woken one by one as above.
+    bool wake_word = false;
+    for (auto& c : connections_) {
+        if (!c.live) {
+            continue;
+        }
+        // SYNC sleeping: observe (after the fence above; pairs with wait()'s fence)
+        const auto sleeping = c.receiver->sleeping.load(std::memory_order_relaxed);
+        if (sleeping == kSleepingOnAll) {
+            wake_word = true;
+        } else if (sleeping != 0) {
+            wake_events(*c.receiver);
+        }
+    }
+    if (wake_word) {
+        // SYNC wake: bump (wait() compares against the value it read after its fence)
+        block_->wake.fetch_add(1, std::memory_order_seq_cst);
+        futex_wake_all(block_->wake);
     }
     return {};
 }

@@ -141,6 +141,13 @@ struct SegmentHeader {
     std::uint64_t layout_hash;         // creator
 };
 
+/// NodeBlock::sleeping: awake (0), asleep on `events` only (kSleepingOnEvents: every sender
+/// bumps `events`), or asleep on `events` and on the `wake` word of each of its timer inputs
+/// (kSleepingOnAll: a timer's tick bumps its OutputBlock::wake once for all such receivers;
+/// node senders still bump `events`).
+inline constexpr std::uint32_t kSleepingOnEvents = 1;
+inline constexpr std::uint32_t kSleepingOnAll = 2;
+
 /// One per node. The event counter is the futex word the node sleeps on.
 struct alignas(kCacheLine) NodeBlock {
     std::atomic<std::uint32_t> events;   // any sender to this node, the daemon: fetch_add
@@ -161,7 +168,10 @@ struct alignas(kCacheLine) OutputBlock {
     std::atomic<std::uint64_t> sent;        // the sender
     std::atomic<std::uint64_t> errors;      // the sender: bad tokens it saw coming back
     std::atomic<std::uint64_t> bytes;       // the sender: payload bytes sent (statistics)
-    std::array<std::byte, kCacheLine - 32> pad1;
+    // A timer's (daemon-owned output's) broadcast word: bumped and woken once per tick for
+    // every receiver asleep with kSleepingOnAll. It sat in the padding: old segments read 0.
+    std::atomic<std::uint32_t> wake; // the sender
+    std::array<std::byte, kCacheLine - 36> pad1;
 };
 
 /// Connection state word, written by the daemon: (epoch << 1) | dead.

@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include <zeroflow/shm/futex.hpp>
 #include <zeroflow/shm/segment.hpp>
 
 namespace zeroflow::shm {
@@ -120,6 +121,9 @@ private:
     const Segment* segment_ = nullptr;
     NodeBlock* node_ = nullptr;
     std::vector<Input> inputs_;
+    /// [node events, the wake word of each distinct timer feeding an input]; only the events
+    /// word when the node reads no timer (or more timers than one futex_waitv takes).
+    std::vector<FutexWaitItem> wait_items_;
     std::uint64_t errors_ = 0;
     bool stop_delivered_ = false;
 };

@@ -103,6 +103,9 @@ private:
     std::uint64_t bytes_ = 0; ///< payload bytes sent by this process (OutputBlock::bytes)
     std::uint64_t errors_ = 0;
     bool closed_ = false;
+    /// A timer (daemon-owned output): receivers asleep with kSleepingOnAll share one wake-up
+    /// on OutputBlock::wake per message.
+    bool broadcast_ = false;
     std::int64_t wall_offset_ = 0;       ///< CLOCK_REALTIME - CLOCK_MONOTONIC, measured
     std::uint64_t wall_measured_at_ = 0; ///< monotonic time of that measurement
     /// Set at attach until every live receiver returned what it held of a previous process of
