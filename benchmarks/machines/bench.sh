@@ -5,13 +5,18 @@
 # over the same link (the engine's floor), interleaved per size. One-way = round trip / 2.
 # Both block (zeroflow nodes without busy-polling; ddsperf in waitset mode). ddsperf's smallest
 # message is 16 B: its figure stands beside zeroflow's 8 B.
+# Then throughput at 8 B, ROUNDS times (ZF_BENCH_ONLY=latency or =throughput: one part only): zf_source on a floods
+# for 5 s (it never waits: a full queue drops its oldest), zf_sink on b counts (received/s),
+# beside what the source sent (sent/s), the drops on each machine, and `ddsperf pub` (as fast
+# as it can; reliable keep-all, so its writer waits for acknowledgements) / `ddsperf sub` at 16 B.
 # Usage (root): benchmarks/machines/bench.sh BUILD_DIR [SAMPLES] [ROUNDS]
 set -euo pipefail
 build=$(realpath "$1") samples=${2:-1000} rounds=${3:-2}
 zeroflow=$build/tools/zeroflow bridge=$build/tools/zeroflow-bridge
 ping=$build/benchmarks/zeroflow/zf_ping pong=$build/benchmarks/zeroflow/zf_pong
-for f in "$zeroflow" "$bridge" "$ping" "$pong"; do
-  [[ -x $f ]] || { echo "missing $f: cmake --build $build --target zeroflow_cli zeroflow_bridge zf_ping zf_pong" >&2; exit 1; }
+zf_source=$build/benchmarks/zeroflow/zf_source zf_sink=$build/benchmarks/zeroflow/zf_sink
+for f in "$zeroflow" "$bridge" "$ping" "$pong" "$zf_source" "$zf_sink"; do
+  [[ -x $f ]] || { echo "missing $f: cmake --build $build --target zeroflow_cli zeroflow_bridge zf_ping zf_pong zf_source zf_sink" >&2; exit 1; }
 done
 command -v ddsperf >/dev/null || { echo "ddsperf missing: apt-get install cyclonedds-tools" >&2; exit 1; }
 # shellcheck source=../../tests/machines/two_machines.sh
@@ -63,11 +68,72 @@ print(f"{statistics.median(p50):.1f} {statistics.median(p99):.1f}" if p50 else "
 PY
 }
 
-printf '%-8s %-6s %14s %14s\n' size round "zeroflow p50/p99" "ddsperf p50/p99"
-for size in 8 65536 1048576; do
+zeroflow_throughput() { # size -> "received/s sent/s dropped-at-a dropped-at-b"
+  local size=$1
+  rm -f "$work/zft.jsonl"
+  rm -rf "$work/out"
+  # The source floods for 5 s (as fast as its loans allow); the sink on b counts what arrives
+  # between its first message and the source's stop message. What DDS cannot take in time the
+  # publish pump's queue on a drops (oldest first, counted in its log), and what the sink on b
+  # cannot take in time its own queue drops (counted in its result's note).
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $zf_source
+    args: --pattern throughput --mode blocking --touch transport --size $size --seconds 5
+    outputs: [data]
+    deploy: {machine: a}
+  - id: sink
+    path: $zf_sink
+    args: --pattern throughput --mode blocking --touch transport --size $size --allow-drops 1 --results $work/zft.jsonl
+    inputs: {data: {source: source/data, queue_size: 1024}}
+    deploy: {machine: b}
+YAML
+  start_bridge a
+  start_bridge b
+  wait "${bridge_pid[a]}" || fail "bridge a failed (throughput, $size B)"
+  wait "${bridge_pid[b]}" || fail "bridge b failed (throughput, $size B)"
+  bridge_pid[a]= bridge_pid[b]=
+  local sent dropped_a
+  sent=$(cat "$work"/out/*/log_source.txt 2>/dev/null | sed -n 's/^sent \([0-9]*\) messages.*/\1/p' | tail -n 1)
+  dropped_a=$(cat "$work"/out/*/log_zeroflow-bridge*.txt 2>/dev/null | sed -n 's/^zeroflow-bridge: \([0-9]*\) messages dropped.*/\1/p' | tail -n 1)
+  "$py" - "$work/zft.jsonl" "${sent:-0}" "${dropped_a:-0}" <<'PY'
+import json, re, sys
+j = json.loads(open(sys.argv[1]).readlines()[-1])
+m = re.search(r"([0-9]+) dropped by the queue", j.get("note", ""))
+print("%.0f %.0f %s %s" % (j["msgs_per_s"], int(sys.argv[2]) / 5, sys.argv[3], m.group(1) if m else 0))
+PY
+}
+ddsperf_throughput() { # size -> messages per second: median over ddsperf sub's 1 s windows
+  local size=$1
+  (( size >= 16 )) || size=16
+  on b ddsperf -k all -D 7 sub waitset >"$work/sub.txt" 2>&1 &
+  local sub_pid=$!
+  on a ddsperf -k all -D 5 pub size "$size" >"$work/pub.txt" 2>&1 || true
+  wait "$sub_pid" || true
+  "$py" - "$work/sub.txt" <<'PY'
+import re, statistics, sys
+rates = [float(m.group(1)) * 1e3 for line in open(sys.argv[1])
+         if (m := re.search(r" delta [0-9]+ lost [0-9]+ rate ([0-9.]+) kS/s", line))]
+rates = rates[1:-1] if len(rates) > 2 else rates  # discovery's window, the pub's last one
+print(f"{statistics.median(rates):.0f}" if rates else "nan")
+PY
+}
+
+only=${ZF_BENCH_ONLY:-} # latency | throughput: one part only
+[[ $only == throughput ]] || printf '%-8s %-6s %14s %14s\n' size round "zeroflow p50/p99" "ddsperf p50/p99"
+[[ $only == throughput ]] || for size in 8 65536 1048576; do
   for ((r = 1; r <= rounds; r++)); do
     z=$(zeroflow_point "$size")
     d=$(ddsperf_point "$size")
     printf '%-8s %-6s %14s %14s\n' "$size" "$r" "${z// //}" "${d// //}"
   done
 done
+if [[ $only != latency ]]; then
+  printf '\n%-8s %-6s %24s %24s %16s\n' size round "zeroflow received/sent/s" "dropped on a/on b" "ddsperf msg/s"
+  for ((r = 1; r <= rounds; r++)); do
+    read -r received sent dropped_a dropped_b <<<"$(zeroflow_throughput 8)"
+    d=$(ddsperf_throughput 8)
+    printf '%-8s %-6s %24s %24s %16s\n' 8 "$r" "$received/$sent" "$dropped_a/$dropped_b" "$d"
+  done
+fi

@@ -78,7 +78,7 @@ std::expected<NodeArgs, std::string> parse_args(int argc, char** argv) {
             }
             args.size = *size;
         } else if (key == "--samples" || key == "--warmup" || key == "--acks" ||
-                   key == "--oversubscribed") {
+                   key == "--oversubscribed" || key == "--allow-drops") {
             const auto count = parse_count(value);
             if (!count) {
                 return bad();
@@ -92,6 +92,8 @@ std::expected<NodeArgs, std::string> parse_args(int argc, char** argv) {
                     return bad();
                 }
                 args.acks = static_cast<std::uint32_t>(*count);
+            } else if (key == "--allow-drops") {
+                args.allow_drops = *count != 0;
             } else {
                 args.oversubscribed = *count != 0;
             }

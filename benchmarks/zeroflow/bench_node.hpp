@@ -38,6 +38,9 @@ struct NodeArgs {
     std::uint32_t acks{1};
     std::string note;
     bool oversubscribed{false};
+    /// throughput sink: count messages its full queue dropped (in the note) instead of failing
+    /// (a remote receiver behind zeroflow-bridge, where nothing makes the sender wait).
+    bool allow_drops{false};
     std::string results;
 };
 

@@ -5,7 +5,8 @@
 // message's first 8 bytes) as an int64. Ends when its input closes.
 //
 // throughput: counts messages from the first to zf_source's stop message, checks that none was
-// dropped (node.dropped), and appends the JSON line with msgs_per_s.
+// dropped (node.dropped; --allow-drops 1: notes how many instead), and appends the JSON line
+// with msgs_per_s.
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -47,9 +48,14 @@ int count(zeroflow::Node& node, const zf::NodeArgs& args) {
         ++messages;
     }
     const std::int64_t stop = now_ns();
+    std::string note = args.note;
     if (const auto dropped = node.dropped("data"); dropped != 0) {
-        return zf::fail(kName, std::to_string(dropped) + " messages were dropped; back-pressure "
-                                                         "must make the sender wait instead");
+        if (!args.allow_drops) {
+            return zf::fail(kName, std::to_string(dropped) +
+                                       " messages were dropped; back-pressure "
+                                       "must make the sender wait instead");
+        }
+        note = zf::join_notes(std::move(note), std::to_string(dropped) + " dropped by the queue");
     }
     zeroflow::bench::PointResult r;
     r.system = "zeroflow";
@@ -61,7 +67,7 @@ int count(zeroflow::Node& node, const zf::NodeArgs& args) {
     r.msgs_per_s = stop > start
                        ? static_cast<double>(messages) * 1e9 / static_cast<double>(stop - start)
                        : 0.0;
-    r.note = args.note;
+    r.note = note;
     return zf::append_result(args.results, r) ? 0 : 1;
 }
 

@@ -612,7 +612,7 @@ std::expected<void, Error> NodeImpl::check_sample(const Sample& sample) const {
     return {};
 }
 
-std::expected<void, Error> NodeImpl::send(Sample&& sample) {
+std::expected<void, Error> NodeImpl::send(Sample&& sample, const SenderStamp* stamp) {
     if (sample.owner_ != this || sample.output_ >= senders_.size()) {
         return std::unexpected(
             Error{ErrorKind::invalid_argument,
@@ -641,7 +641,13 @@ std::expected<void, Error> NodeImpl::send(Sample&& sample) {
         }
     }
     sample.owner_ = nullptr; // consumed whatever happens
-    if (auto sent = sender.send(loan, size, 0, info); !sent) {
+    auto sent = stamp == nullptr
+                    ? sender.send(loan, size, 0, info)
+                    : sender.send_stamped(loan, size,
+                                          shm::SenderStamp{stamp->sequence, stamp->timestamp_ns,
+                                                           stamp->wall_time_ns},
+                                          info);
+    if (!sent) {
         return std::unexpected(from_shm(sent.error()));
     }
     return {};
@@ -957,6 +963,10 @@ std::expected<Sample, Error> Node::loan(std::string_view output, std::size_t byt
 
 std::expected<void, Error> Node::send(Sample&& sample) {
     return impl_->send(std::move(sample));
+}
+
+std::expected<void, Error> Node::forward(Sample&& sample, const SenderStamp& stamp) {
+    return impl_->send(std::move(sample), &stamp);
 }
 
 std::expected<void, Error> Node::send_output(std::string_view output,

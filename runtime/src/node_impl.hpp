@@ -34,7 +34,8 @@ public:
     std::expected<Input, Error> input_handle(std::string_view input);
     const shm::OutputSender& sender(std::uint32_t index) const { return senders_[index]; }
     std::uint64_t dropped_at(std::uint32_t input) const noexcept;
-    std::expected<void, Error> send(Sample&& sample);
+    /// Sends `sample`; with `stamp`, the header carries it instead of this sender's own.
+    std::expected<void, Error> send(Sample&& sample, const SenderStamp* stamp = nullptr);
     void release(std::uint32_t input, std::uint32_t chunk) noexcept;
     void discard(std::uint32_t output, std::uint32_t chunk) noexcept;
     std::uint64_t dropped(std::string_view input) const noexcept;

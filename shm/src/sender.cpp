@@ -536,4 +536,31 @@ void OutputSender::close() noexcept {
     }
 }
 
+// Kept apart from send() on purpose: it sets the state send() derives the header from (the
+// sequence it increments, the offset it adds to the monotonic time), lets send() do the rest,
+// and puts the clock state back. ring_test's SendStamped tests pin that contract.
+Result<void> OutputSender::send_stamped(const Loan& loan, std::uint64_t size,
+                                        const SenderStamp& stamp, MessageInfo info) noexcept {
+    const auto now = stamp.timestamp_ns != 0 ? stamp.timestamp_ns : monotonic_ns();
+    const auto own_sequence = sequence_;
+    const auto own_offset = wall_offset_;
+    const auto own_measured_at = wall_measured_at_;
+    sequence_ = stamp.sequence - 1; // send() writes ++sequence_ (a stamp of 0 wraps back to 0)
+    if (stamp.wall_time_ns != 0) {
+        // send() writes now + wall_offset_, and does not measure the offset again for a
+        // message whose monotonic time is within a second of wall_measured_at_.
+        wall_offset_ = static_cast<std::int64_t>(stamp.wall_time_ns - now);
+        wall_measured_at_ = now;
+    }
+    auto sent = send(loan, size, now, info);
+    if (stamp.wall_time_ns != 0) {
+        wall_offset_ = own_offset;
+        wall_measured_at_ = own_measured_at;
+    }
+    if (!sent) {
+        sequence_ = own_sequence;
+    }
+    return sent;
+}
+
 } // namespace zeroflow::shm

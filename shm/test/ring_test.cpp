@@ -544,6 +544,117 @@ TEST(ChunkMetadata, ScribbledHeaderFieldsAreDroppedAndCountedNeverFollowed) {
     EXPECT_EQ(sut.errors(), std::size(bad));
 }
 
+// A forwarder (the bridge's subscribe pump) sends another sender's messages with that sender's
+// stamp: receivers see its sequence and wall-clock time, not the forwarder's.
+TEST(SendStamped, HeaderCarriesTheStampAndPlainSendsContinueItsSequence) {
+    Rig rig(test::simple_spec(1, 8));
+    auto& sut = rig.receivers[0];
+    auto loan = rig.sender->loan(8);
+    ASSERT_TRUE(loan);
+    const std::uint64_t value = 99;
+    std::memcpy(loan->data, &value, sizeof(value));
+    const MessageInfo info{0, 3, 0, 0, 0}; // a dtype travels as with send()
+    const SenderStamp stamp{41, 12'345, 1'700'000'000'123'456'789ULL};
+    ASSERT_TRUE(rig.sender->send_stamped(*loan, 8, stamp, info));
+    EXPECT_EQ(rig.sender->messages_sent(), 41U);
+
+    auto d = sut.poll();
+    ASSERT_TRUE(d);
+    EXPECT_EQ(value_of(*d), value);
+    EXPECT_EQ(d->size, 8U);
+    EXPECT_EQ(d->sequence, 41U);
+    EXPECT_EQ(d->timestamp_ns, 12'345U);
+    EXPECT_EQ(d->wall_time_ns, 1'700'000'000'123'456'789ULL);
+    EXPECT_EQ(d->dtype, 3);
+    sut.release(d->input, d->chunk);
+
+    // The sender's own clock state is untouched: a plain send is stamped now, on both clocks,
+    // and continues the sequence.
+    const auto before = monotonic_ns();
+    rig.send_value(100);
+    d = sut.poll();
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->sequence, 42U);
+    EXPECT_GE(d->timestamp_ns, before);
+    const auto real = static_cast<std::int64_t>(realtime_ns());
+    EXPECT_LT(std::llabs(static_cast<std::int64_t>(d->wall_time_ns) - real), 1'000'000'000);
+    sut.release(d->input, d->chunk);
+}
+
+TEST(SendStamped, ZeroClocksMeanNowAsForSend) {
+    Rig rig(test::simple_spec(1, 8));
+    auto& sut = rig.receivers[0];
+    auto loan = rig.sender->loan(8);
+    ASSERT_TRUE(loan);
+    const auto before = monotonic_ns();
+    ASSERT_TRUE(rig.sender->send_stamped(*loan, 8, SenderStamp{7, 0, 0}));
+    const auto after = monotonic_ns();
+    auto d = sut.poll();
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->sequence, 7U);
+    EXPECT_GE(d->timestamp_ns, before);
+    EXPECT_LE(d->timestamp_ns, after);
+    // Derived from the monotonic time as send() derives it.
+    const auto derived = static_cast<std::int64_t>(d->timestamp_ns) + measure_wall_offset_ns();
+    EXPECT_LT(std::llabs(static_cast<std::int64_t>(d->wall_time_ns) - derived), 1'000'000);
+    sut.release(d->input, d->chunk);
+}
+
+TEST(SendStamped, GapsAndOrderAreTheStampsNotTheForwarders) {
+    Rig rig(test::simple_spec(1, 8));
+    auto& sut = rig.receivers[0];
+    // The original sender's gaps (messages lost before the forwarder) stay visible.
+    const std::uint64_t sequences[] = {10, 11, 14, 15};
+    for (std::size_t i = 0; i < std::size(sequences); ++i) {
+        auto loan = rig.sender->loan(8);
+        ASSERT_TRUE(loan);
+        std::memcpy(loan->data, &sequences[i], sizeof(sequences[i]));
+        ASSERT_TRUE(rig.sender->send_stamped(
+            *loan, 8, SenderStamp{sequences[i], 1000 + i, 5'000 + sequences[i]}));
+    }
+    for (const auto want : sequences) {
+        auto d = sut.poll();
+        ASSERT_TRUE(d);
+        EXPECT_EQ(d->sequence, want);
+        EXPECT_EQ(value_of(*d), want);
+        EXPECT_EQ(d->wall_time_ns, 5'000 + want);
+        sut.release(d->input, d->chunk);
+    }
+    EXPECT_EQ(sut.dropped(0), 0U); // gaps in the stamp are not queue drops here
+    rig.sender->maintain();
+    EXPECT_EQ(rig.sender->free_chunks(), rig.sender->total_chunks());
+}
+
+TEST(SendStamped, AnErrorConsumesTheLoanAndLeavesTheSequence) {
+    Rig rig(test::simple_spec(1, 8));
+    rig.send_value(1);
+    rig.send_value(2);
+    auto loan = rig.sender->loan(8);
+    ASSERT_TRUE(loan);
+    // Larger than the loan: refused, and the loan goes back.
+    auto sent = rig.sender->send_stamped(*loan, loan->capacity + 1, SenderStamp{50, 1, 1});
+    ASSERT_FALSE(sent);
+    EXPECT_EQ(sent.error().code, ErrorCode::invalid_argument);
+    EXPECT_EQ(rig.sender->messages_sent(), 2U);
+    rig.send_value(3);
+    auto& sut = rig.receivers[0];
+    for (std::uint64_t want = 1; want <= 3; ++want) {
+        auto d = sut.poll();
+        ASSERT_TRUE(d);
+        EXPECT_EQ(d->sequence, want);
+        sut.release(d->input, d->chunk);
+    }
+    EXPECT_FALSE(sut.poll());
+    // Closed between the loan and the send: refused too.
+    loan = rig.sender->loan(8);
+    ASSERT_TRUE(loan);
+    rig.sender->close();
+    sent = rig.sender->send_stamped(*loan, 8, SenderStamp{60, 1, 1});
+    ASSERT_FALSE(sent);
+    EXPECT_EQ(sent.error().code, ErrorCode::closed);
+    EXPECT_EQ(rig.sender->messages_sent(), 3U);
+}
+
 TEST(ChunkMetadata, WallOffsetMatchesTheClocks) {
     const auto offset = measure_wall_offset_ns();
     const auto real = static_cast<std::int64_t>(realtime_ns());

@@ -108,6 +108,70 @@ TEST_F(Messages, AScribbledMetadataAreaReadsAsPlainBytesOrEmptyParametersNeverAC
     EXPECT_EQ(report_number(sink, "payload_ok"), 30U);
 }
 
+/// A sink's --stamps file: per message, {counter, sequence, timestamp_ns, wall_time_ns}.
+std::vector<std::array<std::uint64_t, 4>> read_stamps(const fs::path& file) {
+    std::vector<std::array<std::uint64_t, 4>> result;
+    std::ifstream in(file);
+    std::array<std::uint64_t, 4> line{};
+    std::uint64_t taken_at = 0;
+    while (in >> line[0] >> line[1] >> line[2] >> line[3] >> taken_at) {
+        result.push_back(line);
+    }
+    return result;
+}
+
+TEST_F(Messages, AForwardedMessageKeepsItsSendersSequenceAndWallTime) {
+    // source -> direct (its own stamps), and source -> relay (Node::forward, every third message
+    // left out) -> forwarded: the forwarded sink sees the source's sequences, gaps included,
+    // and wall times, with a monotonic time of the relay's send.
+    const auto file = write_dataflow(
+        "forward",
+        {NodeSpec{"source",
+                  "source",
+                  {"--count", "60", "--period-us", "1000", "--report", report("source").string()},
+                  {},
+                  {"out"}},
+         NodeSpec{
+             "direct",
+             "sink",
+             {"--report", report("direct").string(), "--stamps", report("direct.stamps").string()},
+             {{"in", "source/out"}},
+             {},
+             64},
+         NodeSpec{"relay",
+                  "relay",
+                  {"--forward", "--skip-every", "3"},
+                  {{"in", "source/out"}},
+                  {"out"},
+                  64},
+         NodeSpec{"forwarded",
+                  "sink",
+                  {"--report", report("forwarded").string(), "--stamps",
+                   report("forwarded.stamps").string()},
+                  {{"in", "relay/out"}},
+                  {},
+                  64}});
+    const auto sut = zeroflow({"run", file.string()});
+    ASSERT_EQ(sut.status, 0) << sut.out << sut.err;
+    const auto direct = read_stamps(report("direct.stamps"));
+    const auto forwarded = read_stamps(report("forwarded.stamps"));
+    ASSERT_EQ(direct.size(), 60U);
+    ASSERT_EQ(forwarded.size(), 40U);
+    std::size_t d = 0;
+    for (const auto& f : forwarded) {
+        while (d < direct.size() && direct[d][0] != f[0]) {
+            ++d;
+        }
+        ASSERT_LT(d, direct.size()) << "message " << f[0] << " not sent by the source";
+        EXPECT_EQ(f[1], direct[d][1]) << "sequence of message " << f[0];
+        EXPECT_EQ(f[1], f[0]) << "the source's sequence is its counter";
+        EXPECT_EQ(f[3], direct[d][3]) << "wall time of message " << f[0];
+        EXPECT_GT(f[2], direct[d][2]) << "the relay sends after the source";
+    }
+    EXPECT_EQ(report_number(read_report(report("forwarded")), "sequence_gaps"),
+              19U); // 3, 6 .. 57 (60 is last)
+}
+
 TEST_F(Messages, HandlesRefuseInputsAndOutputsTheDataflowDoesNotDeclare) {
     const auto file = write_dataflow(
         "handles",

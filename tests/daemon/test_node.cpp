@@ -173,9 +173,13 @@ int run_source(zeroflow::Node& node, const Args& args) {
 
 /// Receives until Stop; records count, first/last sequence, gaps (non-consecutive sequences),
 /// drops, a checksum of the payloads and the order of the control events in --report, rewritten
-/// every 100 ms. --expect N: exits 1 unless exactly N messages came.
+/// every 100 ms. --expect N: exits 1 unless exactly N messages came. --stamps FILE: at the
+/// end, one line per message: its payload counter, sequence, timestamp_ns, wall_time_ns and
+/// this process's CLOCK_REALTIME when it took the message.
 int run_sink(zeroflow::Node& node, const Args& args) {
     const auto report = args.text("report");
+    const auto stamps_path = args.text("stamps");
+    std::string stamps;
     std::uint64_t count = 0;
     std::uint64_t first = 0;
     std::uint64_t last = 0;
@@ -231,6 +235,14 @@ int run_sink(zeroflow::Node& node, const Args& args) {
             }
             last_sequence = event.sequence;
             checksum.add(event.data);
+            if (!stamps_path.empty()) {
+                const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+                stamps += std::to_string(seq) + " " + std::to_string(event.sequence) + " " +
+                          std::to_string(event.timestamp_ns) + " " +
+                          std::to_string(event.wall_time_ns()) + " " + std::to_string(now) + "\n";
+            }
             break;
         }
         case zeroflow::EventKind::InputClosed:
@@ -247,6 +259,7 @@ int run_sink(zeroflow::Node& node, const Args& args) {
             break;
         }
     }
+    write_report(stamps_path, stamps);
     write();
     std::cout << "sink: received " << count << " messages" << std::endl;
     if (args.options.contains("expect") && count != args.number("expect")) {
@@ -260,9 +273,13 @@ int run_sink(zeroflow::Node& node, const Args& args) {
 /// Restart policies: forwards each message of input `in` to output `out` unchanged (the
 /// source's counter stays in its first 8 bytes); after --crash-every K forwards it takes one
 /// more message and aborts without sending it (--exit-clean: exits 0 instead). Every process
-/// appends "pid" to --starts, so the test counts the starts.
+/// appends "pid" to --starts, so the test counts the starts. --forward: sends with the
+/// message's own sequence and wall-clock time (Node::forward, its monotonic time now);
+/// --skip-every K: does not forward messages whose counter is a multiple of K.
 int run_relay(zeroflow::Node& node, const Args& args) {
     const auto every = args.number("crash-every", 0);
+    const bool forward = args.options.contains("forward");
+    const auto skip_every = args.number("skip-every", 0);
     if (const auto starts = args.text("starts"); !starts.empty()) {
         std::ofstream(starts, std::ios::app) << ::getpid() << "\n";
     }
@@ -281,13 +298,20 @@ int run_relay(zeroflow::Node& node, const Args& args) {
             ::setrlimit(RLIMIT_CORE, &no_core);
             std::abort();
         }
+        if (skip_every != 0 && sequence_of(event.data) % skip_every == 0) {
+            continue;
+        }
         auto sample = node.loan("out", event.data.size());
         if (!sample) {
             std::cerr << "relay: loan failed: " << sample.error().message() << std::endl;
             return 1;
         }
         std::copy(event.data.begin(), event.data.end(), sample->data().begin());
-        if (auto ok = node.send(std::move(*sample)); !ok) {
+        auto stamp = event.stamp();
+        stamp.timestamp_ns = 0; // now, on this machine's clock
+        if (auto ok =
+                forward ? node.forward(std::move(*sample), stamp) : node.send(std::move(*sample));
+            !ok) {
             std::cerr << "relay: send failed: " << ok.error().message() << std::endl;
             return 1;
         }

@@ -4,7 +4,7 @@
 # (its own /dev/shm tmpfs: no segment can be shared by accident), one zeroflow daemon and one
 # zeroflow-bridge each; Cyclone DDS restricted to the veth interface, peers listed.
 # Usage: machines_test.sh ZEROFLOW ZEROFLOW_BRIDGE TEST_NODE TEST
-#   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | machine_lost
+#   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | machine_lost | stamps
 # Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
 set -euo pipefail
 zeroflow=$1 bridge=$2 node=$3 test=$4
@@ -164,6 +164,52 @@ YAML
   done
   assert_nothing_left
   echo "fan_out: 500 x 64 KiB to one sink on a and two on b, byte-exact, in order"
+  ;;
+stamps)
+  # What a receiver on b sees of a message from a: the sender's sequence and wall-clock send
+  # time, exactly as a receiver on a sees them; its monotonic timestamp is b's own (when the
+  # message entered b's segment: both machines share this host's CLOCK_MONOTONIC here, so it
+  # lies after the send). Before, b saw the subscribe pump's own sequence and send time.
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 300 --size 8 --period-us 2000 --report $work/source.txt
+    outputs: [out]
+  - id: sink_a
+    path: $node
+    args: sink --report $work/sink_a.txt --stamps $work/stamps_a.txt
+    inputs: {in: {source: source/out, queue_size: 300}}
+  - id: sink_b
+    path: $node
+    args: sink --report $work/sink_b.txt --stamps $work/stamps_b.txt
+    inputs: {in: {source: source/out, queue_size: 300}}
+    deploy: {machine: b}
+deploy: {machine: a}
+YAML
+  start_bridge a
+  start_bridge b
+  wait "${bridge_pid[a]}" || fail "bridge a failed"
+  bridge_pid[a]=
+  wait_for "! kill -0 ${bridge_pid[b]}" 20 || fail "bridge b still runs after its part ended"
+  wait "${bridge_pid[b]}" || fail "bridge b failed"
+  bridge_pid[b]=
+  for s in a b; do
+    [[ $(wc -l <"$work/stamps_$s.txt") == 300 ]] || fail "sink_$s took $(wc -l <"$work/stamps_$s.txt") of 300"
+  done
+  # Columns: counter sequence timestamp_ns wall_time_ns taken_at (wall), a's then b's. Clock
+  # values are compared as strings (awk's doubles hold 53 bits), differences as numbers.
+  paste -d ' ' "$work/stamps_a.txt" "$work/stamps_b.txt" | awk '
+    { n++ }
+    $1 != n || $6 != n { bad = bad "\nline " n ": counters " $1 "/" $6 }
+    ($2 "") != (n "") || ($7 "") != (n "") { bad = bad "\nline " n ": sequences a " $2 " b " $7 " (want " n ")" }
+    ($4 "") != ($9 "") { bad = bad "\nline " n ": wall times a " $4 " b " $9 }
+    $8 - $3 < 0 || $8 - $3 > 5e9 { bad = bad "\nline " n ": b stamped " ($8 - $3) " ns after the send" }
+    $10 - $9 < 0 || $10 - $9 > 5e9 { bad = bad "\nline " n ": b took it " ($10 - $9) " ns after its wall time" }
+    END { if (bad != "") { print substr(bad, 2) | "head -n 5"; exit 1 } }
+  ' >"$work/stamps.diff" || fail "stamps differ: $(cat "$work/stamps.diff")"
+  assert_nothing_left
+  echo "stamps: machine b sees a's sequence 1..300 and wall-clock send times, its own monotonic time"
   ;;
 machine_lost)
   # Machine a dies whole (every process in it SIGKILLed: daemon, nodes, bridge): machine b's

@@ -115,6 +115,12 @@ public:
     std::expected<Sample, Error> loan(std::string_view output, std::size_t bytes);
     /// Sends a loaned sample to every input connected to its output (zero-copy).
     std::expected<void, Error> send(Sample&& sample);
+    /// Sends like send(), but receivers see `stamp` (sequence, monotonic and wall-clock send
+    /// time) instead of this node's own: for a node that forwards another sender's messages
+    /// (zeroflow-bridge's subscribe pump). The output's sequence continues from
+    /// `stamp.sequence`. Receivers order their inputs by `timestamp_ns`: give a time of this
+    /// machine's monotonic clock (0: now), never another machine's.
+    std::expected<void, Error> forward(Sample&& sample, const SenderStamp& stamp);
     /// Copies `bytes` into a loan and sends it.
     std::expected<void, Error> send_output(std::string_view output,
                                            std::span<const std::byte> bytes);

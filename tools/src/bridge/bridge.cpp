@@ -88,7 +88,10 @@ struct Participant {
     }
 };
 
-/// Sends one message taken from DDS on a stand-in's output (a copy into a zero-copy loan).
+/// Sends one message taken from DDS on a stand-in's output (a copy into a zero-copy loan), with
+/// the remote sender's sequence and wall-clock time. Its monotonic time is this machine's, now
+/// (when it enters the segment): another machine's monotonic clock counts from that machine's
+/// boot, and receivers merge their inputs by it (docs/design/machines.md).
 std::expected<void, Error> send_remote(Node& node, const Output& output,
                                        const zeroflow_bridge_Message& m) {
     const auto dtype = static_cast<DataType>(m.dtype);
@@ -121,7 +124,7 @@ std::expected<void, Error> send_remote(Node& node, const Output& output,
                                           m.parameters._length),
                              sample->metadata());
     }
-    return node.send(std::move(*sample));
+    return node.forward(std::move(*sample), SenderStamp{m.sequence_number, 0, m.wall_time_ns});
 }
 
 /// Writes one received message on its topic. The payload is not copied here: DDS serializes

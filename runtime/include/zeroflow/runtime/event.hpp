@@ -23,6 +23,17 @@ class Input;
 
 enum class EventKind : std::uint8_t { Input, InputClosed, AllInputsClosed, Stop, Error };
 
+/// Who sent a message and when, as its chunk header says: what Node::forward writes instead of
+/// the node's own, so that a node which stands in for another sender (zeroflow-bridge's
+/// subscribe pump, a replayer) shows receivers that sender's sequence and clocks.
+struct SenderStamp {
+    std::uint64_t sequence = 0;     ///< the original sender's, per output, from 1
+    std::uint64_t timestamp_ns = 0; ///< CLOCK_MONOTONIC of this machine; 0 means now
+    /// CLOCK_REALTIME, ns since 1970, as the original sender stamped it; 0: now, derived from
+    /// timestamp_ns as send() derives it.
+    std::uint64_t wall_time_ns = 0;
+};
+
 /// One event of a node's stream. `data` points into shared memory (zero-copy) and stays valid
 /// while the Event lives; `id` is the input's id; `message` is set for Error events. What the
 /// sender said about the message (type, shape, encoding, parameters, wall-clock time) comes
@@ -31,8 +42,10 @@ struct Event {
     EventKind kind = EventKind::Stop;
     std::string_view id;
     std::span<const std::byte> data;
-    std::uint64_t timestamp_ns = 0; ///< send time, CLOCK_MONOTONIC
-    std::uint64_t sequence = 0;     ///< per output, from 1
+    /// Send time, CLOCK_MONOTONIC. A message from another machine: when it entered this
+    /// machine's segment (monotonic clocks of two machines cannot be compared).
+    std::uint64_t timestamp_ns = 0;
+    std::uint64_t sequence = 0; ///< per output, from 1 (from another machine: the sender's)
     std::string_view message;
 
     /// The element type (DataType::bytes unless the sender set one).
@@ -44,8 +57,10 @@ struct Event {
     std::string_view encoding() const noexcept { return encoding_; }
     /// The sender's parameters (dora's metadata parameters), in the order they were set.
     const MetadataView& metadata() const noexcept { return metadata_; }
-    /// Send time on CLOCK_REALTIME, nanoseconds since 1970.
+    /// Send time on CLOCK_REALTIME, nanoseconds since 1970 (from another machine: the sender's).
     std::uint64_t wall_time_ns() const noexcept { return wall_time_ns_; }
+    /// This message's sequence and clocks, as Node::forward takes them.
+    SenderStamp stamp() const noexcept { return {sequence, timestamp_ns, wall_time_ns_}; }
 
     /// The payload as elements of T. invalid_argument unless the message's dtype is T's (an
     /// untyped bytes message has no type to check and reads as any T; any message reads as

@@ -20,6 +20,17 @@ struct Loan {
     std::byte* metadata() const noexcept { return data + capacity; }
 };
 
+/// What a chunk's header says about a message's origin, given to OutputSender::send_stamped by
+/// a process that forwards another sender's message (zeroflow-bridge's subscribe pump, which
+/// stands in for a sender on another machine) so that receivers see the original's stamp.
+struct SenderStamp {
+    std::uint64_t sequence = 0;     ///< the original sender's sequence number (per output, from 1)
+    std::uint64_t timestamp_ns = 0; ///< CLOCK_MONOTONIC of this machine; 0 means now
+    /// CLOCK_REALTIME, as the original sender stamped it; 0: derived from `timestamp_ns` as
+    /// send() derives it.
+    std::uint64_t wall_time_ns = 0;
+};
+
 /// Owns one output's pools. One thread at a time (the node's sending thread, or the daemon's
 /// timer thread for timer outputs). Never blocks: a full input queue evicts its oldest message.
 class OutputSender {
@@ -37,6 +48,13 @@ public:
     /// from the monotonic one (see WallClock).
     Result<void> send(const Loan& loan, std::uint64_t size, std::uint64_t timestamp_ns = 0,
                       MessageInfo info = kPlainMessage) noexcept;
+
+    /// Sends exactly as send() does, but the chunk's header carries `stamp` instead of this
+    /// sender's own sequence and clocks. Afterwards this sender's sequence continues from
+    /// `stamp.sequence` (messages_sent() and the output's `sent` read it; a later send()
+    /// writes `stamp.sequence + 1`). On an error the sequence is left as it was.
+    Result<void> send_stamped(const Loan& loan, std::uint64_t size, const SenderStamp& stamp,
+                              MessageInfo info = kPlainMessage) noexcept;
 
     /// Returns a loan unsent.
     void discard(const Loan& loan) noexcept;
