@@ -15,7 +15,7 @@ out=${ZEROFLOW_BENCH_OUT:-$root/build/bench}
 results=$out/results.jsonl
 
 case $profile in
-quick) # 3 sizes, 4,000 samples per system and point in 8 rounds of 500: about 10 min on 2 cores
+quick) # 3 sizes, 4,000 samples per system and point in 8 rounds of 500: about 5 min on 2 cores
     common=(--sizes 8,4K,1M --samples 4000 --round-samples 500 --warmup 100)
     zf_patterns=pingpong+oneway+throughput+fanout-1+fanout-2+chain-2
     common+=(--patterns pingpong,oneway,throughput,fanout-1,fanout-2,chain-2
