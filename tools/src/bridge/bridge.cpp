@@ -265,6 +265,7 @@ int publish_pump(dds_entity_t participant, const std::string& flow,
                  const std::vector<TopicArg>& topics, std::ostream& err) {
     std::map<std::string, std::size_t, std::less<>> by_input;
     std::vector<dds_entity_t> writers;
+    dds_write_set_batch(true); // this process's writers: flushed below when no message waits
     for (const auto& t : topics) {
         const auto writer = data_endpoint(participant, flow, t, true);
         if (!writer) {
@@ -297,8 +298,27 @@ int publish_pump(dds_entity_t participant, const std::string& flow,
         return cli::kExitFailure;
     }
     std::vector<bool> closed(writers.size(), false);
+    std::vector<bool> unflushed(writers.size(), false);
+    // Writes are batched (dds_write_set_batch, before the writers were made): what is queued
+    // in our inputs goes out in as few datagrams as fit, and the batch is flushed as soon as
+    // no message waits, so a lone message leaves at once and a burst shares its packets.
+    const auto flush = [&] {
+        for (std::size_t i = 0; i < writers.size(); ++i) {
+            if (unflushed[i]) {
+                dds_write_flush(writers[i]);
+                unflushed[i] = false;
+            }
+        }
+    };
+    const auto next = [&] {
+        if (auto ready = node->next(0ns)) {
+            return std::move(*ready);
+        }
+        flush();
+        return node->next();
+    };
     std::uint64_t lost = 0;
-    for (auto event = node->next(); event.kind != EventKind::Stop; event = node->next()) {
+    for (auto event = next(); event.kind != EventKind::Stop; event = next()) {
         const auto it = by_input.find(event.id);
         if (event.kind == EventKind::AllInputsClosed) {
             break;
@@ -306,16 +326,23 @@ int publish_pump(dds_entity_t participant, const std::string& flow,
         if (it == by_input.end()) {
             continue;
         }
-        if (event.kind == EventKind::Input && !publish(writers[it->second], event)) {
-            ++lost;
+        if (event.kind == EventKind::Input) {
+            if (!publish(writers[it->second], event)) {
+                ++lost;
+            }
+            unflushed[it->second] = true;
         } else if (event.kind == EventKind::InputClosed && !closed[it->second]) {
             closed[it->second] = true;
             publish_closed(writers[it->second]);
+            dds_write_flush(writers[it->second]);
+            unflushed[it->second] = false;
         }
     }
+    flush();
     for (std::size_t i = 0; i < writers.size(); ++i) {
         if (!closed[i]) {
             publish_closed(writers[i]);
+            dds_write_flush(writers[i]);
         }
         dds_wait_for_acks(writers[i], DDS_SECS(2)); // the last messages reach every machine
     }
