@@ -247,10 +247,12 @@ struct ControlTopic {
                 static_cast<const zeroflow_bridge_Control*>(samples[static_cast<std::size_t>(i)]);
             if (info.valid_data && c->machine != nullptr && c->state != nullptr) {
                 // A bridge that is gone (ended, or lost: Cyclone's lease) said its last word;
-                // only a stop counts after it (it may end right after saying so).
+                // only a stop or a done counts after it (it ends right after saying so).
                 const bool alive = info.instance_state == DDS_IST_ALIVE;
-                result[c->machine] =
-                    alive || std::strcmp(c->state, "stop") == 0 ? c->state : "gone";
+                result[c->machine] = alive || std::strcmp(c->state, "stop") == 0 ||
+                                             std::strcmp(c->state, "done") == 0
+                                         ? c->state
+                                         : "gone";
             }
         }
         if (n > 0) {
