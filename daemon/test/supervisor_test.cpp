@@ -552,6 +552,17 @@ TEST_F(SupervisorTest, RemotePartsAreValidatedAndListedAndTheirNodesGetRemoteNod
                            {"node_id", "camera"},
                            {"dataflow", uuid}}),
               "remote_node");
+    // An output of a remote node no local node reads (nothing stands in for it here).
+    EXPECT_EQ(kind_of(Json{{"op", "attach_tap"},
+                           {"protocol_version", protocol::kProtocolVersion},
+                           {"dataflow", uuid},
+                           {"outputs", Json::array({"camera/image"})}}),
+              "remote_node");
+    EXPECT_EQ(kind_of(Json{{"op", "attach_tap"},
+                           {"protocol_version", protocol::kProtocolVersion},
+                           {"dataflow", uuid},
+                           {"outputs", Json::array({"sink/none"})}}),
+              "no_such_output");
     // Machine a lost: the next update says so.
     EXPECT_EQ(kind_of(remote_parts(uuid, "lost", {"source", "camera"}, {"source"})), "ok");
     EXPECT_EQ(listed().at("remote_machines").at(0).at("state"), "lost");
