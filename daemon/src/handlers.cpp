@@ -65,6 +65,7 @@ void Supervisor::handle(ConnId conn, const Json& request) noexcept {
             {"ping", &Supervisor::handle_ping},
             {"attach_tap", &Supervisor::handle_attach_tap},
             {"stats", &Supervisor::handle_stats},
+            {std::string(protocol::kRemotePartsOp), &Supervisor::handle_remote_parts},
         };
         const auto it = kHandlers.find(*op);
         if (it == kHandlers.end()) {
@@ -437,6 +438,11 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
             if (static_match != nullptr) {
                 target = static_match;
             } else {
+                for (const auto* df : registry_.live()) {
+                    if (const auto* machine = remote_machine_of(*df, *node_id)) {
+                        return std::unexpected(remote_node_error(*df, *machine, *node_id));
+                    }
+                }
                 return std::unexpected(
                     RequestError{protocol::DaemonErrorKind::no_such_node,
                                  "no running dataflow has a node '" + *node_id + "'"});
@@ -444,6 +450,9 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
         } else {
             target = dynamic_matches.front();
         }
+    }
+    if (const auto* machine = remote_machine_of(*target, *node_id)) {
+        return std::unexpected(remote_node_error(*target, *machine, *node_id));
     }
     auto node = Registry::find_node(*target, *node_id);
     if (!node) {
@@ -608,6 +617,9 @@ Outcome<std::optional<Json>> Supervisor::handle_logs(ConnId, const Json& req) {
     if (!df) {
         return std::unexpected(df.error());
     }
+    if (const auto* machine = remote_machine_of(**df, *node_id)) {
+        return std::unexpected(remote_node_error(**df, *machine, *node_id));
+    }
     auto node = Registry::find_node(**df, *node_id);
     if (!node) {
         return std::unexpected(node.error());
@@ -676,6 +688,11 @@ Outcome<std::optional<Json>> Supervisor::handle_attach_tap(ConnId conn, const Js
                     df.spec.outputs[o].name == text) {
                     index = o;
                 }
+            }
+            if (const auto* machine = remote_machine_of(df, text.substr(0, text.find('/')));
+                !index && machine != nullptr) {
+                return std::unexpected(
+                    remote_node_error(df, *machine, text.substr(0, text.find('/'))));
             }
             if (!index) {
                 std::string known;
@@ -770,6 +787,62 @@ Outcome<std::optional<Json>> Supervisor::handle_stats(ConnId, const Json& req) {
         return std::unexpected(found.error());
     }
     return std::optional<Json>{stats_json(**found)};
+}
+
+// ---- remote_parts -----------------------------------------------------------------------------
+
+Outcome<std::optional<Json>> Supervisor::handle_remote_parts(ConnId, const Json& req) {
+    auto parts = protocol::remote_parts_from_json(req);
+    if (!parts) {
+        return std::unexpected(
+            RequestError{protocol::DaemonErrorKind::bad_request, "remote_parts: " + parts.error()});
+    }
+    auto found = registry_.find_dataflow(parts->dataflow, false);
+    if (!found) {
+        return std::unexpected(found.error());
+    }
+    auto& df = **found;
+    auto bad = [&df](const std::string& what) {
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::bad_request,
+                                            "remote_parts of dataflow " + df.uuid + ": " + what});
+    };
+    auto is_local = [&df](const std::string& id) {
+        return std::any_of(df.nodes.begin(), df.nodes.end(),
+                           [&id](const NodeState& n) { return n.id == id; });
+    };
+    for (const auto& id : parts->stand_ins) {
+        if (!is_local(id)) {
+            return bad("stand-in '" + id + "' is not a node of the dataflow here");
+        }
+    }
+    for (const auto& m : parts->machines) {
+        if (!options_.machine_id.empty() && m.machine == options_.machine_id) {
+            return bad("machine '" + m.machine + "' is this daemon's own (--machine-id): its " +
+                       "nodes are the dataflow's part here, not a remote one");
+        }
+        for (const auto& id : m.nodes) {
+            if (is_local(id) && std::find(parts->stand_ins.begin(), parts->stand_ins.end(), id) ==
+                                    parts->stand_ins.end()) {
+                return bad("node '" + id + "' of machine '" + m.machine +
+                           "' clashes with the local node '" + id +
+                           "' (a local node of a remote node's id must be its stand-in: "
+                           "stand_ins)");
+            }
+        }
+    }
+    for (const auto& m : parts->machines) {
+        const auto before =
+            std::find_if(df.remote_machines.begin(), df.remote_machines.end(),
+                         [&m](const protocol::RemoteMachine& b) { return b.machine == m.machine; });
+        if (before == df.remote_machines.end() || before->state != m.state) {
+            log()->info("dataflow {}: machine {} is {}", df.uuid, m.machine,
+                        protocol::to_string(m.state));
+        }
+    }
+    df.machine = options_.machine_id;
+    df.remote_machines = std::move(parts->machines);
+    df.stand_ins = std::move(parts->stand_ins);
+    return std::optional<Json>{Json::object()};
 }
 
 } // namespace zeroflow::daemon

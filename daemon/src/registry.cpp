@@ -4,6 +4,31 @@
 #include <algorithm>
 
 namespace zeroflow::daemon {
+
+const protocol::RemoteMachine* remote_machine_of(const DataflowState& df,
+                                                 const std::string& node_id) {
+    for (const auto& m : df.remote_machines) {
+        if (std::find(m.nodes.begin(), m.nodes.end(), node_id) != m.nodes.end()) {
+            return &m;
+        }
+    }
+    return nullptr;
+}
+
+RequestError remote_node_error(const DataflowState& df, const protocol::RemoteMachine& machine,
+                               const std::string& node_id) {
+    const bool stand_in =
+        std::find(df.stand_ins.begin(), df.stand_ins.end(), node_id) != df.stand_ins.end();
+    return RequestError{
+        protocol::DaemonErrorKind::remote_node,
+        "node '" + node_id + "' of dataflow " + (df.name.empty() ? df.uuid : "'" + df.name + "'") +
+            " runs on machine '" + machine.machine +
+            "' (state: " + std::string(protocol::to_string(machine.state)) + "), not here" +
+            (df.machine.empty() ? "" : " (machine '" + df.machine + "')") +
+            (stand_in ? "; here it has only zeroflow-bridge's stand-in, which brings its outputs"
+                      : "") +
+            ": ask that machine's daemon (run the command on machine '" + machine.machine + "')"};
+}
 namespace {
 
 /// Finished dataflows kept for wait, logs and list.

@@ -21,6 +21,14 @@ struct Binding {
     std::uint32_t index = 0;
 };
 
+/// The other machine that runs `df`'s node `node_id` (remote_parts: a stand-in's too), else
+/// nullptr.
+const protocol::RemoteMachine* remote_machine_of(const DataflowState& df,
+                                                 const std::string& node_id);
+/// The remote_node error of `df`'s node `node_id`, which runs on `machine`.
+RequestError remote_node_error(const DataflowState& df, const protocol::RemoteMachine& machine,
+                               const std::string& node_id);
+
 /// "\n  <uuid> (<name>)" per dataflow: the list an ambiguity error shows.
 std::string list_dataflows(const std::vector<DataflowState*>& dataflows);
 

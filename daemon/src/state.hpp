@@ -15,6 +15,7 @@
 
 #include <zeroflow/dataflow/descriptor.hpp>
 #include <zeroflow/protocol/common.hpp>
+#include <zeroflow/protocol/remote_parts.hpp>
 #include <zeroflow/shm/layout.hpp>
 #include <zeroflow/shm/segment.hpp>
 
@@ -98,6 +99,11 @@ struct DataflowState {
     std::vector<ConnId> finish_waiters;       ///< `wait` and `stop` replies held until the end
     std::string failure;                      ///< why it failed, for start/list
     std::chrono::seconds uptime_at_end{0};
+    // A part of a dataflow that spans machines, as zeroflow-bridge last told (`remote_parts`);
+    // empty for a dataflow of this machine only.
+    std::string machine;                                  ///< this daemon's --machine-id then
+    std::vector<protocol::RemoteMachine> remote_machines; ///< every other machine
+    std::vector<std::string> stand_ins; ///< local nodes standing in for a remote one
 };
 
 /// "starting", "running", "stopping", "finished", "failed" (list, stats, logs).

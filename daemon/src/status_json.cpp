@@ -2,6 +2,7 @@
 // dataflow, read from the daemon's records and the segment's control area.
 #include "status_json.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +12,7 @@
 #include <zeroflow/shm/control.hpp>
 
 #include "process.hpp"
+#include "registry.hpp"
 
 namespace zeroflow::daemon {
 namespace {
@@ -140,6 +142,35 @@ Json describe(const DataflowState& df, Clock::time_point now) {
            {"success", df.status == DataflowStatus::finished && failed.empty()}};
     if (!df.failure.empty()) {
         j["failure"] = df.failure;
+    }
+    if (!df.remote_machines.empty()) { // a part of a dataflow across machines (remote_parts)
+        std::vector<std::string> spans;
+        if (!df.machine.empty()) {
+            spans.push_back(df.machine);
+            j["machine"] = df.machine;
+        }
+        Json machines = Json::array();
+        Json remote_nodes = Json::array();
+        for (const auto& m : df.remote_machines) {
+            spans.push_back(m.machine);
+            const auto state = std::string(protocol::to_string(m.state));
+            machines.push_back(Json{{"machine", m.machine}, {"state", state}, {"nodes", m.nodes}});
+            for (const auto& id : m.nodes) {
+                remote_nodes.push_back(Json{{"id", id}, {"machine", m.machine}, {"state", state}});
+            }
+        }
+        std::sort(spans.begin(), spans.end());
+        for (auto& n : j["nodes"]) {
+            const auto id = n.at("id").get<std::string>();
+            if (std::find(df.stand_ins.begin(), df.stand_ins.end(), id) != df.stand_ins.end()) {
+                if (const auto* m = remote_machine_of(df, id)) {
+                    n["stand_in_for"] = m->machine;
+                }
+            }
+        }
+        j["spans_machines"] = spans;
+        j["remote_machines"] = std::move(machines);
+        j["remote_nodes"] = std::move(remote_nodes);
     }
     return j;
 }

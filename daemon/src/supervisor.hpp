@@ -69,6 +69,7 @@ private:
     Outcome<std::optional<Json>> handle_ping(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_attach_tap(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_stats(ConnId conn, const Json& req);
+    Outcome<std::optional<Json>> handle_remote_parts(ConnId conn, const Json& req);
     Outcome<DataflowState*> find_named_or_only(const Json& req);
 
     // Lifecycle (lifecycle.cpp).

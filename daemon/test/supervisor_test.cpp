@@ -444,6 +444,134 @@ TEST_F(SupervisorTest, StopEscalatesToSigtermAfterTheGraceThenSigkill) {
     EXPECT_EQ(stopped[0].message.at("failed_nodes"), Json::array({"sink"}));
 }
 
+/// A `remote_parts` request as zeroflow-bridge sends it: machine a runs `nodes`, in `state`.
+Json remote_parts(const std::string& uuid, const std::string& state,
+                  const std::vector<std::string>& nodes,
+                  const std::vector<std::string>& stand_ins) {
+    return Json{
+        {"op", "remote_parts"},
+        {"dataflow", uuid},
+        {"machines", Json::array({Json{{"machine", "a"}, {"state", state}, {"nodes", nodes}}})},
+        {"stand_ins", stand_ins}};
+}
+
+TEST_F(SupervisorTest, RemotePartsAreValidatedAndListedAndTheirNodesGetRemoteNode) {
+    options_.machine_id = "b";
+    sut_.emplace(loop_, replier_, options_, spawner_, clock_);
+    // Machine b's part: `source` stands in for machine a's node of that id.
+    const auto uuid = start_running(kPipeline, {"source", "sink"});
+    EXPECT_FALSE(listed().contains("remote_nodes")) << "a dataflow of one machine lists as before";
+    ConnId conn = 100;
+    auto reply_to = [&](const Json& request) {
+        sut_->handle(++conn, request);
+        const auto replies = replier_.to(conn);
+        EXPECT_EQ(replies.size(), 1U) << request.dump();
+        return replies.empty() ? Json() : replies.back().message;
+    };
+    auto kind_of = [&](const Json& request) {
+        const auto reply = reply_to(request);
+        return reply.contains("error") ? reply["error"].value("kind", "") : std::string("ok");
+    };
+    const auto good = remote_parts(uuid, "running", {"source", "camera"}, {"source"});
+    // Bad shapes: each a bad_request, nothing changed.
+    for (const auto& [field, value] : std::vector<std::pair<std::string, Json>>{
+             {"dataflow", 7},
+             {"dataflow", ""},
+             {"machines", "a"},
+             {"machines", Json::array({1})},
+             {"machines", Json::array({Json{{"state", "running"}, {"nodes", Json::array()}}})},
+             {"machines",
+              Json::array({Json{{"machine", "a"}, {"state", "flying"}, {"nodes", {}}}})},
+             {"machines", Json::array({Json{{"machine", "a"}, {"state", "running"}}})},
+             {"machines",
+              Json::array({Json{{"machine", "a"}, {"state", "running"}, {"nodes", {1}}}})},
+             {"machines",
+              Json::array({Json{{"machine", "a"}, {"state", "running"}, {"nodes", {""}}}})},
+             {"machines",
+              Json::array({Json{{"machine", "a"}, {"state", "lost"}, {"nodes", {"x"}}},
+                           Json{{"machine", "a"}, {"state", "lost"}, {"nodes", {"y"}}}})},
+             {"machines",
+              Json::array({Json{{"machine", "a"}, {"state", "lost"}, {"nodes", {"x"}}},
+                           Json{{"machine", "c"}, {"state", "lost"}, {"nodes", {"x"}}}})},
+             {"stand_ins", "source"},
+             {"stand_ins", Json::array({"ghost"})}, // not a remote node
+         }) {
+        auto request = good;
+        request[field] = value;
+        EXPECT_EQ(kind_of(request), "bad_request") << request.dump();
+    }
+    auto without_dataflow = good;
+    without_dataflow.erase("dataflow");
+    EXPECT_EQ(kind_of(without_dataflow), "bad_request");
+    EXPECT_EQ(kind_of(Json{{"op", "remote_parts"}}), "bad_request");
+    // What it names: an unknown dataflow, a clash with a local node that is not its stand-in,
+    // a stand-in that is no local node, this daemon's own machine.
+    EXPECT_EQ(
+        kind_of(remote_parts("00000000-0000-4000-8000-000000000000", "running", {"camera"}, {})),
+        "no_such_dataflow");
+    const auto clash = reply_to(remote_parts(uuid, "running", {"sink"}, {}));
+    EXPECT_EQ(clash["error"].value("kind", ""), "bad_request");
+    EXPECT_NE(clash["error"].value("message", "").find("clashes with the local node 'sink'"),
+              std::string::npos)
+        << clash.dump();
+    EXPECT_EQ(kind_of(remote_parts(uuid, "running", {"camera"}, {"camera"})), "bad_request");
+    auto own = good;
+    own["machines"][0]["machine"] = "b";
+    EXPECT_EQ(kind_of(own), "bad_request");
+    EXPECT_FALSE(listed().contains("remote_nodes")) << "a refused request changes nothing";
+
+    // Accepted: list shows the remote nodes, their machine and state; requests naming them
+    // get remote_node, the local ones are served as before.
+    EXPECT_EQ(kind_of(good), "ok");
+    auto df = listed();
+    EXPECT_EQ(df.at("machine"), "b");
+    EXPECT_EQ(df.at("spans_machines"), Json::array({"a", "b"}));
+    EXPECT_EQ(df.at("remote_nodes"),
+              Json::parse(R"([{"id": "source", "machine": "a", "state": "running"},
+                              {"id": "camera", "machine": "a", "state": "running"}])"));
+    EXPECT_EQ(node_in(df, "source").at("stand_in_for"), "a");
+    EXPECT_FALSE(node_in(df, "sink").contains("stand_in_for"));
+    const auto logs = reply_to(Json{{"op", "logs"}, {"dataflow", uuid}, {"node", "camera"}});
+    EXPECT_EQ(logs["error"].value("kind", ""), "remote_node");
+    EXPECT_NE(logs["error"]
+                  .value("message", "")
+                  .find("node 'camera' of dataflow " + uuid +
+                        " runs on machine 'a' (state: running), "
+                        "not here (machine 'b')"),
+              std::string::npos)
+        << logs.dump();
+    EXPECT_EQ(kind_of(Json{{"op", "logs"}, {"dataflow", uuid}, {"node", "source"}}), "remote_node");
+    EXPECT_EQ(kind_of(Json{{"op", "logs"}, {"dataflow", uuid}, {"node", "sink"}}), "ok");
+    EXPECT_EQ(kind_of(Json{{"op", "logs"}, {"dataflow", uuid}, {"node", "ghost"}}), "no_such_node");
+    EXPECT_EQ(kind_of(Json{{"op", "connect_dynamic"},
+                           {"protocol_version", protocol::kProtocolVersion},
+                           {"node_id", "camera"}}),
+              "remote_node");
+    EXPECT_EQ(kind_of(Json{{"op", "connect_dynamic"},
+                           {"protocol_version", protocol::kProtocolVersion},
+                           {"node_id", "camera"},
+                           {"dataflow", uuid}}),
+              "remote_node");
+    // An output of a remote node no local node reads (nothing stands in for it here).
+    EXPECT_EQ(kind_of(Json{{"op", "attach_tap"},
+                           {"protocol_version", protocol::kProtocolVersion},
+                           {"dataflow", uuid},
+                           {"outputs", Json::array({"camera/image"})}}),
+              "remote_node");
+    EXPECT_EQ(kind_of(Json{{"op", "attach_tap"},
+                           {"protocol_version", protocol::kProtocolVersion},
+                           {"dataflow", uuid},
+                           {"outputs", Json::array({"sink/none"})}}),
+              "no_such_output");
+    // Machine a lost: the next update says so.
+    EXPECT_EQ(kind_of(remote_parts(uuid, "lost", {"source", "camera"}, {"source"})), "ok");
+    EXPECT_EQ(listed().at("remote_machines").at(0).at("state"), "lost");
+    const auto lost = reply_to(Json{{"op", "logs"}, {"dataflow", uuid}, {"node", "camera"}});
+    EXPECT_NE(lost["error"].value("message", "").find("(state: lost)"), std::string::npos);
+    sut_->handle(2, Json{{"op", "ping"}});
+    EXPECT_EQ(replier_.to(2).at(0).message.at("internal_errors"), 0);
+}
+
 TEST_F(SupervisorTest, StaleRequestsGetTheirTypedError) {
     const auto uuid = start_running(kPipeline, {"source", "sink"});
     auto kind_of = [&](ConnId conn, const Json& request) {

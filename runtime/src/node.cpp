@@ -93,6 +93,9 @@ Error from_remote(const protocol::RemoteError& e) {
     case Kind::no_such_dataflow:
         return {ErrorKind::no_such_dataflow, e.message};
     case Kind::no_such_node:
+    // A node of another machine (connect_dynamic on the wrong machine): not here, and the
+    // message names its machine.
+    case Kind::remote_node:
         return {ErrorKind::no_such_node, e.message};
     case Kind::node_not_dynamic:
         return {ErrorKind::node_not_dynamic, e.message};

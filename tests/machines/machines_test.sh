@@ -4,7 +4,8 @@
 # (its own /dev/shm tmpfs: no segment can be shared by accident), one zeroflow daemon and one
 # zeroflow-bridge each; Cyclone DDS restricted to the veth interface, peers listed.
 # Usage: machines_test.sh ZEROFLOW ZEROFLOW_BRIDGE TEST_NODE TEST
-#   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | machine_lost | stamps
+#   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | machine_lost | stamps |
+#         remote_parts
 # Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
 set -euo pipefail
 zeroflow=$1 bridge=$2 node=$3 test=$4
@@ -246,6 +247,77 @@ YAML
   on b "$zeroflow" stop "$uuid" >/dev/null 2>&1 || true
   wait_for "[[ \$(running b) == 0 && \$(segments b) == 0 ]]" 10 || fail "machine b: $(on b "$zeroflow" list)"
   echo "machine_lost: InputClosed on b $closed_ms ms after machine a died; b's daemon served on"
+  ;;
+remote_parts)
+  # What each daemon knows of the other machine (zeroflow-bridge's remote_parts): `list` on b
+  # shows a's node with machine a and its state, `logs` of it gets the typed remote_node error;
+  # once machine a dies whole, b lists it lost within the lease (2 s here) and serves on. b's
+  # part has a node of its own (ticker) that reads nothing from a, so it runs on after a is gone.
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 0 --period-us 1000 --report $work/source.txt
+    outputs: [out]
+    deploy: {machine: a}
+  - id: sink
+    path: $node
+    args: sink --report $work/sink.txt
+    inputs: {in: source/out}
+    deploy: {machine: b}
+  - id: ticker
+    path: $node
+    args: source --count 0 --period-us 10000
+    outputs: [out]
+    deploy: {machine: b}
+YAML
+  start_bridge a
+  start_bridge b
+  wait_for "[[ \$(value $work/sink.txt count) -gt 100 ]]" 20 || fail "sink got $(value "$work/sink.txt" count) messages"
+  wait_for "on b $zeroflow list | grep -q 'node source on machine a: running'" 5 ||
+    fail "list on b: $(on b "$zeroflow" list)"
+  on b "$zeroflow" list | grep -q '^[0-9a-f-]* *flow .* on machines a (running), b (here)$' ||
+    fail "list on b does not name the machines: $(on b "$zeroflow" list)"
+  wait_for "on a $zeroflow list | grep -q 'node ticker on machine b: running'" 5 ||
+    fail "list on a: $(on a "$zeroflow" list)"
+  on a "$zeroflow" list | grep -q 'node sink on machine b: running' || fail "list on a: $(on a "$zeroflow" list)"
+  on b "$zeroflow" list --json >"$work/list.json"
+  python3 - "$work/list.json" <<'PY' || fail "list --json on b: $(cat "$work/list.json")"
+import json, sys
+df = json.load(open(sys.argv[1]))[0]
+assert df["machine"] == "b" and df["spans_machines"] == ["a", "b"], df
+assert df["remote_nodes"] == [{"id": "source", "machine": "a", "state": "running"}], df
+assert df["remote_machines"] == [{"machine": "a", "state": "running", "nodes": ["source"]}], df
+assert [n.get("stand_in_for") for n in df["nodes"] if n["id"] == "source"] == ["a"], df
+PY
+  # A request naming a's node on b: the typed error, naming the machine and its state.
+  if on b "$zeroflow" logs flow source >"$work/logs.out" 2>"$work/logs.err"; then
+    fail "logs of a's node on b succeeded: $(head -c 300 "$work/logs.out")"
+  fi
+  grep -q "node 'source' of dataflow 'flow' runs on machine 'a' (state: running), not here (machine 'b')" "$work/logs.err" ||
+    fail "logs error: $(cat "$work/logs.err")"
+  # Machine a dies whole.
+  killed_at=$(date +%s%N)
+  ip netns pids "$tag-a" | while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait "${bridge_pid[a]}" 2>/dev/null || true
+  wait "${daemon_pid[a]}" 2>/dev/null || true
+  bridge_pid[a]=
+  wait_for "on b $zeroflow list | grep -q 'node source on machine a: lost'" 8 ||
+    fail "list on b after a died: $(on b "$zeroflow" list)"
+  lost_ms=$(( ($(date +%s%N) - killed_at) / 1000000 ))
+  (( lost_ms < 5000 )) || fail "a listed lost $lost_ms ms after it died"
+  on b "$zeroflow" list | grep -q 'on machines a (lost), b (here)$' || fail "list on b: $(on b "$zeroflow" list)"
+  if on b "$zeroflow" logs flow source >"$work/logs.out" 2>"$work/logs.err"; then
+    fail "logs of a's lost node on b succeeded"
+  fi
+  grep -q "runs on machine 'a' (state: lost)" "$work/logs.err" || fail "logs error: $(cat "$work/logs.err")"
+  kill -0 "${daemon_pid[b]}" || fail "daemon b exited"
+  [[ $(running b) -ge 1 ]] || fail "b's part stopped: $(on b "$zeroflow" list)"
+  kill -TERM "${bridge_pid[b]}"
+  wait "${bridge_pid[b]}" || fail "bridge b failed"
+  bridge_pid[b]=
+  wait_for "[[ \$(running b) == 0 && \$(segments b) == 0 ]]" 10 || fail "machine b: $(on b "$zeroflow" list)"
+  echo "remote_parts: b listed a's node running, then lost $lost_ms ms after a died; logs of it: remote_node"
   ;;
 *) fail "unknown test $test" ;;
 esac

@@ -120,7 +120,8 @@ value() { sed -n "s/^$2=//p" "$1" 2>/dev/null; }
 # Segments are sealed memfds ("zeroflow-<uuid>") that a daemon passes over its own socket only.
 segments() { ls -l "/proc/${daemon_pid[$1]}/fd" 2>/dev/null | grep -c 'memfd:zeroflow' || true; }
 segment_names() { ls -l "/proc/${daemon_pid[$1]}/fd" 2>/dev/null | grep -o 'memfd:zeroflow-[0-9a-f]*' | sort -u; }
-running() { on "$1" "$zeroflow" list 2>/dev/null | grep -c running || true; }
+# Dataflows whose status (list's third column) is live; remote machines' states are not counted.
+running() { on "$1" "$zeroflow" list 2>/dev/null | grep -cE '^[0-9a-f-]{36} +[^ ]+ +(starting|running|stopping) ' || true; }
 # Nothing of the dataflow is left on either machine: no dataflow runs, no segment, no node.
 assert_nothing_left() {
   local m pid

@@ -61,6 +61,8 @@ std::string_view to_string(DaemonErrorKind kind) noexcept {
         return "shutting_down";
     case DaemonErrorKind::internal:
         return "internal";
+    case DaemonErrorKind::remote_node:
+        return "remote_node";
     case DaemonErrorKind::bad_reply:
         return "bad_reply";
     }

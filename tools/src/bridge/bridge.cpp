@@ -247,10 +247,12 @@ struct ControlTopic {
                 static_cast<const zeroflow_bridge_Control*>(samples[static_cast<std::size_t>(i)]);
             if (info.valid_data && c->machine != nullptr && c->state != nullptr) {
                 // A bridge that is gone (ended, or lost: Cyclone's lease) said its last word;
-                // only a stop counts after it (it may end right after saying so).
+                // only a stop or a done counts after it (it ends right after saying so).
                 const bool alive = info.instance_state == DDS_IST_ALIVE;
-                result[c->machine] =
-                    alive || std::strcmp(c->state, "stop") == 0 ? c->state : "gone";
+                result[c->machine] = alive || std::strcmp(c->state, "stop") == 0 ||
+                                             std::strcmp(c->state, "done") == 0
+                                         ? c->state
+                                         : "gone";
             }
         }
         if (n > 0) {
@@ -444,6 +446,69 @@ int subscribe_pump(dds_entity_t participant, const std::string& flow,
     return cli::kExitOk;
 }
 
+/// A machine's state on the control topic as the daemon's remote_parts reads it (a machine not
+/// heard from yet is starting).
+protocol::RemoteState remote_state(const std::map<std::string, std::string>& seen,
+                                   const std::string& machine) {
+    const auto it = seen.find(machine);
+    const std::string state = it == seen.end() ? "present" : it->second;
+    return state == "running" ? protocol::RemoteState::running
+           : state == "done"  ? protocol::RemoteState::done
+           : state == "stop"  ? protocol::RemoteState::stopped
+           : state == "gone"  ? protocol::RemoteState::lost
+                              : protocol::RemoteState::starting;
+}
+
+/// Tells the local daemon the other machines of the part it runs (`remote_parts`), whenever
+/// their states change: so `list` there shows them, and requests naming their nodes get
+/// `remote_node`. A daemon that refuses it is reported once; the dataflow runs on.
+class RemoteReport {
+public:
+    RemoteReport(const dataflow::Descriptor& descriptor, const std::string& here,
+                 const MachinePart& part, std::ostream& err)
+        : err_(err) {
+        for (const auto& m : descriptor.machines()) {
+            if (m == here) {
+                continue;
+            }
+            protocol::RemoteMachine machine{m, protocol::RemoteState::starting, {}};
+            for (const auto& node : descriptor.nodes) {
+                if (node.machine == m) {
+                    machine.nodes.push_back(node.id);
+                }
+            }
+            parts_.machines.push_back(std::move(machine));
+        }
+        parts_.stand_ins = part.stand_ins;
+    }
+    void update(const std::string& uuid, const std::map<std::string, std::string>& seen) {
+        parts_.dataflow = uuid;
+        bool changed = !sent_;
+        for (auto& m : parts_.machines) {
+            const auto state = remote_state(seen, m.machine);
+            changed = changed || state != m.state;
+            m.state = state;
+        }
+        if (!changed) {
+            return;
+        }
+        sent_ = true;
+        auto reply = cli::daemon_call(protocol::to_json(parts_), 10s);
+        if (!reply && !warned_) {
+            warned_ = true;
+            err_ << "zeroflow-bridge: warning: the local daemon did not take the other machines' "
+                    "states (list there will not show them): "
+                 << reply.error().message << "\n";
+        }
+    }
+
+private:
+    protocol::RemoteParts parts_;
+    std::ostream& err_;
+    bool sent_ = false;
+    bool warned_ = false;
+};
+
 } // namespace
 
 int run_pump(int argc, char** argv, std::ostream& err) {
@@ -589,6 +654,8 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
         return fail("machine '" + o.machine + "' could not start its part: every machine stops");
     }
     const auto uuid = (*started)["uuid"].get<std::string>();
+    RemoteReport remote(descriptor, o.machine, part, err);
+    remote.update(uuid, control.states());
     auto stop_part = [&uuid] {
         cli::daemon_call(Json{{"op", "stop"}, {"dataflow", uuid}, {"grace_s", 5.0}}, 60s);
     };
@@ -612,6 +679,7 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
                             : "machine " + names(missing) + " did not start its part within " +
                                   seconds + " s: stopped everywhere");
     }
+    remote.update(uuid, control.states());
     out << "zeroflow-bridge: dataflow '" << flow << "' runs on machines";
     for (const auto& m : machines) {
         out << ' ' << m;
@@ -627,7 +695,9 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
             stop_everywhere = true;
             break;
         }
-        for (const auto& [m, state] : control.states()) {
+        const auto seen = control.states();
+        remote.update(uuid, seen);
+        for (const auto& [m, state] : seen) {
             stopped_elsewhere = stopped_elsewhere || (m != o.machine && state == "stop");
         }
         if (stopped_elsewhere) {
@@ -644,6 +714,7 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
         stop_part();
     }
     waiter.join();
+    remote.update(uuid, control.states()); // the part here ended: the others' last states
     if (!stop_everywhere) {
         control.say(o.machine, "done");
         dds_wait_for_acks(control.writer, DDS_SECS(1));

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -620,9 +621,32 @@ int run_list(const ListOptions& options, std::ostream& out, std::ostream& err) {
         out << std::left << std::setw(38) << df["uuid"].get<std::string>() << std::setw(16)
             << (df["name"].get<std::string>().empty() ? "-" : df["name"].get<std::string>())
             << std::setw(11) << status_word(df) << std::setw(9) << nodes
-            << df["uptime_s"].get<long>() << "s\n";
+            << df["uptime_s"].get<long>() << "s";
+        // A part of a dataflow across machines (zeroflow-bridge): which machines, and how each
+        // is, after the columns (a dataflow of this machine only reads as it always did).
+        if (df.contains("remote_machines")) {
+            out << "  on machines";
+            const auto here = df.value("machine", std::string());
+            std::map<std::string, std::string> states{{here, "here"}};
+            for (const auto& m : df["remote_machines"]) {
+                states[m.value("machine", std::string())] = m.value("state", std::string());
+            }
+            const char* sep = " ";
+            for (const auto& [machine, state] : states) {
+                if (!machine.empty()) {
+                    out << sep << machine << " (" << state << ")";
+                    sep = ", ";
+                }
+            }
+        }
+        out << "\n";
         if (df.contains("failure")) {
             out << "    why: " << failure_reason(df["failure"].get<std::string>()) << "\n";
+        }
+        for (const auto& n : df.value("remote_nodes", Json::array())) {
+            out << "    node " << n.value("id", std::string()) << " on machine "
+                << n.value("machine", std::string()) << ": " << n.value("state", std::string())
+                << "\n";
         }
         // Running: only the nodes that ended; ended: every node, with the failures' last line.
         for (const auto& n : df["nodes"]) {
@@ -639,7 +663,11 @@ int run_list(const ListOptions& options, std::ostream& out, std::ostream& err) {
                 }
                 outcome += ")";
             }
-            out << "    " << n["id"].get<std::string>() << ": " << outcome << "\n";
+            out << "    " << n["id"].get<std::string>();
+            if (n.contains("stand_in_for")) { // zeroflow-bridge's pump for machine M's node
+                out << " (stand-in for machine " << n["stand_in_for"].get<std::string>() << ")";
+            }
+            out << ": " << outcome << "\n";
             const bool failed = n.contains("result") &&
                                 !(n.contains("exit_code") && n["exit_code"].get<int>() == 0);
             const auto last = last_line(n.value("last_stderr", std::string()));
@@ -774,6 +802,10 @@ int run_logs(const LogsOptions& given, std::ostream& out, std::ostream& err) {
             daemon_call(Json{{"op", "logs"}, {"dataflow", key}, {"node", options.node}}, 10s);
         if (logs) {
             reply = *logs;
+        } else if (logs.error().kind == protocol::DaemonErrorKind::remote_node) {
+            // Its log is on its machine; here is at most the bridge's stand-in's.
+            err << "zeroflow: error: " << logs.error().message << "\n";
+            return kExitFailure;
         } else if (logs.error().kind == protocol::DaemonErrorKind::no_such_node) {
             err << "zeroflow: error: " << no_such_node(key, options.node, node_ids(key)) << "\n";
             return kExitFailure;

@@ -46,6 +46,7 @@ enum class DaemonErrorKind : std::uint8_t {
     busy,                   ///< a previous connection is still being reclaimed: retry
     shutting_down,          ///< `start` while the daemon is exiting
     internal,               ///< a bug caught at a handler's boundary
+    remote_node,            ///< the node runs on another machine (zeroflow-bridge said so)
     // Made by clients only.
     bad_reply, ///< a reply without a boolean `ok` or without an `error` object
 };

@@ -6,5 +6,6 @@
 #include <zeroflow/protocol/environment.hpp>
 #include <zeroflow/protocol/frame.hpp>
 #include <zeroflow/protocol/message.hpp>
+#include <zeroflow/protocol/remote_parts.hpp>
 #include <zeroflow/protocol/runtime_dir.hpp>
 #include <zeroflow/protocol/socket.hpp>
