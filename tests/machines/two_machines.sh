@@ -137,10 +137,15 @@ assert_nothing_left() {
 start_daemon a
 start_daemon b
 # The mount namespaces are private: the host's /dev/shm and the other machine's are not theirs.
+# (A failure to look is told apart from a look that sees the host's files.)
 touch /dev/shm/"$tag-host-probe"
-[[ $(on a sh -c "ls /dev/shm | grep -c $tag-host-probe || true") == 0 ]] || {
+if ! shm_seen=$(on a ls -a /dev/shm 2>&1); then
   rm -f /dev/shm/"$tag-host-probe"
-  fail "machine a sees the host's /dev/shm"
-}
+  fail "cannot list machine a's /dev/shm (nsenter into daemon pid ${daemon_pid[a]}, alive: $(kill -0 "${daemon_pid[a]}" 2>/dev/null && echo yes || echo no)): $shm_seen"
+fi
+if grep -q -- "$tag-host-probe" <<<"$shm_seen"; then
+  rm -f /dev/shm/"$tag-host-probe"
+  fail "machine a sees the host's /dev/shm: $(tr '\n' ' ' <<<"$shm_seen")"
+fi
 rm -f /dev/shm/"$tag-host-probe"
 
