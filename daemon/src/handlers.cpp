@@ -565,6 +565,7 @@ Outcome<std::optional<Json>> Supervisor::handle_stop(ConnId conn, const Json& re
         return std::unexpected(df.error());
     }
     (*df)->finish_waiters.push_back(conn);
+    (*df)->stop_requested = true;
     begin_stop(**df,
                std::chrono::milliseconds(static_cast<std::int64_t>(grace->value_or(10.0) * 1000)));
     maybe_finish(**df);

@@ -300,6 +300,7 @@ void Supervisor::shutdown_unguarded(std::optional<ConnId> conn, std::chrono::mil
         shutdown_waiters_.push_back(*conn);
     }
     for (auto* df : registry_.live()) {
+        df->stop_requested = true;
         begin_stop(*df, grace);
         maybe_finish(*df);
     }

@@ -98,6 +98,7 @@ struct DataflowState {
     std::vector<ConnId> start_waiters;        ///< `start` replies held until the barrier
     std::vector<ConnId> finish_waiters;       ///< `wait` and `stop` replies held until the end
     std::string failure;                      ///< why it failed, for start/list
+    bool stop_requested = false; ///< a `stop` request or the daemon's shutdown ended it
     std::chrono::seconds uptime_at_end{0};
     // A part of a dataflow that spans machines, as zeroflow-bridge last told (`remote_parts`);
     // empty for a dataflow of this machine only.

@@ -143,6 +143,9 @@ Json describe(const DataflowState& df, Clock::time_point now) {
     if (!df.failure.empty()) {
         j["failure"] = df.failure;
     }
+    if (df.stop_requested) { // ended by `stop` (or the daemon's shutdown), not by its nodes
+        j["stop_requested"] = true;
+    }
     if (!df.remote_machines.empty()) { // a part of a dataflow across machines (remote_parts)
         std::vector<std::string> spans;
         if (!df.machine.empty()) {

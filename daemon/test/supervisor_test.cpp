@@ -369,6 +369,7 @@ TEST_F(SupervisorTest, MaxRestartsSpentTheNodeFailsAndSoDoesTheRun) {
     EXPECT_EQ(waited[0].message.at("status"), "finished");
     EXPECT_EQ(waited[0].message.at("success"), false);
     EXPECT_EQ(waited[0].message.at("failed_nodes"), Json::array({"source"}));
+    EXPECT_FALSE(waited[0].message.contains("stop_requested")) << "it ended by itself";
 }
 
 TEST_F(SupervisorTest, RestartsOlderThanTheWindowNoLongerCount) {
@@ -411,6 +412,8 @@ TEST_F(SupervisorTest, AStopDuringTheBackoffRestartsNothing) {
     ASSERT_EQ(stopped.size(), 1U);
     EXPECT_EQ(stopped[0].message.at("status"), "finished");
     EXPECT_EQ(node_in(stopped[0].message, "source").at("restarts"), 0);
+    // What zeroflow-bridge reads to stop the other machines too (docs/design/machines.md).
+    EXPECT_EQ(stopped[0].message.at("stop_requested"), true);
     EXPECT_TRUE(spawner_.signals.empty()) << "nobody needed a signal";
 }
 

@@ -4,8 +4,8 @@
 # (its own /dev/shm tmpfs: no segment can be shared by accident), one zeroflow daemon and one
 # zeroflow-bridge each; Cyclone DDS restricted to the veth interface, peers listed.
 # Usage: machines_test.sh ZEROFLOW ZEROFLOW_BRIDGE TEST_NODE TEST
-#   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | machine_lost | stamps |
-#         remote_parts
+#   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | stop_with_cli |
+#         machine_lost | stamps | remote_parts
 # Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
 set -euo pipefail
 zeroflow=$1 bridge=$2 node=$3 test=$4
@@ -121,6 +121,24 @@ stop_from_other_machine)
   grep -q "events=.*stop" "$work/sink.txt" || fail "sink on b did not get Stop"
   assert_nothing_left
   echo "stop_from_other_machine: stopped on b, a's part stopped"
+  ;;
+stop_with_cli)
+  # `zeroflow stop` on machine b's daemon (not a signal to a bridge) stops the whole dataflow:
+  # b's bridge sees its part end by a stop request and tells the others.
+  run_endless_pair
+  on b "$zeroflow" stop flow >"$work/stop.txt" 2>&1 || fail "zeroflow stop on b: $(cat "$work/stop.txt")"
+  wait_for "! kill -0 ${bridge_pid[b]}" 15 || fail "bridge b still runs after zeroflow stop on b"
+  wait "${bridge_pid[b]}" || fail "bridge b failed"
+  bridge_pid[b]=
+  grep -q "part stopped on this machine: every machine stops" "$work/b/bridge.out" ||
+    fail "bridge b: $(cat "$work/b/bridge.out")"
+  wait_for "! kill -0 ${bridge_pid[a]}" 15 || fail "bridge a still runs after zeroflow stop on b"
+  wait "${bridge_pid[a]}" || fail "bridge a failed"
+  bridge_pid[a]=
+  grep -q "stop from another machine" "$work/a/bridge.out" || fail "bridge a: $(cat "$work/a/bridge.out")"
+  [[ $(value "$work/source.txt" stopped) == 1 ]] || fail "source on a did not get Stop"
+  assert_nothing_left
+  echo "stop_with_cli: zeroflow stop on b, a's part stopped"
   ;;
 fan_out)
   # One output read on both machines: a's sink locally (zero-copy), two sinks on b through one

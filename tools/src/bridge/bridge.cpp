@@ -715,6 +715,16 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
     }
     waiter.join();
     remote.update(uuid, control.states()); // the part here ended: the others' last states
+    // Stopped here by a request we did not make (`zeroflow stop` on this machine, or this
+    // daemon's shutdown): the whole dataflow stops, as a signal to this bridge would do.
+    const bool stopped_here =
+        !stop_everywhere && !stopped_elsewhere && result.value("stop_requested", false);
+    if (stopped_here) {
+        out << "zeroflow-bridge: part stopped on this machine: every machine stops" << std::endl;
+        stop_everywhere = true;
+        control.say(o.machine, "stop");
+        dds_wait_for_acks(control.writer, DDS_SECS(2));
+    }
     if (!stop_everywhere) {
         control.say(o.machine, "done");
         dds_wait_for_acks(control.writer, DDS_SECS(1));
