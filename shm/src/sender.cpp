@@ -419,6 +419,16 @@ inline std::uint64_t OutputSender::wall_time(std::uint64_t monotonic) noexcept {
 
 Result<void> OutputSender::send(const Loan& loan, std::uint64_t size, std::uint64_t timestamp_ns,
                                 MessageInfo info) noexcept {
+    return publish(loan, size, timestamp_ns, info, nullptr);
+}
+
+Result<void> OutputSender::send_stamped(const Loan& loan, std::uint64_t size,
+                                        const SenderStamp& stamp, MessageInfo info) noexcept {
+    return publish(loan, size, stamp.timestamp_ns, info, &stamp);
+}
+
+Result<void> OutputSender::publish(const Loan& loan, std::uint64_t size, std::uint64_t timestamp_ns,
+                                   MessageInfo info, const SenderStamp* stamp) noexcept {
     const auto chunk = loan.chunk;
     if (chunk >= layout_->total_chunks || (flags_[chunk] & kLoaned) == 0) {
         return std::unexpected(Error{ErrorCode::invalid_argument,
@@ -439,10 +449,13 @@ Result<void> OutputSender::send(const Loan& loan, std::uint64_t size, std::uint6
     }
     auto& header = *reinterpret_cast<ChunkHeader*>(chunk_address(chunk));
     header.payload_size = size;
-    header.sequence = ++sequence_;
+    // A forwarder's stamp replaces our sequence (ours continues from it) and wall time.
+    sequence_ = stamp != nullptr ? stamp->sequence : sequence_ + 1;
+    header.sequence = sequence_;
     const auto now = timestamp_ns != 0 ? timestamp_ns : monotonic_ns();
     header.timestamp_ns = now;
-    header.wall_time_ns = wall_time(now);
+    header.wall_time_ns =
+        stamp != nullptr && stamp->wall_time_ns != 0 ? stamp->wall_time_ns : wall_time(now);
     header.output = index_;
     std::memcpy(&header.metadata_size, &info, sizeof(MessageInfo)); // ... through flags
 
@@ -534,33 +547,6 @@ void OutputSender::close() noexcept {
     for (auto& c : connections_) {
         notify(*c.receiver);
     }
-}
-
-// Kept apart from send() on purpose: it sets the state send() derives the header from (the
-// sequence it increments, the offset it adds to the monotonic time), lets send() do the rest,
-// and puts the clock state back. ring_test's SendStamped tests pin that contract.
-Result<void> OutputSender::send_stamped(const Loan& loan, std::uint64_t size,
-                                        const SenderStamp& stamp, MessageInfo info) noexcept {
-    const auto now = stamp.timestamp_ns != 0 ? stamp.timestamp_ns : monotonic_ns();
-    const auto own_sequence = sequence_;
-    const auto own_offset = wall_offset_;
-    const auto own_measured_at = wall_measured_at_;
-    sequence_ = stamp.sequence - 1; // send() writes ++sequence_ (a stamp of 0 wraps back to 0)
-    if (stamp.wall_time_ns != 0) {
-        // send() writes now + wall_offset_, and does not measure the offset again for a
-        // message whose monotonic time is within a second of wall_measured_at_.
-        wall_offset_ = static_cast<std::int64_t>(stamp.wall_time_ns - now);
-        wall_measured_at_ = now;
-    }
-    auto sent = send(loan, size, now, info);
-    if (stamp.wall_time_ns != 0) {
-        wall_offset_ = own_offset;
-        wall_measured_at_ = own_measured_at;
-    }
-    if (!sent) {
-        sequence_ = own_sequence;
-    }
-    return sent;
 }
 
 } // namespace zeroflow::shm

@@ -97,6 +97,9 @@ private:
     static constexpr std::uint8_t kQueued = 4;   ///< flag: in a slot (during reclaim_taken only)
 
     OutputSender() = default;
+    /// send() and send_stamped(): with `stamp`, its sequence and wall time go in the header.
+    Result<void> publish(const Loan& loan, std::uint64_t size, std::uint64_t timestamp_ns,
+                         MessageInfo info, const SenderStamp* stamp) noexcept;
     std::uint64_t wall_time(std::uint64_t monotonic) noexcept;
     void remeasure_wall(std::uint64_t monotonic) noexcept;
     std::byte* chunk_address(std::uint32_t chunk) const noexcept;
