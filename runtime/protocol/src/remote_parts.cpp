@@ -1,6 +1,7 @@
 // The `remote_parts` request's encoder and decoder (remote_parts.hpp).
 #include <set>
 
+#include <zeroflow/protocol/message.hpp>
 #include <zeroflow/protocol/remote_parts.hpp>
 
 namespace zeroflow::protocol {
@@ -66,20 +67,18 @@ Json to_json(const RemoteParts& parts) {
 }
 
 std::expected<RemoteParts, std::string> remote_parts_from_json(const Json& request) {
-    if (!request.is_object()) {
-        return std::unexpected("a remote_parts request must be an object");
-    }
     RemoteParts parts;
-    const auto dataflow = request.find("dataflow");
-    if (dataflow == request.end() || !dataflow->is_string() ||
-        dataflow->get_ref<const std::string&>().empty()) {
+    auto dataflow = get_string(request, "dataflow"); // a request that is no object fails here
+    if (!dataflow) {
+        return std::unexpected(dataflow.error().message);
+    }
+    if (dataflow->empty()) {
         return std::unexpected("'dataflow' must be the UUID (or name) of the local dataflow");
     }
-    parts.dataflow = dataflow->get<std::string>();
-    const auto machines = request.find("machines");
-    if (machines == request.end() || !machines->is_array()) {
-        return std::unexpected(
-            "'machines' must be an array of {\"machine\", \"state\", \"nodes\"} objects");
+    parts.dataflow = std::move(*dataflow);
+    const auto machines = get_array(request, "machines");
+    if (!machines) {
+        return std::unexpected(machines.error().message);
     }
     if (machines->size() > kMaxRemoteMachines) {
         return std::unexpected("'machines' names more than " + std::to_string(kMaxRemoteMachines) +
@@ -93,20 +92,17 @@ std::expected<RemoteParts, std::string> remote_parts_from_json(const Json& reque
                 "'machines' must be an array of {\"machine\", \"state\", \"nodes\"} objects");
         }
         RemoteMachine machine;
-        const auto name = m.find("machine");
-        if (name == m.end() || !name->is_string() || name->get_ref<const std::string&>().empty() ||
-            name->get_ref<const std::string&>().size() > kMaxName) {
+        auto name = get_string(m, "machine");
+        if (!name || name->empty() || name->size() > kMaxName) {
             return std::unexpected("each machine's 'machine' must be a name of 1.." +
                                    std::to_string(kMaxName) + " characters");
         }
-        machine.machine = name->get<std::string>();
+        machine.machine = std::move(*name);
         if (!seen_machines.insert(machine.machine).second) {
             return std::unexpected("machine '" + machine.machine + "' is named twice");
         }
-        const auto state = m.find("state");
-        const auto parsed = state != m.end() && state->is_string()
-                                ? parse_remote_state(state->get_ref<const std::string&>())
-                                : std::nullopt;
+        const auto state = get_string(m, "state");
+        const auto parsed = state ? parse_remote_state(*state) : std::nullopt;
         if (!parsed) {
             return std::unexpected("machine '" + machine.machine +
                                    "': 'state' must be one of starting, running, done, stopped, "
