@@ -690,12 +690,12 @@ Outcome<std::optional<Json>> Supervisor::handle_attach_tap(ConnId conn, const Js
                     index = o;
                 }
             }
-            if (const auto* machine = remote_machine_of(df, text.substr(0, text.find('/')));
-                !index && machine != nullptr) {
-                return std::unexpected(
-                    remote_node_error(df, *machine, text.substr(0, text.find('/'))));
-            }
             if (!index) {
+                // A remote node's output with no local stand-in: it is on its machine.
+                const auto node_id = text.substr(0, text.find('/'));
+                if (const auto* machine = remote_machine_of(df, node_id)) {
+                    return std::unexpected(remote_node_error(df, *machine, node_id));
+                }
                 std::string known;
                 for (const auto& o : df.spec.outputs) {
                     if (o.owner != shm::kDaemonOwner) {
