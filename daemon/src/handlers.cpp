@@ -2,12 +2,14 @@
 // the registry (a value or a typed error), then act; exceptions become `internal` replies.
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <zeroflow/protocol/machine_agent.hpp>
 #include <zeroflow/runtime/wire.hpp>
 #include <zeroflow/shm/control.hpp>
 #include <zeroflow/shm/sender.hpp>
@@ -66,6 +68,9 @@ void Supervisor::handle(ConnId conn, const Json& request) noexcept {
             {"attach_tap", &Supervisor::handle_attach_tap},
             {"stats", &Supervisor::handle_stats},
             {std::string(protocol::kRemotePartsOp), &Supervisor::handle_remote_parts},
+            {std::string(protocol::kMachineAgentOp), &Supervisor::handle_machine_agent},
+            {std::string(protocol::kMachineAgentResultOp),
+             &Supervisor::handle_machine_agent_result},
         };
         const auto it = kHandlers.find(*op);
         if (it == kHandlers.end()) {
@@ -180,9 +185,10 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         return std::unexpected(RequestError{protocol::DaemonErrorKind::bad_dataflow, text});
     }
     // Nodes placed on machines (`deploy: {machine: M}`): this daemon runs the nodes of its own
-    // machine (--machine-id) and of none; any other machine is not present (no daemon reaches
-    // another machine yet: docs/design/machines.md), so the start fails before anything runs.
-    std::string missing;
+    // machine (--machine-id) and of none. A dataflow that places nodes on other machines goes
+    // to the machine agent, which starts every machine's part over DDS and answers with this
+    // machine's part (docs/design/machines.md); without a machine id it cannot be started here.
+    std::string elsewhere;
     for (const auto& machine : parsed.descriptor->machines()) {
         if (machine == options_.machine_id) {
             continue;
@@ -193,18 +199,24 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
                 nodes += (nodes.empty() ? "" : ", ") + node.id;
             }
         }
-        missing +=
-            (missing.empty() ? "" : "; ") + ("machine '" + machine + "' (nodes " + nodes + ")");
+        elsewhere +=
+            (elsewhere.empty() ? "" : "; ") + ("machine '" + machine + "' (nodes " + nodes + ")");
     }
-    if (!missing.empty()) {
-        return std::unexpected(RequestError{
-            protocol::DaemonErrorKind::start_failed,
-            "the dataflow places nodes on machines that are not present: " + missing +
-                (options_.machine_id.empty()
-                     ? "; this daemon has no machine id (zeroflow daemon --machine-id NAME)"
-                     : "; this daemon is machine '" + options_.machine_id + "'") +
-                ". Starting across machines is not implemented yet: start each machine's part "
-                "with zeroflow-bridge (docs/design/machines.md)"});
+    if (!elsewhere.empty()) {
+        if (options_.machine_id.empty()) {
+            return std::unexpected(RequestError{
+                protocol::DaemonErrorKind::start_failed,
+                "the dataflow places nodes on other machines: " + elsewhere +
+                    "; this daemon has no machine id, so it cannot start a dataflow across "
+                    "machines: run it as zeroflow daemon --machine-id NAME (docs/dataflow.md)"});
+        }
+        std::error_code ec;
+        const auto absolute = std::filesystem::absolute(*path, ec);
+        hand_to_agent(conn, Json{{"path", ec ? *path : absolute.string()},
+                                 {"name", name->has_value() ? Json(**name) : Json(nullptr)},
+                                 {"start_timeout_s",
+                                  timeout->has_value() ? Json(**timeout) : Json(nullptr)}});
+        return std::nullopt; // answered when the agent reports (machine_agent.cpp)
     }
     if (parsed.descriptor->nodes.size() > limits.max_nodes) {
         return std::unexpected(limit_error(
@@ -512,6 +524,7 @@ Outcome<std::optional<Json>> Supervisor::handle_connect_dynamic(ConnId conn, con
 }
 
 void Supervisor::on_disconnect_unguarded(ConnId conn) {
+    agent_disconnected(conn);
     if (const auto tap = registry_.tap_of(conn)) {
         registry_.unbind(conn);
         auto* df = registry_.get(tap->uuid);

@@ -296,6 +296,7 @@ void Supervisor::begin_stop(DataflowState& df, std::chrono::milliseconds grace) 
 
 void Supervisor::shutdown_unguarded(std::optional<ConnId> conn, std::chrono::milliseconds grace) {
     shutting_down_ = true;
+    fail_agent_starts(protocol::DaemonErrorKind::shutting_down, "the daemon is shutting down");
     if (conn) {
         shutdown_waiters_.push_back(*conn);
     }
@@ -318,6 +319,7 @@ std::chrono::milliseconds Supervisor::tick_unguarded() {
     reap_children();
     const auto now = clock_.now();
     auto next = now + std::chrono::milliseconds(500);
+    const auto agent_due = agent_deadlines(now);
     if (shutting_down_) {
         // A shutdown that an error interrupted (e.g. out of memory half-way) goes on here, so
         // that `destroy` always ends in an exit.
@@ -339,7 +341,10 @@ std::chrono::milliseconds Supervisor::tick_unguarded() {
             live.push_back(df.get());
         }
     }
-    if (live.empty() && !shutting_down_) {
+    if (agent_due) {
+        next = std::min(next, *agent_due);
+    }
+    if (live.empty() && !shutting_down_ && !agent_due) {
         // Idle: nothing has a deadline, so sleep until a request or a child's exit (pidfd)
         // wakes the loop; no periodic wake-up (a board's daemon costs no CPU while idle).
         return std::chrono::milliseconds(-1);

@@ -72,6 +72,19 @@ private:
     Outcome<std::optional<Json>> handle_remote_parts(ConnId conn, const Json& req);
     Outcome<DataflowState*> find_named_or_only(const Json& req);
 
+    // The machine agent: starts of dataflows across machines (machine_agent.cpp).
+    Outcome<std::optional<Json>> handle_machine_agent(ConnId conn, const Json& req);
+    Outcome<std::optional<Json>> handle_machine_agent_result(ConnId conn, const Json& req);
+    /// Queues `start` (already checked: it places nodes on other machines) for the agent.
+    void hand_to_agent(ConnId conn, Json start);
+    /// Hands the oldest queued start to the agent when one waits.
+    void feed_agent();
+    /// Fails queued starts that no agent took in time; when it next wants to run.
+    std::optional<Clock::time_point> agent_deadlines(Clock::time_point now);
+    /// At shutdown and when the agent's connection closes: answers what waits on it.
+    void agent_disconnected(ConnId conn);
+    void fail_agent_starts(protocol::DaemonErrorKind kind, const std::string& why);
+
     // Lifecycle (lifecycle.cpp).
     void barrier_reached(DataflowState& df);
     void fail_start(DataflowState& df, const std::string& why);
@@ -117,6 +130,18 @@ private:
     bool shutting_down_ = false;
     std::vector<ConnId> shutdown_waiters_;
     std::map<pid_t, int> reaped_; ///< node pid -> wait status, reaped by reap_children
+
+    /// A start across machines that waits for the machine agent.
+    struct AgentStart {
+        std::uint64_t ticket = 0;
+        ConnId client = 0;
+        Json start; ///< what the agent is handed: path, name, start_timeout_s
+        Clock::time_point queued;
+    };
+    std::optional<ConnId> agent_conn_;                ///< the agent's waiting machine_agent request
+    std::vector<AgentStart> agent_queue_;             ///< not handed to the agent yet, oldest first
+    std::map<std::uint64_t, ConnId> agent_in_flight_; ///< handed: ticket -> the start's client
+    std::uint64_t next_ticket_ = 1;
 };
 
 /// Ends what a dead daemon of `runtime_dir` left running (its records in DIR/nodes: the

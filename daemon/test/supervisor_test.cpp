@@ -575,6 +575,83 @@ TEST_F(SupervisorTest, RemotePartsAreValidatedAndListedAndTheirNodesGetRemoteNod
     EXPECT_EQ(replier_.to(2).at(0).message.at("internal_errors"), 0);
 }
 
+const std::string kAcrossMachines = R"(nodes:
+  - id: source
+    path: /bin/true
+    outputs: [out]
+    deploy: {machine: a}
+  - id: sink
+    path: /bin/true
+    inputs:
+      in: source/out
+    deploy: {machine: b}
+)";
+
+TEST_F(SupervisorTest, AStartAcrossMachinesGoesToTheMachineAgentWhoseResultAnswersIt) {
+    // Without a machine id: refused, naming the other machine and what to run.
+    start(kAcrossMachines);
+    ASSERT_EQ(replier_.to(kCli).size(), 1U);
+    const auto refused = replier_.to(kCli)[0].message;
+    EXPECT_EQ(refused.at("error").at("kind"), "start_failed");
+    EXPECT_NE(refused.at("error").at("message").get<std::string>().find("machine 'b' (nodes sink)"),
+              std::string::npos);
+    EXPECT_NE(refused.at("error").at("message").get<std::string>().find("--machine-id"),
+              std::string::npos);
+    replier_.replies.clear();
+
+    options_.machine_id = "a";
+    sut_.emplace(loop_, replier_, options_, spawner_, clock_);
+    constexpr ConnId kAgent = 50;
+    // An agent of another machine is refused; this machine's waits.
+    sut_->handle(kAgent, Json{{"op", "machine_agent"}, {"machine", "b"}});
+    EXPECT_EQ(replier_.to(kAgent).at(0).message.at("error").at("kind"), "bad_request");
+    replier_.replies.clear();
+    sut_->handle(kAgent, Json{{"op", "machine_agent"}, {"machine", "a"}});
+    EXPECT_TRUE(replier_.to(kAgent).empty()) << "held until a start comes";
+
+    start(kAcrossMachines);
+    EXPECT_TRUE(spawner_.spawns.empty()) << "nothing runs here before the agent's bridges";
+    EXPECT_TRUE(replier_.to(kCli).empty()) << "held until the agent reports";
+    ASSERT_EQ(replier_.to(kAgent).size(), 1U);
+    const auto handed = replier_.to(kAgent)[0].message.at("start");
+    EXPECT_EQ(handed.at("path"), (dir_ / "dataflow.yml").string());
+    const auto ticket = handed.at("ticket").get<std::uint64_t>();
+
+    // A stale or malformed result is refused; the real one answers the start.
+    sut_->handle(60, Json{{"op", "machine_agent_result"}, {"ticket", ticket + 1}, {"uuid", "x"}});
+    EXPECT_EQ(replier_.to(60).at(0).message.at("error").at("kind"), "bad_request");
+    sut_->handle(61, Json{{"op", "machine_agent_result"}, {"ticket", ticket}});
+    EXPECT_EQ(replier_.to(61).at(0).message.at("error").at("kind"), "bad_request");
+    EXPECT_TRUE(replier_.to(kCli).empty());
+    sut_->handle(62, Json{{"op", "machine_agent_result"},
+                          {"ticket", ticket},
+                          {"uuid", "11111111-2222-3333-4444-555555555555"},
+                          {"name", "flow"}});
+    EXPECT_EQ(replier_.to(62).at(0).message.at("ok"), true);
+    ASSERT_EQ(replier_.to(kCli).size(), 1U);
+    EXPECT_EQ(replier_.to(kCli)[0].message.at("uuid"), "11111111-2222-3333-4444-555555555555");
+
+    // With no agent waiting, a start waits 5 s for one, then fails saying what is missing.
+    replier_.replies.clear();
+    start(kAcrossMachines);
+    advance(std::chrono::seconds(4));
+    EXPECT_TRUE(replier_.to(kCli).empty());
+    advance(std::chrono::seconds(2));
+    ASSERT_EQ(replier_.to(kCli).size(), 1U);
+    EXPECT_EQ(replier_.to(kCli)[0].message.at("error").at("kind"), "start_failed");
+    EXPECT_NE(replier_.to(kCli)[0].message.dump().find("no machine agent"), std::string::npos);
+
+    // An agent whose waiting request closes took its starts with it: they fail, not hang.
+    replier_.replies.clear();
+    sut_->handle(kAgent + 1, Json{{"op", "machine_agent"}, {"machine", "a"}});
+    start(kAcrossMachines);
+    ASSERT_EQ(replier_.to(kAgent + 1).size(), 1U);
+    sut_->handle(kAgent + 2, Json{{"op", "machine_agent"}, {"machine", "a"}});
+    sut_->on_disconnect(kAgent + 2);
+    ASSERT_EQ(replier_.to(kCli).size(), 1U);
+    EXPECT_EQ(replier_.to(kCli)[0].message.at("error").at("kind"), "start_failed");
+}
+
 TEST_F(SupervisorTest, StaleRequestsGetTheirTypedError) {
     const auto uuid = start_running(kPipeline, {"source", "sink"});
     auto kind_of = [&](ConnId conn, const Json& request) {

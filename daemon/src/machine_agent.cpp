@@ -1,0 +1,170 @@
+// Starts across machines: a `start` whose dataflow places nodes on other machines is handed to
+// the machine agent (zeroflow-bridge --agent, run beside `zeroflow daemon --machine-id`), which
+// waits here with a `machine_agent` request; its `machine_agent_result` answers the start
+// (docs/design/machines.md#who-coordinates-a-start, the ops: protocol/machine_agent.hpp).
+#include <algorithm>
+
+#include <zeroflow/protocol/machine_agent.hpp>
+
+#include "log.hpp"
+#include "supervisor.hpp"
+
+namespace zeroflow::daemon {
+
+namespace {
+
+/// How long a start across machines waits for an agent to take it: the agent connects within
+/// moments of the daemon's start and comes back within moments of each start it took.
+constexpr std::chrono::seconds kAgentWait{5};
+
+} // namespace
+
+void Supervisor::hand_to_agent(ConnId conn, Json start) {
+    const auto ticket = next_ticket_++;
+    start["ticket"] = ticket;
+    agent_queue_.push_back(AgentStart{ticket, conn, std::move(start), clock_.now()});
+    log()->info("start across machines (ticket {}) of {} goes to the machine agent", ticket,
+                agent_queue_.back().start.value("path", std::string()));
+    feed_agent();
+}
+
+void Supervisor::feed_agent() {
+    if (!agent_conn_ || agent_queue_.empty()) {
+        return;
+    }
+    auto next = std::move(agent_queue_.front());
+    agent_queue_.erase(agent_queue_.begin());
+    const auto conn = *agent_conn_;
+    agent_conn_.reset(); // it comes back with a new machine_agent request
+    agent_in_flight_[next.ticket] = next.client;
+    replier_.reply(conn, protocol::ok_reply({{"start", std::move(next.start)}}));
+}
+
+Outcome<std::optional<Json>> Supervisor::handle_machine_agent(ConnId conn, const Json& req) {
+    auto machine = protocol::get_string(req, "machine");
+    if (!machine) {
+        return std::unexpected(bad_request(machine.error()));
+    }
+    if (shutting_down_) {
+        return std::unexpected(
+            RequestError{protocol::DaemonErrorKind::shutting_down, "the daemon is shutting down"});
+    }
+    if (*machine != options_.machine_id || options_.machine_id.empty()) {
+        return std::unexpected(RequestError{
+            protocol::DaemonErrorKind::bad_request,
+            "a machine agent for machine '" + *machine + "' does not belong to this daemon (" +
+                (options_.machine_id.empty() ? std::string("it has no machine id")
+                                             : "machine '" + options_.machine_id + "'") +
+                ")"});
+    }
+    if (agent_conn_ && *agent_conn_ != conn) {
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::bad_request,
+                                            "a machine agent already waits on this daemon"});
+    }
+    agent_conn_ = conn;
+    feed_agent();
+    return std::nullopt; // answered when a start is handed over
+}
+
+Outcome<std::optional<Json>> Supervisor::handle_machine_agent_result(ConnId, const Json& req) {
+    auto ticket = protocol::get_uint(req, "ticket");
+    auto uuid = protocol::get_optional_string(req, "uuid");
+    auto error = protocol::get_optional_string(req, "error");
+    auto name = protocol::get_optional_string(req, "name");
+    for (const auto* field : {&uuid, &error, &name}) {
+        if (!*field) {
+            return std::unexpected(bad_request(field->error()));
+        }
+    }
+    if (!ticket) {
+        return std::unexpected(bad_request(ticket.error()));
+    }
+    if (uuid->has_value() == error->has_value()) {
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::bad_request,
+                                            "a machine_agent_result has a uuid or an error"});
+    }
+    const auto it = agent_in_flight_.find(*ticket);
+    if (it == agent_in_flight_.end()) {
+        return std::unexpected(
+            RequestError{protocol::DaemonErrorKind::bad_request,
+                         "no start waits for ticket " + std::to_string(*ticket) +
+                             " (answered already, or handed out by an earlier daemon)"});
+    }
+    const auto client = it->second;
+    agent_in_flight_.erase(it);
+    if (uuid->has_value()) {
+        log()->info("start across machines (ticket {}) runs here as {}", *ticket, **uuid);
+        replier_.reply(client,
+                       protocol::ok_reply({{"uuid", **uuid}, {"name", name->value_or("")}}));
+    } else {
+        log()->warn("start across machines (ticket {}) failed: {}", *ticket, **error);
+        replier_.reply(client,
+                       error_reply(RequestError{protocol::DaemonErrorKind::start_failed, **error}));
+    }
+    return Json::object();
+}
+
+std::optional<Clock::time_point> Supervisor::agent_deadlines(Clock::time_point now) {
+    if (agent_queue_.empty()) {
+        return std::nullopt;
+    }
+    std::vector<AgentStart> late;
+    std::erase_if(agent_queue_, [&](AgentStart& s) {
+        if (now - s.queued < kAgentWait) {
+            return false;
+        }
+        late.push_back(std::move(s));
+        return true;
+    });
+    for (const auto& s : late) {
+        replier_.reply(
+            s.client,
+            error_reply(RequestError{
+                protocol::DaemonErrorKind::start_failed,
+                "no machine agent took this start across machines within " +
+                    std::to_string(kAgentWait.count()) +
+                    " s: zeroflow daemon --machine-id runs zeroflow-bridge --agent beside itself "
+                    "(it must be installed beside zeroflow, or named by ZEROFLOW_BRIDGE); see "
+                    "the daemon's log and agent.log in its runtime directory"}));
+    }
+    if (agent_queue_.empty()) {
+        return std::nullopt;
+    }
+    return agent_queue_.front().queued + kAgentWait;
+}
+
+void Supervisor::agent_disconnected(ConnId conn) {
+    if (agent_conn_ == conn) {
+        // The agent comes back with a new request right after each reply: a waiting request
+        // that closes means the agent is gone, and so is every start it had taken.
+        agent_conn_.reset();
+        log()->warn("the machine agent's connection closed: its starts fail");
+        for (const auto& [ticket, client] : agent_in_flight_) {
+            replier_.reply(client,
+                           error_reply(RequestError{
+                               protocol::DaemonErrorKind::start_failed,
+                               "the machine agent (zeroflow-bridge --agent) ended during this "
+                               "start across machines; see agent.log in the daemon's runtime "
+                               "directory"}));
+        }
+        agent_in_flight_.clear();
+    }
+    std::erase_if(agent_queue_, [conn](const AgentStart& s) { return s.client == conn; });
+}
+
+void Supervisor::fail_agent_starts(protocol::DaemonErrorKind kind, const std::string& why) {
+    for (const auto& s : agent_queue_) {
+        replier_.reply(s.client, error_reply(RequestError{kind, why}));
+    }
+    agent_queue_.clear();
+    for (const auto& [ticket, client] : agent_in_flight_) {
+        replier_.reply(client, error_reply(RequestError{kind, why}));
+    }
+    agent_in_flight_.clear();
+    if (agent_conn_) {
+        replier_.reply(*agent_conn_, error_reply(RequestError{kind, why}));
+        agent_conn_.reset();
+    }
+}
+
+} // namespace zeroflow::daemon

@@ -1,0 +1,22 @@
+// The daemon's machine agent (docs/design/machines.md#who-coordinates-a-start): a
+// `zeroflow-bridge --agent` that `zeroflow daemon --machine-id` runs beside itself. A `start` of
+// a dataflow that places nodes on other machines is handed to it; it starts every machine's
+// part through DDS and answers with this machine's part's UUID, or why it could not.
+//
+//   agent -> daemon  {"op": "machine_agent", "machine": "a"}
+//                    answered when a start is handed over (or with an error at shutdown):
+//                    {"ok": true, "start": {"ticket": 7, "path": "/abs/flow.yml",
+//                     "name": "flow" | null, "start_timeout_s": 60 | null}}
+//   agent -> daemon  {"op": "machine_agent_result", "ticket": 7, "uuid": "..."}
+//                    or {"op": "machine_agent_result", "ticket": 7, "error": "why"}
+//                    answered {"ok": true}; the start request of ticket 7 gets its reply then.
+#pragma once
+
+#include <string_view>
+
+namespace zeroflow::protocol {
+
+inline constexpr std::string_view kMachineAgentOp = "machine_agent";
+inline constexpr std::string_view kMachineAgentResultOp = "machine_agent_result";
+
+} // namespace zeroflow::protocol
