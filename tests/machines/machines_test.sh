@@ -2,10 +2,11 @@
 # Dataflows across machines, really across a network: two "machines" a and b on this host, each a
 # network namespace (a veth pair between them, addresses inside) with a private mount namespace
 # (its own /dev/shm tmpfs: no segment can be shared by accident), one zeroflow daemon and one
-# zeroflow-bridge each; Cyclone DDS restricted to the veth interface, peers listed.
+# zeroflow-bridge each (run by hand, or by the daemons' machine agents for `zeroflow start`);
+# Cyclone DDS restricted to the veth interface, peers listed.
 # Usage: machines_test.sh ZEROFLOW ZEROFLOW_BRIDGE TEST_NODE TEST
 #   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | stop_with_cli |
-#         machine_lost | stamps | remote_parts
+#         machine_lost | stamps | remote_parts | start_on_daemon | start_missing_machine
 # Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
 set -euo pipefail
 zeroflow=$1 bridge=$2 node=$3 test=$4
@@ -51,11 +52,6 @@ nodes:
       in: {source: source/out, queue_size: 1000}
     _unstable_deploy: {machine: b}
 YAML
-  # The whole dataflow given to one daemon: it names machine b and refuses, starting nothing.
-  if on a "$zeroflow" start "$work/flow.yml" 2>"$work/start.err"; then
-    fail "daemon a started a dataflow that places nodes on machine b"
-  fi
-  grep -q "machine 'b' (nodes sink)" "$work/start.err" || fail "start error: $(cat "$work/start.err")"
   start_bridge b
   start_bridge a
   wait_for "[[ \$(value $work/sink.txt count) == 2000 ]]" 30 ||
@@ -336,6 +332,94 @@ PY
   bridge_pid[b]=
   wait_for "[[ \$(running b) == 0 && \$(segments b) == 0 ]]" 10 || fail "machine b: $(on b "$zeroflow" list)"
   echo "remote_parts: b listed a's node running, then lost $lost_ms ms after a died; logs of it: remote_node"
+  ;;
+start_on_daemon)
+  # `zeroflow start` on machine a's daemon, nothing else: a's machine agent announces it on DDS,
+  # b's agent runs b's part, and start answers with a's part's UUID once both parts run. The
+  # source names no machine: it runs where the dataflow was started.
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 0 --period-us 1000 --report $work/source.txt
+    outputs: [out]
+  - id: near
+    path: $node
+    args: sink --report $work/near.txt
+    inputs: {in: source/out}
+    deploy: {machine: a}
+  - id: far
+    path: $node
+    args: sink --report $work/far.txt
+    inputs: {in: source/out}
+    deploy: {machine: b}
+YAML
+  on a "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err" ||
+    fail "zeroflow start on a: $(cat "$work/start.err")"
+  uuid=$(grep -oE '^[0-9a-f-]{36}$' "$work/start.out" | head -n 1)
+  [[ -n $uuid ]] || fail "start printed no UUID: $(cat "$work/start.out")"
+  # Answered only once the whole dataflow runs: b's part runs already.
+  [[ $(running b) == 1 ]] || fail "start answered before b's part ran: $(on b "$zeroflow" list)"
+  on a "$zeroflow" list | grep "^$uuid " | grep -q 'on machines a (here), b (running)$' ||
+    fail "list on a: $(on a "$zeroflow" list)"
+  on b "$zeroflow" list | grep -q 'node source on machine a: running' ||
+    fail "list on b (source runs where the dataflow was started): $(on b "$zeroflow" list)"
+  wait_for "[[ \$(value $work/far.txt count) -gt 100 && \$(value $work/near.txt count) -gt 100 ]]" 20 ||
+    fail "far got $(value "$work/far.txt" count), near $(value "$work/near.txt" count) messages"
+  # `zeroflow stop` where it was started stops both machines' parts.
+  on a "$zeroflow" stop flow >"$work/stop.txt" 2>&1 || fail "zeroflow stop on a: $(cat "$work/stop.txt")"
+  wait_for "[[ \$(running a) == 0 && \$(running b) == 0 ]]" 15 ||
+    fail "still running: a: $(on a "$zeroflow" list) / b: $(on b "$zeroflow" list)"
+  wait_for "grep -q 'events=.*stop' $work/far.txt" 10 || fail "far on b did not get Stop: $(value "$work/far.txt" events)"
+  assert_nothing_left
+  # The bridges the agents ran ended, and the descriptor b's agent wrote is gone.
+  wait_for "grep -q 'ended (status 0)' $work/b/rt/agent.log && grep -q 'ended (status 0)' $work/a/rt/agent.log" 10 ||
+    fail "bridges did not end cleanly: a: $(cat "$work/a/rt/agent.log") b: $(cat "$work/b/rt/agent.log")"
+  if ls -a "$work" | grep -q '\.flow\.from-'; then fail "left behind: $(ls -a "$work")"; fi
+  # Both daemons serve on: the next start across machines, from b this time, runs too.
+  on b "$zeroflow" start "$work/flow.yml" --name again >"$work/start2.out" 2>"$work/start2.err" ||
+    fail "second start, on b: $(cat "$work/start2.err")"
+  [[ $(running a) == 1 && $(running b) == 1 ]] || fail "second start: a $(running a), b $(running b)"
+  on b "$zeroflow" stop again >/dev/null 2>&1 || fail "zeroflow stop again on b"
+  assert_nothing_left
+  echo "start_on_daemon: zeroflow start on a ran both machines' parts ($uuid); stop on a stopped both; start on b afterwards"
+  ;;
+start_missing_machine)
+  # `zeroflow start` of a dataflow naming machine c, which has no daemon: refused on a, naming
+  # c, within the peer timeout; nothing runs on a or b (b's agent had started b's part's bridge).
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 0 --period-us 1000
+    outputs: [out]
+    deploy: {machine: a}
+  - id: middle
+    path: $node
+    args: sink
+    inputs: {in: source/out}
+    deploy: {machine: b}
+  - id: far
+    path: $node
+    args: sink
+    inputs: {in: source/out}
+    deploy: {machine: c}
+YAML
+  started_at=$(date +%s)
+  if on a "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err"; then
+    fail "start succeeded without machine c: $(cat "$work/start.out")"
+  fi
+  took=$(( $(date +%s) - started_at ))
+  grep -q "machine 'c' of dataflow 'flow' is not present" "$work/start.err" ||
+    fail "the error does not name machine c: $(cat "$work/start.err")"
+  (( took < 30 )) || fail "the refusal took $took s"
+  wait_for "grep -q 'ended (status 1)' $work/b/rt/agent.log" 15 ||
+    fail "b's bridge did not give up: $(cat "$work/b/rt/agent.log")"
+  [[ $(on a "$zeroflow" list) == "no dataflows" ]] || fail "machine a ran something: $(on a "$zeroflow" list)"
+  [[ $(on b "$zeroflow" list) == "no dataflows" ]] || fail "machine b ran something: $(on b "$zeroflow" list)"
+  assert_nothing_left
+  kill -0 "${daemon_pid[a]}" && kill -0 "${daemon_pid[b]}" || fail "a daemon exited"
+  echo "start_missing_machine: refused in $took s naming machine c; nothing ran on a or b"
   ;;
 *) fail "unknown test $test" ;;
 esac

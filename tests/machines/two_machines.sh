@@ -1,7 +1,8 @@
 # Two "machines" on this host, for the machines tests and benchmarks/machines/bench.sh: network
 # namespaces $tag-a and $tag-b joined by a veth pair (10.77.0.1, 10.77.0.2), each with a
 # private mount namespace and its own /dev/shm tmpfs, its own runtime directory and daemon
-# (--machine-id a / b), and a Cyclone DDS configuration limited to its veth with the peer listed.
+# (--machine-id a / b, each with its machine agent), and a Cyclone DDS configuration limited to
+# its veth with the peer listed.
 # Source it with $zeroflow and $bridge set; it sets $work (removed at exit, with the namespaces
 # and every process in them) and defines on, start_bridge, wait_for, value, segments, running,
 # assert_nothing_left. Root is needed; where namespaces cannot be made it FAILS, saying why.
@@ -11,7 +12,8 @@ declare -A daemon_pid bridge_pid
 fail() {
   echo "FAIL: $*" >&2
   local f
-  for f in "$work"/{a,b}/{daemon.log,bridge.out,bridge.err} "$work"/*.txt "$work"/out/*/log_*.txt; do
+  for f in "$work"/{a,b}/{daemon.log,bridge.out,bridge.err} "$work"/{a,b}/rt/{agent,bridge-*}.log \
+    "$work"/*.txt "$work"/out/*/log_*.txt; do
     [[ -s $f ]] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
   done
   exit 1
@@ -86,7 +88,9 @@ on() {
 }
 start_daemon() {
   local m=$1
-  ZEROFLOW_RUNTIME_DIR="$work/$m/rt" ZF_TEST_PID_DIR="$work/pids" ip netns exec "$tag-$m" unshare -m --propagation private \
+  # (CYCLONEDDS_URI: for the daemon's machine agent, zeroflow-bridge --agent.)
+  ZEROFLOW_RUNTIME_DIR="$work/$m/rt" CYCLONEDDS_URI="file://$work/$m/cyclonedds.xml" ZF_TEST_PID_DIR="$work/pids" \
+    ip netns exec "$tag-$m" unshare -m --propagation private \
     sh -c 'mount -t tmpfs -o mode=1777 tmpfs /dev/shm && exec "$@"' sh \
     "$zeroflow" daemon --machine-id "$m" --log-file "$work/$m/daemon.log" &
   daemon_pid[$m]=$!

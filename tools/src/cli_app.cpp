@@ -129,6 +129,9 @@ int App::run(int argc, const char* const* argv) {
     std::string up_machine_id;
     up_command->add_option("--machine-id", up_machine_id,
                            "This machine's id: the daemon runs the nodes placed on it (deploy:)");
+    std::uint32_t up_dds_domain = 0;
+    up_command->add_option("--dds-domain", up_dds_domain,
+                           "The DDS domain where the machines' daemons meet (default 0)");
 
     double destroy_grace = 10;
     CLI::App* destroy_command =
@@ -147,6 +150,9 @@ int App::run(int argc, const char* const* argv) {
     daemon_command->add_option("--machine-id", daemon_options.machine_id,
                                "This machine's id: the daemon runs the nodes a dataflow places on "
                                "it (deploy: {machine: ID}) beside those placed nowhere");
+    daemon_command->add_option("--dds-domain", daemon_options.dds_domain,
+                               "The DDS domain where the machines' daemons meet (default 0; "
+                               "interfaces and peers: CYCLONEDDS_URI)");
 
     StartOptions start;
     CLI::App* start_command =
@@ -341,7 +347,7 @@ int App::run(int argc, const char* const* argv) {
             return run_check(check, out_, err_);
         }
         if (*up_command) {
-            return run_up(out_, err_, up_machine_id);
+            return run_up(out_, err_, up_machine_id, up_dds_domain);
         }
         if (*destroy_command) {
             return run_destroy(destroy_grace, out_, err_);

@@ -47,12 +47,6 @@ constexpr std::uint32_t kMinHistory = 16;
 constexpr std::chrono::seconds kReadersTimeout{20};
 
 /// Dataflow names become DDS topic names: ids' characters only.
-bool is_valid_name(const std::string& name) {
-    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
-    });
-}
-
 std::string topic_name(const std::string& flow, const dataflow::OutputRef& output) {
     return "zeroflow/" + flow + "/" + output.node + "/" + output.output;
 }
@@ -553,8 +547,19 @@ int run_pump(int argc, char** argv, std::ostream& err) {
 }
 
 int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
-    auto fail = [&err](const std::string& message) {
+    int report_fd = o.report_fd;
+    auto report = [&report_fd](const Json& line) {
+        if (report_fd < 0) {
+            return;
+        }
+        const auto text = line.dump() + "\n";
+        [[maybe_unused]] auto n = ::write(report_fd, text.data(), text.size());
+        ::close(report_fd);
+        report_fd = -1;
+    };
+    auto fail = [&err, &report](const std::string& message) {
         err << "zeroflow-bridge: error: " << message << "\n";
+        report(Json{{"error", message}});
         return cli::kExitFailure;
     };
     const auto parsed = dataflow::parse_file(o.dataflow);
@@ -562,10 +567,17 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
         err << parsed.format();
         return fail(o.dataflow.string() + " is not a valid dataflow");
     }
-    const auto& descriptor = *parsed.descriptor;
+    auto descriptor = *parsed.descriptor;
+    if (o.default_machine) {
+        for (auto& node : descriptor.nodes) {
+            if (!node.machine) {
+                node.machine = *o.default_machine; // "nodes without one run where it started"
+            }
+        }
+    }
     const auto file = std::filesystem::absolute(o.dataflow);
     const std::string flow = o.name.value_or(file.stem().string());
-    if (!is_valid_name(flow)) {
+    if (!is_valid_dataflow_name(flow)) {
         return fail("invalid dataflow name '" + flow + "': use only letters, digits, '_' and '-'");
     }
     PumpCommand pump;
@@ -651,7 +663,8 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
         control.say(o.machine, "stop"); // the others stop what they started
         dds_wait_for_acks(control.writer, DDS_SECS(1));
         cli::print_daemon_error(started.error(), err);
-        return fail("machine '" + o.machine + "' could not start its part: every machine stops");
+        return fail("machine '" + o.machine + "' could not start its part (" +
+                    started.error().message + "): every machine stops");
     }
     const auto uuid = (*started)["uuid"].get<std::string>();
     RemoteReport remote(descriptor, o.machine, part, err);
@@ -686,6 +699,7 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
     }
     out << "; here (machine '" << o.machine << "') as " << uuid << " (" << part.outbound.size()
         << " outputs out, " << part.inbound.size() << " in)" << std::endl;
+    report(Json{{"uuid", uuid}, {"name", flow}});
 
     // Until the part ends, a signal (stop everywhere), or another machine's stop.
     bool stop_everywhere = false;

@@ -8,6 +8,8 @@
 #include <ostream>
 #include <string>
 
+#include <sys/types.h>
+
 namespace zeroflow::bridge {
 
 struct Options {
@@ -16,7 +18,25 @@ struct Options {
     std::uint32_t dds_domain = 0;
     std::optional<std::string> name; ///< the dataflow's name on every machine (default: file stem)
     double peer_timeout_s = 10;      ///< how long the other machines' bridges may take to appear
+    /// Where the nodes that name no machine run (the machine the dataflow was started on, as
+    /// the machine agent says); nullopt: every node must name one.
+    std::optional<std::string> default_machine;
+    /// When >= 0: one JSON line is written there once the whole dataflow runs ({"uuid": ...,
+    /// "name": ...}) or the start failed ({"error": ...}), and the descriptor is closed.
+    int report_fd = -1;
 };
+
+struct AgentOptions {
+    std::string machine; ///< this machine's id (its daemon's --machine-id)
+    std::uint32_t dds_domain = 0;
+    pid_t parent = 0; ///< the daemon's pid: the agent ends when it does
+};
+
+/// The machine agent (`zeroflow-bridge --agent`, run by `zeroflow daemon --machine-id`): takes
+/// the daemon's starts across machines (a bridge for this machine's part, and a StartRequest
+/// on DDS for the others) and runs a bridge for this machine's part of every start another
+/// machine's agent announces. Returns when the daemon ends or at SIGINT/SIGTERM.
+int run_agent(const AgentOptions& options, std::ostream& err);
 
 /// Starts this machine's part on the local daemon once every other machine of the dataflow
 /// is present on DDS, bridges until the part ends or SIGINT/SIGTERM (or a `stop` from another

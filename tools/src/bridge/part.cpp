@@ -3,6 +3,7 @@
 #include "part.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -24,6 +25,12 @@ std::string bridge_node_id(const dataflow::Descriptor& descriptor) {
 }
 
 } // namespace
+
+bool is_valid_dataflow_name(const std::string& name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+    });
+}
 
 std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor& descriptor,
                                                      const std::filesystem::path& file,

@@ -47,6 +47,9 @@ struct MachinePart {
     std::vector<Inbound> inbound;
 };
 
+/// A dataflow name usable in DDS topic names: letters, digits, '_' and '-'.
+bool is_valid_dataflow_name(const std::string& name);
+
 /// The part of `descriptor` (parsed from `file`) for `machine`. Errors: a node that names no
 /// machine (give it `deploy:` or a top-level default), or no node placed on `machine`.
 std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor& descriptor,

@@ -17,8 +17,10 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -266,7 +268,8 @@ int report_result(const Json& result, std::ostream& out, std::ostream& err, bool
     return kExitOk;
 }
 
-int run_up(std::ostream& out, std::ostream& err, const std::string& machine_id) {
+int run_up(std::ostream& out, std::ostream& err, const std::string& machine_id,
+           std::uint32_t dds_domain) {
     if (auto ping = daemon_request(Json{{"op", "ping"}}, 2s)) {
         out << "zeroflow daemon already running (pid " << (*ping)["pid"] << ") on "
             << protocol::socket_path(protocol::runtime_dir()).string() << "\n";
@@ -283,6 +286,8 @@ int run_up(std::ostream& out, std::ostream& err, const std::string& machine_id) 
     if (!machine_id.empty()) {
         argv.push_back("--machine-id");
         argv.push_back(machine_id);
+        argv.push_back("--dds-domain");
+        argv.push_back(std::to_string(dds_domain));
     }
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
@@ -355,6 +360,86 @@ int run_destroy(double grace_s, std::ostream& out, std::ostream& err) {
     return kExitOk;
 }
 
+namespace {
+
+/// The machine agent of `zeroflow daemon --machine-id`: zeroflow-bridge --agent, beside this
+/// executable (or ZEROFLOW_BRIDGE), started once the daemon listens and ended with it. It takes
+/// this daemon's starts across machines and those other machines hand this one over DDS
+/// (docs/design/machines.md). Its output goes to agent.log in the runtime directory.
+class MachineAgent {
+public:
+    MachineAgent(const DaemonOptions& options, const std::filesystem::path& runtime_dir,
+                 std::ostream& err) {
+        std::error_code ec;
+        const char* named = std::getenv("ZEROFLOW_BRIDGE");
+        const auto bridge =
+            named != nullptr && *named != '\0'
+                ? std::filesystem::path(named)
+                : std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() /
+                      "zeroflow-bridge";
+        if (::access(bridge.c_str(), X_OK) != 0) {
+            err << "zeroflow: warning: no machine agent: " << bridge.string()
+                << " is not an executable (" << std::strerror(errno)
+                << "); this daemon cannot start dataflows across machines (install "
+                   "zeroflow-bridge beside zeroflow, or set ZEROFLOW_BRIDGE)\n";
+            return;
+        }
+        const auto log_file = (runtime_dir / "agent.log").string();
+        daemon::ExecStrings argv{bridge.string(), "--agent",
+                                 "--machine",     options.machine_id,
+                                 "--dds-domain",  std::to_string(options.dds_domain),
+                                 "--parent",      std::to_string(::getpid())};
+        auto env = daemon::ExecStrings::current_environment();
+        env.set(protocol::kRuntimeDirEnv, runtime_dir.string());
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&actions, 1, log_file.c_str(),
+                                         O_WRONLY | O_CREAT | O_APPEND, 0600);
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+        const int rc =
+            ::posix_spawn(&pid_, bridge.c_str(), &actions, nullptr, argv.data(), env.data());
+        posix_spawn_file_actions_destroy(&actions);
+        if (rc != 0) {
+            err << "zeroflow: warning: no machine agent: cannot start " << bridge.string() << ": "
+                << std::strerror(rc) << "\n";
+            pid_ = -1;
+            return;
+        }
+        pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+        err << "zeroflow: machine agent " << pid_ << " for machine '" << options.machine_id
+            << "' on DDS domain " << options.dds_domain << " (log: " << log_file << ")\n";
+    }
+    MachineAgent(const MachineAgent&) = delete;
+    MachineAgent& operator=(const MachineAgent&) = delete;
+    /// Ends it: SIGTERM (it ends the bridges it runs), SIGKILL after 15 s. The daemon may have
+    /// reaped it already (it reaps every child); its pidfd says when it is gone either way.
+    ~MachineAgent() {
+        if (pidfd_ < 0) {
+            return;
+        }
+        auto gone = [this](int ms) {
+            pollfd p{pidfd_, POLLIN, 0};
+            return ::poll(&p, 1, ms) > 0;
+        };
+        if (!gone(0)) {
+            ::syscall(SYS_pidfd_send_signal, pidfd_, SIGTERM, nullptr, 0);
+            if (!gone(15000)) {
+                ::syscall(SYS_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0);
+                gone(5000);
+            }
+        }
+        ::waitpid(pid_, nullptr, WNOHANG);
+        ::close(pidfd_);
+    }
+
+private:
+    pid_t pid_ = -1;
+    int pidfd_ = -1;
+};
+
+} // namespace
+
 int run_daemon_foreground(const DaemonOptions& options, std::ostream& out, std::ostream& err) {
     if (options.run_dataflow) {
         if (auto failed = preflight(*options.run_dataflow, err)) {
@@ -386,6 +471,10 @@ int run_daemon_foreground(const DaemonOptions& options, std::ostream& out, std::
         return kExitFailure;
     }
     auto& d = **created;
+    std::optional<MachineAgent> agent;
+    if (!options.machine_id.empty()) {
+        agent.emplace(options, daemon_options.runtime_dir, err);
+    }
     std::thread signals([&d, set] {
         int sig = 0;
         sigwait(&set, &sig);

@@ -49,15 +49,17 @@ struct DaemonOptions {
     std::optional<std::filesystem::path> log_file;
     /// `--run-dataflow FILE`: start FILE at once, exit when it finishes (status: its success).
     std::optional<std::filesystem::path> run_dataflow;
-    std::string machine_id; ///< `--machine-id`: runs the nodes placed on this machine
+    std::string machine_id;       ///< `--machine-id`: runs the nodes placed on this machine
+    std::uint32_t dds_domain = 0; ///< `--dds-domain`: where its machine agent meets the others
 };
 
 struct CleanOptions {
     std::optional<std::filesystem::path> file; ///< only the logs beside this dataflow file
 };
 
-/// `zeroflow up [--machine-id ID]`: starts `zeroflow daemon` in the background.
-int run_up(std::ostream& out, std::ostream& err, const std::string& machine_id = {});
+/// `zeroflow up [--machine-id ID [--dds-domain N]]`: starts `zeroflow daemon` in the background.
+int run_up(std::ostream& out, std::ostream& err, const std::string& machine_id = {},
+           std::uint32_t dds_domain = 0);
 int run_destroy(double grace_s, std::ostream& out, std::ostream& err);
 int run_daemon_foreground(const DaemonOptions& options, std::ostream& out, std::ostream& err);
 int run_start(const StartOptions& options, std::ostream& out, std::ostream& err);

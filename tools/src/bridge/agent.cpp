@@ -1,0 +1,491 @@
+// The machine agent (zeroflow-bridge --agent): what lets `zeroflow start` on one machine's daemon
+// start a dataflow on every machine (docs/design/machines.md#who-coordinates-a-start).
+//
+// `zeroflow daemon --machine-id M` runs one beside itself. It waits on its daemon with a
+// `machine_agent` request (protocol/machine_agent.hpp); a start across machines comes back as
+// its answer. For it the agent writes a StartRequest on the DDS topic "zeroflow/starts" and runs
+// a bridge for this machine's part whose report (--report-fd) answers the start. Every other
+// machine's agent that hosts a node of that dataflow runs a bridge for its own part; from there
+// on the bridges coordinate as they always do (the control topic), so a machine that is not
+// there fails the start everywhere, naming it.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <expected>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <dds/dds.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <zeroflow/daemon/exec_strings.hpp>
+#include <zeroflow/dataflow/descriptor.hpp>
+#include <zeroflow/protocol/environment.hpp>
+#include <zeroflow/protocol/machine_agent.hpp>
+#include <zeroflow/protocol/runtime_dir.hpp>
+
+#include "bridge.hpp"
+#include "commands/client.hpp"
+#include "commands/interrupt.hpp"
+#include "part.hpp"
+#include "zeroflow_bridge.h"
+
+namespace zeroflow::bridge {
+
+namespace {
+
+using namespace std::chrono_literals;
+using protocol::Json;
+using Clock = std::chrono::steady_clock;
+
+/// A descriptor larger than this is not sent over DDS (the daemon's own default limit).
+constexpr std::size_t kMaxDescriptorBytes = 1U << 20;
+
+std::string now_text() {
+    const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::array<char, 32> text{};
+    std::strftime(text.data(), text.size(), "%F %T", std::gmtime(&t));
+    return text.data();
+}
+
+/// The agent's log lines (its stderr is agent.log in the daemon's runtime directory).
+class Log {
+public:
+    Log(std::ostream& err, std::string machine) : err_(err), machine_(std::move(machine)) {}
+    void line(const std::string& text) {
+        const std::lock_guard lock(mutex_);
+        err_ << "[" << now_text() << "] zeroflow-bridge --agent (machine '" << machine_
+             << "'): " << text << std::endl;
+    }
+
+private:
+    std::ostream& err_;
+    std::string machine_;
+    std::mutex mutex_;
+};
+
+/// The machines `descriptor` places nodes on, nodes that name none counted on `origin`.
+std::vector<std::string> machines_of(dataflow::Descriptor descriptor, const std::string& origin) {
+    for (auto& node : descriptor.nodes) {
+        if (!node.machine) {
+            node.machine = origin;
+        }
+    }
+    return descriptor.machines();
+}
+
+std::string list(const std::vector<std::string>& names) {
+    std::string text;
+    for (const auto& n : names) {
+        text += (text.empty() ? "'" : ", '") + n + "'";
+    }
+    return text;
+}
+
+/// A file's whole text, regular files up to kMaxDescriptorBytes only.
+std::expected<std::string, std::string> read_descriptor(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        return std::unexpected(path.string() + " is not a regular file");
+    }
+    if (std::filesystem::file_size(path, ec) > kMaxDescriptorBytes) {
+        return std::unexpected(path.string() + " is larger than 1 MiB");
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+        return std::unexpected("cannot read " + path.string());
+    }
+    return text.str();
+}
+
+struct Bridge {
+    pid_t pid = -1;
+    std::string flow;
+    std::filesystem::path remove_after; ///< the received descriptor written for it; empty: none
+};
+
+class Agent {
+public:
+    Agent(const AgentOptions& options, std::ostream& err)
+        : o_(options), log_(err, options.machine) {
+        std::error_code ec;
+        self_ = std::filesystem::read_symlink("/proc/self/exe", ec);
+        runtime_dir_ = protocol::runtime_dir();
+    }
+
+    int run() {
+        participant_ = dds_create_participant(o_.dds_domain, nullptr, nullptr);
+        if (participant_ < 0) {
+            log_.line(std::string("cannot create the DDS participant: ") +
+                      dds_strretcode(participant_) + " (check CYCLONEDDS_URI)");
+            return 1;
+        }
+        const dds_entity_t topic = dds_create_topic(
+            participant_, &zeroflow_bridge_StartRequest_desc, "zeroflow/starts", nullptr, nullptr);
+        dds_qos_t* qos = dds_create_qos();
+        dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE, DDS_SECS(1));
+        dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, 32);
+        writer_ = topic < 0 ? topic : dds_create_writer(participant_, topic, qos, nullptr);
+        reader_ = topic < 0 ? topic : dds_create_reader(participant_, topic, qos, nullptr);
+        dds_delete_qos(qos);
+        if (writer_ < 0 || reader_ < 0) {
+            log_.line("cannot create the DDS topic zeroflow/starts");
+            dds_delete(participant_);
+            return 1;
+        }
+        log_.line("up on DDS domain " + std::to_string(o_.dds_domain) + ", daemon in " +
+                  runtime_dir_.string());
+        std::thread([this] { serve_daemon(); }).detach();
+        while (!cli::InterruptScope::interrupted() && !daemon_gone_.load() &&
+               (o_.parent == 0 || ::getppid() == o_.parent)) {
+            take_requests();
+            reap(false);
+            std::this_thread::sleep_for(50ms);
+        }
+        log_.line(daemon_gone_.load() ? "the daemon is gone: ending" : "ending");
+        end_bridges();
+        dds_delete(participant_);
+        return 0;
+    }
+
+private:
+    /// Waits on the daemon for its starts across machines, one request after the other.
+    void serve_daemon() {
+        for (;;) {
+            auto reply =
+                cli::daemon_call(Json{{"op", protocol::kMachineAgentOp}, {"machine", o_.machine}},
+                                 std::chrono::hours(24 * 365));
+            if (!reply) {
+                log_.line("the daemon answered: " + reply.error().message);
+                daemon_gone_.store(true);
+                return;
+            }
+            if (reply->contains("start")) {
+                start_here((*reply)["start"]);
+            }
+        }
+    }
+
+    void answer(std::uint64_t ticket, const Json& outcome) {
+        Json request{{"op", protocol::kMachineAgentResultOp}, {"ticket", ticket}};
+        for (const auto& [key, value] : outcome.items()) {
+            request[key] = value;
+        }
+        auto reply = cli::daemon_call(request, 10s);
+        if (!reply) {
+            log_.line("could not answer start " + std::to_string(ticket) + ": " +
+                      reply.error().message);
+        }
+    }
+
+    /// A start on this machine's daemon: announce it to the other machines, run this machine's
+    /// part, and answer the daemon with what the bridge reports.
+    void start_here(const Json& start) {
+        const auto ticket = start.value("ticket", std::uint64_t{0});
+        const std::filesystem::path path = start.value("path", std::string());
+        const auto fail = [&](const std::string& why) {
+            log_.line("start " + std::to_string(ticket) + " of " + path.string() + ": " + why);
+            answer(ticket, Json{{"error", why}});
+        };
+        auto text = read_descriptor(path);
+        if (!text) {
+            return fail(text.error());
+        }
+        const auto parsed = dataflow::parse_file(path);
+        if (!parsed.ok()) {
+            return fail(path.string() + " is not a valid dataflow");
+        }
+        const auto machines = machines_of(*parsed.descriptor, o_.machine);
+        if (std::find(machines.begin(), machines.end(), o_.machine) == machines.end()) {
+            return fail("no node of the dataflow runs on machine '" + o_.machine +
+                        "', where it was started (its machines: " + list(machines) +
+                        "): start it on the daemon of one of its machines, or place a node here");
+        }
+        const std::string flow = start.contains("name") && start["name"].is_string()
+                                     ? start["name"].get<std::string>()
+                                     : path.stem().string();
+        if (!is_valid_dataflow_name(flow)) {
+            return fail("the dataflow's name '" + flow +
+                        "' names its DDS topics across machines: use only letters, digits, '_' "
+                        "and '-' (zeroflow start --name NAME)");
+        }
+        // The other machines' agents must hear it: wait (a little) until they are matched.
+        const auto others = machines.size() - 1;
+        const auto deadline = Clock::now() + 3s;
+        dds_publication_matched_status_t matched{};
+        while (dds_get_publication_matched_status(writer_, &matched) == DDS_RETCODE_OK &&
+               matched.current_count < others + 1 && Clock::now() < deadline) {
+            std::this_thread::sleep_for(20ms);
+        }
+        const auto id =
+            o_.machine + "-" + std::to_string(::getpid()) + "-" + std::to_string(ticket);
+        const auto directory = path.parent_path().string();
+        const auto file_name = path.filename().string();
+        zeroflow_bridge_StartRequest request{};
+        request.id = const_cast<char*>(id.c_str());
+        request.origin = const_cast<char*>(o_.machine.c_str());
+        request.name = const_cast<char*>(flow.c_str());
+        request.directory = const_cast<char*>(directory.c_str());
+        request.file_name = const_cast<char*>(file_name.c_str());
+        request.descriptor = const_cast<char*>(text->c_str());
+        request.peer_timeout_s = 10;
+        if (const auto rc = dds_write(writer_, &request); rc != DDS_RETCODE_OK) {
+            return fail(std::string("cannot announce the start on DDS: ") + dds_strretcode(rc));
+        }
+        dds_wait_for_acks(writer_, DDS_SECS(2));
+        log_.line("start " + std::to_string(ticket) + ": dataflow '" + flow + "' on machines " +
+                  list(machines) + " (" + std::to_string(matched.current_count - 1) +
+                  " other agents heard it)");
+        std::array<int, 2> report{-1, -1};
+        if (::pipe2(report.data(), O_CLOEXEC) != 0) {
+            return fail(std::string("pipe: ") + std::strerror(errno));
+        }
+        const pid_t pid = spawn({self_.string(), path.string(), "--machine", o_.machine, "--name",
+                                 flow, "--dds-domain", std::to_string(o_.dds_domain),
+                                 "--default-machine", o_.machine, "--report-fd", "3"},
+                                flow, report[1]);
+        ::close(report[1]);
+        if (pid < 0) {
+            ::close(report[0]);
+            return fail("cannot run zeroflow-bridge for this machine's part: " +
+                        std::string(std::strerror(errno)));
+        }
+        add(Bridge{pid, flow, {}});
+        // The report comes once the whole dataflow runs (or failed): read it on its own thread,
+        // so that this one waits on the daemon for the next start meanwhile.
+        std::thread([this, fd = report[0], ticket, flow] {
+            std::string line;
+            std::array<char, 4096> buffer{};
+            for (;;) {
+                const auto n = ::read(fd, buffer.data(), buffer.size());
+                if (n > 0) {
+                    line.append(buffer.data(), static_cast<std::size_t>(n));
+                } else if (n == 0 || errno != EINTR) {
+                    break;
+                }
+            }
+            ::close(fd);
+            auto outcome = Json::parse(line, nullptr, false);
+            if (outcome.is_discarded() || !outcome.is_object() ||
+                !(outcome.contains("uuid") || outcome.contains("error"))) {
+                outcome = Json{{"error", "zeroflow-bridge for dataflow '" + flow +
+                                             "' ended before it reported; see " +
+                                             log_path(flow).string()}};
+            }
+            answer(ticket, outcome);
+        }).detach();
+    }
+
+    /// StartRequests from the other machines' agents: a bridge for this machine's part.
+    void take_requests() {
+        std::array<void*, 8> samples{};
+        std::array<dds_sample_info_t, 8> infos{};
+        const dds_return_t n = dds_take(reader_, samples.data(), infos.data(), 8, 8);
+        for (dds_return_t i = 0; i < n; ++i) {
+            const auto k = static_cast<std::size_t>(i);
+            const auto* r = static_cast<const zeroflow_bridge_StartRequest*>(samples[k]);
+            if (infos[k].valid_data && r->id != nullptr && r->origin != nullptr &&
+                r->name != nullptr && r->directory != nullptr && r->file_name != nullptr &&
+                r->descriptor != nullptr) {
+                start_remote(*r);
+            }
+        }
+        if (n > 0) {
+            dds_return_loan(reader_, samples.data(), n);
+        }
+    }
+
+    void start_remote(const zeroflow_bridge_StartRequest& r) {
+        const std::string origin = r.origin;
+        if (origin == o_.machine || !seen_.insert(r.id).second) {
+            return; // our own announcement, or one heard already
+        }
+        const std::string flow = r.name;
+        const std::filesystem::path directory = r.directory;
+        const std::filesystem::path file_name = r.file_name;
+        auto refuse = [&](const std::string& why) {
+            log_.line("start of dataflow '" + flow + "' from machine '" + origin +
+                      "' not run here: " + why);
+        };
+        std::error_code ec;
+        if (!is_valid_dataflow_name(flow)) {
+            return refuse("invalid name");
+        }
+        if (!directory.is_absolute() || !std::filesystem::is_directory(directory, ec)) {
+            return refuse("its directory " + directory.string() +
+                          " is not a directory here (a dataflow's files are expected at the same "
+                          "path on every machine)");
+        }
+        if (file_name.empty() || file_name.has_parent_path() ||
+            std::strlen(r.descriptor) > kMaxDescriptorBytes) {
+            return refuse("malformed request");
+        }
+        // The file as origin read it, beside where it lives there: its relative paths resolve
+        // as on origin. Removed once the bridge ends.
+        const auto file =
+            directory / ("." + file_name.stem().string() + ".from-" + origin + "-" +
+                         std::to_string(::getpid()) + "-" + std::to_string(++received_) + ".yml");
+        {
+            std::ofstream out(file, std::ios::trunc);
+            out << r.descriptor;
+            if (!out) {
+                return refuse("cannot write " + file.string());
+            }
+        }
+        const auto parsed = dataflow::parse_file(file);
+        const auto machines =
+            parsed.ok() ? machines_of(*parsed.descriptor, origin) : std::vector<std::string>{};
+        if (std::find(machines.begin(), machines.end(), o_.machine) == machines.end()) {
+            std::filesystem::remove(file, ec);
+            return; // no node of it runs here (or it does not parse here: origin tells why)
+        }
+        const auto timeout =
+            r.peer_timeout_s > 0 && r.peer_timeout_s < 3600 ? r.peer_timeout_s : 10;
+        const pid_t pid =
+            spawn({self_.string(), file.string(), "--machine", o_.machine, "--name", flow,
+                   "--dds-domain", std::to_string(o_.dds_domain), "--default-machine", origin,
+                   "--peer-timeout", std::to_string(timeout)},
+                  flow, -1);
+        if (pid < 0) {
+            std::filesystem::remove(file, ec);
+            return refuse(std::string("cannot run zeroflow-bridge: ") + std::strerror(errno));
+        }
+        log_.line("dataflow '" + flow + "' from machine '" + origin + "': bridge " +
+                  std::to_string(pid) +
+                  " runs this machine's part (log: " + log_path(flow).string() + ")");
+        add(Bridge{pid, flow, file});
+    }
+
+    std::filesystem::path log_path(const std::string& flow) const {
+        return runtime_dir_ / ("bridge-" + flow + ".log");
+    }
+
+    /// Runs zeroflow-bridge with `args` (output appended to its log); `report_fd` becomes its
+    /// descriptor 3 when >= 0. The pid, or -1 (errno set).
+    pid_t spawn(const std::vector<std::string>& args, const std::string& flow, int report_fd) {
+        daemon::ExecStrings argv(args);
+        auto env = daemon::ExecStrings::current_environment();
+        const auto log_file = log_path(flow).string();
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&actions, 1, log_file.c_str(),
+                                         O_WRONLY | O_CREAT | O_APPEND, 0600);
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+        int moved = -1;
+        if (report_fd >= 0) {
+            // dup2 onto itself would keep close-on-exec: move it above 3 first.
+            moved = ::fcntl(report_fd, F_DUPFD_CLOEXEC, 10);
+            posix_spawn_file_actions_adddup2(&actions, moved, 3);
+        }
+        pid_t pid = -1;
+        const int rc =
+            ::posix_spawn(&pid, self_.c_str(), &actions, nullptr, argv.data(), env.data());
+        posix_spawn_file_actions_destroy(&actions);
+        if (moved >= 0) {
+            ::close(moved);
+        }
+        if (rc != 0) {
+            errno = rc;
+            return -1;
+        }
+        return pid;
+    }
+
+    void add(Bridge bridge) {
+        const std::lock_guard lock(mutex_);
+        bridges_.push_back(std::move(bridge));
+    }
+
+    /// Collects the bridges that ended (all of them, waiting, when `block`).
+    void reap(bool block) {
+        const std::lock_guard lock(mutex_);
+        std::erase_if(bridges_, [&](const Bridge& b) {
+            int status = 0;
+            if (::waitpid(b.pid, &status, block ? 0 : WNOHANG) != b.pid) {
+                return false;
+            }
+            std::error_code ec;
+            if (!b.remove_after.empty()) {
+                std::filesystem::remove(b.remove_after, ec);
+            }
+            log_.line("bridge " + std::to_string(b.pid) + " of dataflow '" + b.flow + "' ended (" +
+                      (WIFEXITED(status) ? "status " + std::to_string(WEXITSTATUS(status))
+                                         : "signal " + std::to_string(WTERMSIG(status))) +
+                      ")");
+            return true;
+        });
+    }
+
+    /// SIGTERM to every bridge (each stops its part and tells the other machines), then waits
+    /// for them: at most 15 s, then SIGKILL.
+    void end_bridges() {
+        {
+            const std::lock_guard lock(mutex_);
+            for (const auto& b : bridges_) {
+                ::kill(b.pid, SIGTERM);
+            }
+        }
+        const auto deadline = Clock::now() + 15s;
+        for (;;) {
+            reap(false);
+            const std::lock_guard lock(mutex_);
+            if (bridges_.empty()) {
+                return;
+            }
+            if (Clock::now() >= deadline) {
+                for (const auto& b : bridges_) {
+                    ::kill(b.pid, SIGKILL);
+                }
+                break;
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+        reap(true);
+    }
+
+    const AgentOptions& o_;
+    Log log_;
+    std::filesystem::path self_;
+    std::filesystem::path runtime_dir_;
+    dds_entity_t participant_ = 0;
+    dds_entity_t writer_ = 0;
+    dds_entity_t reader_ = 0;
+    std::atomic<bool> daemon_gone_{false};
+    std::set<std::string> seen_;
+    std::uint64_t received_ = 0;
+    std::mutex mutex_;
+    std::vector<Bridge> bridges_;
+};
+
+} // namespace
+
+int run_agent(const AgentOptions& options, std::ostream& err) {
+    // The daemon's child: it ends with the daemon, however the daemon ends.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (options.parent != 0 && ::getppid() != options.parent) {
+        err << "zeroflow-bridge --agent: the daemon " << options.parent << " is gone\n";
+        return 1;
+    }
+    cli::InterruptScope interrupts;
+    Agent agent(options, err);
+    const int rc = agent.run();
+    // The thread waiting on the daemon may still block in its request: end without joining it.
+    err.flush();
+    std::_Exit(rc);
+}
+
+} // namespace zeroflow::bridge
