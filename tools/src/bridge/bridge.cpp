@@ -649,8 +649,9 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
                             : "machine " + names(missing) + " of dataflow '" + flow +
                                   "' is not present on DDS domain " + std::to_string(o.dds_domain) +
                                   " after " + seconds +
-                                  " s (no zeroflow-bridge --machine there for this "
-                                  "dataflow): nothing was started");
+                                  " s (no zeroflow daemon --machine-id there, or no "
+                                  "zeroflow-bridge --machine for this dataflow): nothing was "
+                                  "started");
     }
     const auto part_file =
         file.parent_path() / ("." + file.stem().string() + ".machine-" + o.machine + "-" +
