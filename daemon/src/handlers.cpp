@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include <malloc.h>
@@ -63,6 +64,7 @@ void Supervisor::handle(ConnId conn, const Json& request) noexcept {
             {"wait", &Supervisor::handle_wait},
             {"list", &Supervisor::handle_list},
             {"logs", &Supervisor::handle_logs},
+            {"log_text", &Supervisor::handle_log_text},
             {"destroy", &Supervisor::handle_destroy},
             {"ping", &Supervisor::handle_ping},
             {"attach_tap", &Supervisor::handle_attach_tap},
@@ -71,6 +73,7 @@ void Supervisor::handle(ConnId conn, const Json& request) noexcept {
             {std::string(protocol::kMachineAgentOp), &Supervisor::handle_machine_agent},
             {std::string(protocol::kMachineAgentResultOp),
              &Supervisor::handle_machine_agent_result},
+            {std::string(protocol::kForwardOp), &Supervisor::handle_forward},
         };
         const auto it = kHandlers.find(*op);
         if (it == kHandlers.end()) {
@@ -212,10 +215,11 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         }
         std::error_code ec;
         const auto absolute = std::filesystem::absolute(*path, ec);
-        hand_to_agent(conn, Json{{"path", ec ? *path : absolute.string()},
-                                 {"name", name->has_value() ? Json(**name) : Json(nullptr)},
-                                 {"start_timeout_s",
-                                  timeout->has_value() ? Json(**timeout) : Json(nullptr)}});
+        hand_to_agent(
+            conn, "start",
+            Json{{"path", ec ? *path : absolute.string()},
+                 {"name", name->has_value() ? Json(**name) : Json(nullptr)},
+                 {"start_timeout_s", timeout->has_value() ? Json(**timeout) : Json(nullptr)}});
         return std::nullopt; // answered when the agent reports (machine_agent.cpp)
     }
     if (parsed.descriptor->nodes.size() > limits.max_nodes) {
@@ -641,6 +645,47 @@ Outcome<std::optional<Json>> Supervisor::handle_logs(ConnId, const Json& req) {
     return std::optional<Json>{Json{{"path", (*node)->log_file.string()},
                                     {"running", is_live(**df)},
                                     {"dynamic", (*node)->dynamic}}};
+}
+
+Outcome<std::optional<Json>> Supervisor::handle_log_text(ConnId, const Json& req) {
+    // A node's log as text, from `offset` on (at most 1 MiB per request): what `zeroflow logs`
+    // reads of a node on another machine, through `forward` (it cannot open this file there).
+    auto key = protocol::get_string(req, "dataflow");
+    auto node_id = protocol::get_string(req, "node");
+    auto offset = protocol::get_optional_uint(req, "offset");
+    if (!key || !node_id) {
+        return std::unexpected(bad_request(!key ? key.error() : node_id.error()));
+    }
+    if (!offset) {
+        return std::unexpected(bad_request(offset.error()));
+    }
+    auto df = registry_.find_dataflow(*key, false);
+    if (!df) {
+        return std::unexpected(df.error());
+    }
+    if (const auto* machine = remote_machine_of(**df, *node_id)) {
+        return std::unexpected(remote_node_error(**df, *machine, *node_id));
+    }
+    auto node = Registry::find_node(**df, *node_id);
+    if (!node) {
+        return std::unexpected(node.error());
+    }
+    constexpr std::uint64_t kMaxChunk = 1U << 20;
+    std::ifstream in((*node)->log_file, std::ios::binary);
+    in.seekg(0, std::ios::end);
+    const auto size = in ? static_cast<std::uint64_t>(in.tellg()) : 0;
+    // A log that was rotated (max_log_size) is shorter than where the reader was: from its start.
+    auto from = offset->value_or(0);
+    if (from > size) {
+        from = 0;
+    }
+    std::string text(static_cast<std::size_t>(std::min(size - from, kMaxChunk)), '\0');
+    in.seekg(static_cast<std::streamoff>(from));
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+    // (Bytes that are not UTF-8 become U+FFFD in the reply's frame: frame.cpp.)
+    return std::optional<Json>{
+        Json{{"text", text}, {"offset", from + text.size()}, {"running", is_live(**df)}}};
 }
 
 Outcome<std::optional<Json>> Supervisor::handle_ping(ConnId, const Json&) {

@@ -19,13 +19,53 @@ constexpr std::chrono::seconds kAgentWait{5};
 
 } // namespace
 
-void Supervisor::hand_to_agent(ConnId conn, Json start) {
+void Supervisor::hand_to_agent(ConnId conn, std::string kind, Json payload) {
     const auto ticket = next_ticket_++;
-    start["ticket"] = ticket;
-    agent_queue_.push_back(AgentStart{ticket, conn, std::move(start), clock_.now()});
-    log()->info("start across machines (ticket {}) of {} goes to the machine agent", ticket,
-                agent_queue_.back().start.value("path", std::string()));
+    payload["ticket"] = ticket;
+    log()->info("{} (ticket {}) goes to the machine agent: {}", kind, ticket, payload.dump());
+    agent_queue_.push_back(
+        AgentStart{ticket, conn, std::move(kind), std::move(payload), clock_.now()});
     feed_agent();
+}
+
+Outcome<std::optional<Json>> Supervisor::handle_forward(ConnId conn, const Json& req) {
+    auto machine = protocol::get_string(req, "machine");
+    auto request = protocol::get_object(req, "request");
+    if (!machine || !request) {
+        return std::unexpected(bad_request(!machine ? machine.error() : request.error()));
+    }
+    auto op = protocol::get_op(*request);
+    if (!op) {
+        return std::unexpected(bad_request(op.error()));
+    }
+    const auto& allowed = protocol::kForwardableOps;
+    if (std::find(allowed.begin(), allowed.end(), *op) == allowed.end()) {
+        std::string names;
+        for (const auto name : allowed) {
+            names += (names.empty() ? "" : ", ") + std::string(name);
+        }
+        return std::unexpected(RequestError{
+            protocol::DaemonErrorKind::bad_request,
+            "'" + *op + "' cannot be sent to another machine (those that can: " + names + ")"});
+    }
+    if (options_.machine_id.empty()) {
+        return std::unexpected(RequestError{
+            protocol::DaemonErrorKind::bad_request,
+            "this daemon has no machine id, so it reaches no other machine: run it as zeroflow "
+            "daemon --machine-id NAME"});
+    }
+    if (*machine == options_.machine_id) {
+        return std::unexpected(RequestError{protocol::DaemonErrorKind::bad_request,
+                                            "machine '" + *machine +
+                                                "' is this daemon's own: send the request "
+                                                "without forward"});
+    }
+    if (shutting_down_) {
+        return std::unexpected(
+            RequestError{protocol::DaemonErrorKind::shutting_down, "the daemon is shutting down"});
+    }
+    hand_to_agent(conn, "forward", Json{{"machine", *machine}, {"request", std::move(*request)}});
+    return std::nullopt; // answered with the other daemon's reply, as it is
 }
 
 void Supervisor::feed_agent() {
@@ -37,7 +77,7 @@ void Supervisor::feed_agent() {
     const auto conn = *agent_conn_;
     agent_conn_.reset(); // it comes back with a new machine_agent request
     agent_in_flight_[next.ticket] = next.client;
-    replier_.reply(conn, protocol::ok_reply({{"start", std::move(next.start)}}));
+    replier_.reply(conn, protocol::ok_reply({{next.kind, std::move(next.start)}}));
 }
 
 Outcome<std::optional<Json>> Supervisor::handle_machine_agent(ConnId conn, const Json& req) {
@@ -79,20 +119,31 @@ Outcome<std::optional<Json>> Supervisor::handle_machine_agent_result(ConnId, con
     if (!ticket) {
         return std::unexpected(bad_request(ticket.error()));
     }
-    if (uuid->has_value() == error->has_value()) {
+    // A forwarded request's answer: the other daemon's whole reply, passed on as it is.
+    const auto reply = req.find("reply");
+    const bool has_reply = reply != req.end();
+    if (has_reply &&
+        (!reply->is_object() || !reply->contains("ok") || !(*reply)["ok"].is_boolean())) {
         return std::unexpected(RequestError{protocol::DaemonErrorKind::bad_request,
-                                            "a machine_agent_result has a uuid or an error"});
+                                            "field 'reply' must be a reply object (with ok)"});
+    }
+    if (int{uuid->has_value()} + int{error->has_value()} + int{has_reply} != 1) {
+        return std::unexpected(
+            RequestError{protocol::DaemonErrorKind::bad_request,
+                         "a machine_agent_result has one of uuid, error, reply"});
     }
     const auto it = agent_in_flight_.find(*ticket);
     if (it == agent_in_flight_.end()) {
         return std::unexpected(
             RequestError{protocol::DaemonErrorKind::bad_request,
-                         "no start waits for ticket " + std::to_string(*ticket) +
+                         "no request waits for ticket " + std::to_string(*ticket) +
                              " (answered already, or handed out by an earlier daemon)"});
     }
     const auto client = it->second;
     agent_in_flight_.erase(it);
-    if (uuid->has_value()) {
+    if (has_reply) {
+        replier_.reply(client, *reply);
+    } else if (uuid->has_value()) {
         log()->info("start across machines (ticket {}) runs here as {}", *ticket, **uuid);
         replier_.reply(client,
                        protocol::ok_reply({{"uuid", **uuid}, {"name", name->value_or("")}}));
@@ -121,7 +172,7 @@ std::optional<Clock::time_point> Supervisor::agent_deadlines(Clock::time_point n
             s.client,
             error_reply(RequestError{
                 protocol::DaemonErrorKind::start_failed,
-                "no machine agent took this start across machines within " +
+                "no machine agent took this request for other machines within " +
                     std::to_string(kAgentWait.count()) +
                     " s: zeroflow daemon --machine-id runs zeroflow-bridge --agent beside itself "
                     "(it must be installed beside zeroflow, or named by ZEROFLOW_BRIDGE); see "
@@ -144,8 +195,8 @@ void Supervisor::agent_disconnected(ConnId conn) {
                            error_reply(RequestError{
                                protocol::DaemonErrorKind::start_failed,
                                "the machine agent (zeroflow-bridge --agent) ended during this "
-                               "start across machines; see agent.log in the daemon's runtime "
-                               "directory"}));
+                               "request for other machines; see agent.log in the daemon's "
+                               "runtime directory"}));
         }
         agent_in_flight_.clear();
     }

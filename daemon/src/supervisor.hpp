@@ -65,6 +65,7 @@ private:
     Outcome<std::optional<Json>> handle_wait(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_list(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_logs(ConnId conn, const Json& req);
+    Outcome<std::optional<Json>> handle_log_text(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_destroy(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_ping(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_attach_tap(ConnId conn, const Json& req);
@@ -75,8 +76,10 @@ private:
     // The machine agent: starts of dataflows across machines (machine_agent.cpp).
     Outcome<std::optional<Json>> handle_machine_agent(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_machine_agent_result(ConnId conn, const Json& req);
-    /// Queues `start` (already checked: it places nodes on other machines) for the agent.
-    void hand_to_agent(ConnId conn, Json start);
+    Outcome<std::optional<Json>> handle_forward(ConnId conn, const Json& req);
+    /// Queues for the agent `start` (a start already checked: it places nodes on other
+    /// machines) or `forward` (a request for another machine's daemon).
+    void hand_to_agent(ConnId conn, std::string kind, Json payload);
     /// Hands the oldest queued start to the agent when one waits.
     void feed_agent();
     /// Fails queued starts that no agent took in time; when it next wants to run.
@@ -135,7 +138,8 @@ private:
     struct AgentStart {
         std::uint64_t ticket = 0;
         ConnId client = 0;
-        Json start; ///< what the agent is handed: path, name, start_timeout_s
+        std::string kind; ///< "start" or "forward"
+        Json start; ///< what the agent is handed: path, name, start_timeout_s / machine, request
         Clock::time_point queued;
     };
     std::optional<ConnId> agent_conn_;                ///< the agent's waiting machine_agent request

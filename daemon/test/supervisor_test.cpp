@@ -652,6 +652,49 @@ TEST_F(SupervisorTest, AStartAcrossMachinesGoesToTheMachineAgentWhoseResultAnswe
     EXPECT_EQ(replier_.to(kCli)[0].message.at("error").at("kind"), "start_failed");
 }
 
+TEST_F(SupervisorTest, AForwardGoesToTheAgentAndItsReplyPassesAsItIs) {
+    auto error_of = [&](ConnId conn, const Json& request) {
+        sut_->handle(conn, request);
+        const auto replies = replier_.to(conn);
+        EXPECT_EQ(replies.size(), 1U) << request.dump();
+        return replies.empty() ? std::string() : replies.back().message.dump();
+    };
+    const Json list{{"op", "list"}};
+    // No machine id: nowhere to send it.
+    EXPECT_NE(error_of(20, Json{{"op", "forward"}, {"machine", "b"}, {"request", list}})
+                  .find("no machine id"),
+              std::string::npos);
+    options_.machine_id = "a";
+    sut_.emplace(loop_, replier_, options_, spawner_, clock_);
+    EXPECT_NE(error_of(21, Json{{"op", "forward"}, {"machine", "a"}, {"request", list}})
+                  .find("this daemon's own"),
+              std::string::npos);
+    // Requests that pass descriptors or hold for long are not forwarded.
+    for (const auto* op : {"attach_tap", "connect_dynamic", "register", "start", "forward"}) {
+        EXPECT_NE(error_of(22, Json{{"op", "forward"}, {"machine", "b"}, {"request", {{"op", op}}}})
+                      .find("cannot be sent to another machine"),
+                  std::string::npos)
+            << op;
+        replier_.replies.clear();
+    }
+    constexpr ConnId kAgent = 50;
+    sut_->handle(kAgent, Json{{"op", "machine_agent"}, {"machine", "a"}});
+    sut_->handle(kCli, Json{{"op", "forward"}, {"machine", "b"}, {"request", list}});
+    ASSERT_EQ(replier_.to(kAgent).size(), 1U);
+    const auto handed = replier_.to(kAgent)[0].message.at("forward");
+    EXPECT_EQ(handed.at("machine"), "b");
+    EXPECT_EQ(handed.at("request"), list);
+    EXPECT_TRUE(replier_.to(kCli).empty()) << "held until b answers";
+    // b's daemon's reply, an error here, reaches the client as b wrote it.
+    const Json from_b{{"ok", false},
+                      {"error", {{"kind", "no_such_dataflow"}, {"message", "on b"}}}};
+    sut_->handle(
+        60,
+        Json{{"op", "machine_agent_result"}, {"ticket", handed.at("ticket")}, {"reply", from_b}});
+    ASSERT_EQ(replier_.to(kCli).size(), 1U);
+    EXPECT_EQ(replier_.to(kCli)[0].message, from_b);
+}
+
 TEST_F(SupervisorTest, StaleRequestsGetTheirTypedError) {
     const auto uuid = start_running(kPipeline, {"source", "sink"});
     auto kind_of = [&](ConnId conn, const Json& request) {

@@ -304,12 +304,17 @@ assert df["remote_nodes"] == [{"id": "source", "machine": "a", "state": "running
 assert df["remote_machines"] == [{"machine": "a", "state": "running", "nodes": ["source"]}], df
 assert [n.get("stand_in_for") for n in df["nodes"] if n["id"] == "source"] == ["a"], df
 PY
-  # A request naming a's node on b: the typed error, naming the machine and its state.
-  if on b "$zeroflow" logs flow source >"$work/logs.out" 2>"$work/logs.err"; then
-    fail "logs of a's node on b succeeded: $(head -c 300 "$work/logs.out")"
-  fi
-  grep -q "node 'source' of dataflow 'flow' runs on machine 'a' (state: running), not here (machine 'b')" "$work/logs.err" ||
-    fail "logs error: $(cat "$work/logs.err")"
+  # `logs` on b of a's node: read on a, through the machine agents (log_text, forwarded).
+  on b "$zeroflow" logs flow source >"$work/logs.out" 2>"$work/logs.err" ||
+    fail "logs on b of a's node: $(cat "$work/logs.err")"
+  grep -q "source: sending on out" "$work/logs.out" || fail "logs on b of a's node: $(cat "$work/logs.out")"
+  # Any request for a's daemon, from b: `zeroflow --machine a`.
+  on b "$zeroflow" --machine a list >"$work/list_a.txt" 2>&1 || fail "--machine a list on b: $(cat "$work/list_a.txt")"
+  grep -q 'on machines a (here), b (running)$' "$work/list_a.txt" || fail "--machine a list on b: $(cat "$work/list_a.txt")"
+  on b "$zeroflow" --machine a logs flow source >"$work/logs2.out" 2>&1 || fail "--machine a logs: $(cat "$work/logs2.out")"
+  grep -q "source: sending on out" "$work/logs2.out" || fail "--machine a logs: $(cat "$work/logs2.out")"
+  if on b "$zeroflow" --machine c list >"$work/list_c.txt" 2>&1; then fail "--machine c list answered: $(cat "$work/list_c.txt")"; fi
+  grep -q "machine 'c' did not answer within 10 s" "$work/list_c.txt" || fail "--machine c: $(cat "$work/list_c.txt")"
   # Machine a dies whole.
   killed_at=$(date +%s%N)
   ip netns pids "$tag-a" | while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done
@@ -331,7 +336,7 @@ PY
   wait "${bridge_pid[b]}" || fail "bridge b failed"
   bridge_pid[b]=
   wait_for "[[ \$(running b) == 0 && \$(segments b) == 0 ]]" 10 || fail "machine b: $(on b "$zeroflow" list)"
-  echo "remote_parts: b listed a's node running, then lost $lost_ms ms after a died; logs of it: remote_node"
+  echo "remote_parts: b listed a's node running and read its log from a, then listed it lost $lost_ms ms after a died; logs of it then: remote_node"
   ;;
 start_on_daemon)
   # `zeroflow start` on machine a's daemon, nothing else: a's machine agent announces it on DDS,

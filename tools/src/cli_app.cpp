@@ -15,6 +15,7 @@
 
 #include <zeroflow/dataflow/suggest.hpp>
 
+#include "commands/client.hpp"
 #include "commands/commands.hpp"
 #include "commands/daemon_commands.hpp"
 #include "commands/duration.hpp"
@@ -83,6 +84,11 @@ int App::run(int argc, const char* const* argv) {
                          "Print the version and exit");
     app.require_subcommand(1);
     app.fallthrough(false);
+    std::string target_machine;
+    app.add_option("--machine", target_machine,
+                   "Send the command to machine NAME's daemon, through this machine's daemon "
+                   "(both run with --machine-id): list, stop, logs, stats (docs/dataflow.md)")
+        ->type_name("NAME");
     app.footer("Durations: 500ms, 5s, 2m, 1h (a bare number is seconds). Run `zeroflow COMMAND "
                "--help` for a command's options.");
 
@@ -333,6 +339,7 @@ int App::run(int argc, const char* const* argv) {
         const int code = app.exit(e, out_, err_);
         return code == static_cast<int>(CLI::ExitCodes::Success) ? kExitOk : kExitUsage;
     }
+    set_target_machine(target_machine);
 
     try {
         if (*new_command) {

@@ -13,9 +13,11 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <expected>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -34,6 +36,7 @@
 #include <zeroflow/protocol/environment.hpp>
 #include <zeroflow/protocol/machine_agent.hpp>
 #include <zeroflow/protocol/runtime_dir.hpp>
+#include <zeroflow/protocol/socket.hpp>
 
 #include "bridge.hpp"
 #include "commands/client.hpp"
@@ -141,8 +144,8 @@ public:
         writer_ = topic < 0 ? topic : dds_create_writer(participant_, topic, qos, nullptr);
         reader_ = topic < 0 ? topic : dds_create_reader(participant_, topic, qos, nullptr);
         dds_delete_qos(qos);
-        if (writer_ < 0 || reader_ < 0) {
-            log_.line("cannot create the DDS topic zeroflow/starts");
+        if (writer_ < 0 || reader_ < 0 || !create_rpc()) {
+            log_.line("cannot create the DDS topics zeroflow/starts, requests, replies");
             dds_delete(participant_);
             return 1;
         }
@@ -152,6 +155,7 @@ public:
         while (!cli::InterruptScope::interrupted() && !daemon_gone_.load() &&
                (o_.parent == 0 || ::getppid() == o_.parent)) {
             take_requests();
+            take_rpc();
             reap(false);
             std::this_thread::sleep_for(50ms);
         }
@@ -175,6 +179,8 @@ private:
             }
             if (reply->contains("start")) {
                 start_here((*reply)["start"]);
+            } else if (reply->contains("forward")) {
+                std::thread([this, f = (*reply)["forward"]] { forward(f); }).detach();
             }
         }
     }
@@ -287,6 +293,136 @@ private:
             }
             answer(ticket, outcome);
         }).detach();
+    }
+
+    bool create_rpc() {
+        dds_qos_t* qos = dds_create_qos();
+        dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE, DDS_SECS(1));
+        dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, 64);
+        const auto requests = dds_create_topic(participant_, &zeroflow_bridge_RemoteRequest_desc,
+                                               "zeroflow/requests", nullptr, nullptr);
+        const auto replies = dds_create_topic(participant_, &zeroflow_bridge_RemoteReply_desc,
+                                              "zeroflow/replies", nullptr, nullptr);
+        if (requests > 0 && replies > 0) {
+            request_writer_ = dds_create_writer(participant_, requests, qos, nullptr);
+            request_reader_ = dds_create_reader(participant_, requests, qos, nullptr);
+            reply_writer_ = dds_create_writer(participant_, replies, qos, nullptr);
+            reply_reader_ = dds_create_reader(participant_, replies, qos, nullptr);
+        }
+        dds_delete_qos(qos);
+        return request_writer_ > 0 && request_reader_ > 0 && reply_writer_ > 0 && reply_reader_ > 0;
+    }
+
+    /// A request of this machine's daemon for machine `to`: over DDS to its agent, which asks
+    /// its daemon; that daemon's whole reply answers it (or a timeout after 10 s).
+    void forward(const Json& f) {
+        const auto ticket = f.value("ticket", std::uint64_t{0});
+        const auto to = f.value("machine", std::string());
+        const auto id =
+            o_.machine + "-" + std::to_string(::getpid()) + "-f" + std::to_string(ticket);
+        const auto text =
+            f.value("request", Json::object()).dump(-1, ' ', false, Json::error_handler_t::replace);
+        {
+            const std::lock_guard lock(rpc_mutex_);
+            rpc_replies_[id]; // waited for
+        }
+        zeroflow_bridge_RemoteRequest request{};
+        request.id = const_cast<char*>(id.c_str());
+        request.from_machine = const_cast<char*>(o_.machine.c_str());
+        request.to_machine = const_cast<char*>(to.c_str());
+        request.request = const_cast<char*>(text.c_str());
+        // A reader matched besides our own: some other agent listens (maybe not `to`'s).
+        const auto deadline = Clock::now() + 10s;
+        dds_publication_matched_status_t matched{};
+        while (dds_get_publication_matched_status(request_writer_, &matched) == DDS_RETCODE_OK &&
+               matched.current_count < 2 && Clock::now() < deadline - 7s) {
+            std::this_thread::sleep_for(20ms);
+        }
+        dds_write(request_writer_, &request);
+        std::unique_lock lock(rpc_mutex_);
+        rpc_ready_.wait_until(lock, deadline, [&] { return !rpc_replies_[id].empty(); });
+        auto reply = Json::parse(rpc_replies_[id], nullptr, false);
+        rpc_replies_.erase(id);
+        lock.unlock();
+        if (reply.is_discarded() || !reply.is_object() || !reply.contains("ok")) {
+            reply = Json{{"ok", false},
+                         {"error",
+                          {{"kind", "timeout"},
+                           {"message", "machine '" + to +
+                                           "' did not answer within 10 s: no zeroflow "
+                                           "daemon --machine-id " +
+                                           to +
+                                           " (with its machine agent) "
+                                           "is reachable in DDS domain " +
+                                           std::to_string(o_.dds_domain)}}}};
+        }
+        answer(ticket, Json{{"reply", reply}});
+    }
+
+    /// Requests for this machine's daemon from other machines' agents, and replies to ours.
+    void take_rpc() {
+        std::array<void*, 8> samples{};
+        std::array<dds_sample_info_t, 8> infos{};
+        dds_return_t n = dds_take(request_reader_, samples.data(), infos.data(), 8, 8);
+        for (dds_return_t i = 0; i < n; ++i) {
+            const auto k = static_cast<std::size_t>(i);
+            const auto* r = static_cast<const zeroflow_bridge_RemoteRequest*>(samples[k]);
+            if (infos[k].valid_data && r->id != nullptr && r->from_machine != nullptr &&
+                r->to_machine != nullptr && r->request != nullptr && o_.machine == r->to_machine) {
+                std::thread([this, id = std::string(r->id), from = std::string(r->from_machine),
+                             text = std::string(r->request)] {
+                    serve_remote(id, from, text);
+                }).detach();
+            }
+        }
+        if (n > 0) {
+            dds_return_loan(request_reader_, samples.data(), n);
+        }
+        n = dds_take(reply_reader_, samples.data(), infos.data(), 8, 8);
+        for (dds_return_t i = 0; i < n; ++i) {
+            const auto k = static_cast<std::size_t>(i);
+            const auto* r = static_cast<const zeroflow_bridge_RemoteReply*>(samples[k]);
+            if (infos[k].valid_data && r->id != nullptr && r->to_machine != nullptr &&
+                r->reply != nullptr && o_.machine == r->to_machine) {
+                const std::lock_guard lock(rpc_mutex_);
+                if (const auto it = rpc_replies_.find(r->id); it != rpc_replies_.end()) {
+                    it->second = r->reply;
+                    rpc_ready_.notify_all();
+                }
+            }
+        }
+        if (n > 0) {
+            dds_return_loan(reply_reader_, samples.data(), n);
+        }
+    }
+
+    /// Asks this machine's daemon what another machine's agent forwarded; replies over DDS.
+    void serve_remote(const std::string& id, const std::string& from, const std::string& text) {
+        auto refused = [](const std::string& kind, const std::string& message) {
+            return Json{{"ok", false}, {"error", {{"kind", kind}, {"message", message}}}};
+        };
+        Json reply;
+        const auto request = Json::parse(text, nullptr, false);
+        const auto op = request.is_object() ? request.value("op", std::string()) : std::string();
+        const auto& allowed = protocol::kForwardableOps;
+        if (std::find(allowed.begin(), allowed.end(), op) == allowed.end()) {
+            reply = refused("bad_request", "'" + op + "' cannot be sent to another machine");
+        } else if (auto client = protocol::Client::connect(protocol::socket_path(runtime_dir_), 2s);
+                   !client) {
+            reply = refused("closed", "machine '" + o_.machine + "': its daemon does not answer: " +
+                                          client.error().message);
+        } else if (auto answer = client->request(request, 10s); !answer) {
+            reply = refused("timeout", "machine '" + o_.machine + "': its daemon did not answer: " +
+                                           answer.error().message);
+        } else {
+            reply = std::move(*answer);
+        }
+        const auto reply_text = reply.dump(-1, ' ', false, Json::error_handler_t::replace);
+        zeroflow_bridge_RemoteReply r{};
+        r.id = const_cast<char*>(id.c_str());
+        r.to_machine = const_cast<char*>(from.c_str());
+        r.reply = const_cast<char*>(reply_text.c_str());
+        dds_write(reply_writer_, &r);
     }
 
     /// StartRequests from the other machines' agents: a bridge for this machine's part.
@@ -464,6 +600,13 @@ private:
     dds_entity_t participant_ = 0;
     dds_entity_t writer_ = 0;
     dds_entity_t reader_ = 0;
+    dds_entity_t request_writer_ = 0;
+    dds_entity_t request_reader_ = 0;
+    dds_entity_t reply_writer_ = 0;
+    dds_entity_t reply_reader_ = 0;
+    std::mutex rpc_mutex_;
+    std::condition_variable rpc_ready_;
+    std::map<std::string, std::string> rpc_replies_; ///< id -> reply text (empty: none yet)
     std::atomic<bool> daemon_gone_{false};
     std::set<std::string> seen_;
     std::uint64_t received_ = 0;

@@ -21,6 +21,11 @@ struct DaemonError {
     std::string message;
 };
 
+/// `zeroflow --machine NAME ...`: from now on every request goes to machine NAME's daemon,
+/// through this machine's daemon and the machine agents (the `forward` request); empty: here.
+void set_target_machine(std::string machine);
+const std::string& target_machine();
+
 /// Sends one request to the daemon of the runtime directory and returns its reply body.
 std::expected<protocol::Json, DaemonError> daemon_call(const protocol::Json& request,
                                                        std::chrono::milliseconds timeout);

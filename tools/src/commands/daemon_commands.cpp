@@ -28,6 +28,7 @@
 #include <zeroflow/daemon/exec_strings.hpp>
 #include <zeroflow/dataflow/descriptor.hpp>
 #include <zeroflow/dataflow/suggest.hpp>
+#include <zeroflow/protocol/machine_agent.hpp>
 #include <zeroflow/runtime/wire.hpp>
 
 #include "client.hpp"
@@ -38,8 +39,28 @@ namespace zeroflow::cli {
 using protocol::Json;
 using namespace std::chrono_literals;
 
-std::expected<Json, DaemonError> daemon_call(const Json& request,
-                                             std::chrono::milliseconds timeout) {
+namespace {
+std::string& target_machine_slot() {
+    static std::string machine;
+    return machine;
+}
+} // namespace
+
+void set_target_machine(std::string machine) {
+    target_machine_slot() = std::move(machine);
+}
+
+const std::string& target_machine() {
+    return target_machine_slot();
+}
+
+std::expected<Json, DaemonError> daemon_call(const Json& given, std::chrono::milliseconds timeout) {
+    Json request = given;
+    if (!target_machine().empty() && given.value("op", std::string()) != protocol::kForwardOp) {
+        request =
+            Json{{"op", protocol::kForwardOp}, {"machine", target_machine()}, {"request", given}};
+        timeout += 12s; // the other machine's agent and daemon (10 s), and this one's
+    }
     const auto socket = protocol::socket_path(protocol::runtime_dir());
     auto client = protocol::Client::connect(socket, 2s);
     if (!client) {
@@ -872,8 +893,82 @@ std::expected<std::string, std::string> only_running_dataflow() {
 
 } // namespace
 
+namespace {
+
+/// `zeroflow logs` of a node on another machine: its log's text through `log_text` requests
+/// forwarded there, followed while it runs with --follow. `machine` nullopt: the node's machine
+/// as this daemon lists it (dataflow `key` here); nullopt back when it is lost or not listed.
+std::optional<int> remote_logs(const std::string& key, const LogsOptions& options,
+                               std::optional<std::string> machine, std::ostream& out,
+                               std::ostream& err) {
+    std::string dataflow = key;
+    if (!machine) {
+        auto listed = daemon_call(Json{{"op", "list"}}, 10s);
+        if (!listed) {
+            return std::nullopt;
+        }
+        for (const auto& df : (*listed)["dataflows"]) {
+            if ((df.value("uuid", std::string()) != key &&
+                 df.value("name", std::string()) != key) ||
+                !df.contains("remote_nodes")) {
+                continue;
+            }
+            dataflow = df.value("name", key); // the same on every machine; the UUIDs are not
+            for (const auto& n : df["remote_nodes"]) {
+                if (n.value("id", std::string()) == options.node &&
+                    n.value("state", std::string()) != "lost") {
+                    machine = n.value("machine", std::string());
+                }
+            }
+        }
+        if (!machine || machine->empty()) {
+            return std::nullopt;
+        }
+    }
+    std::uint64_t offset = 0;
+    for (;;) {
+        auto chunk = daemon_call(Json{{"op", protocol::kForwardOp},
+                                      {"machine", *machine},
+                                      {"request",
+                                       {{"op", "log_text"},
+                                        {"dataflow", dataflow},
+                                        {"node", options.node},
+                                        {"offset", offset}}}},
+                                 25s);
+        if (!chunk) {
+            err << "zeroflow: error: " << chunk.error().message << "\n";
+            return kExitFailure;
+        }
+        const auto text = chunk->value("text", std::string());
+        out << text << std::flush;
+        offset = chunk->value("offset", offset);
+        if (text.size() >= (1U << 20)) {
+            continue; // a whole chunk (1 MiB): more may wait
+        }
+        if (!options.follow || !chunk->value("running", false)) {
+            return kExitOk;
+        }
+        std::this_thread::sleep_for(200ms);
+    }
+}
+
+} // namespace
+
 int run_logs(const LogsOptions& given, std::ostream& out, std::ostream& err) {
     LogsOptions options = given;
+    if (!target_machine().empty()) {
+        // `zeroflow --machine M logs`: the log is there, read as text (a path there is no use).
+        if (options.dataflow.empty()) {
+            err << "zeroflow: error: with --machine, name the dataflow: zeroflow --machine "
+                << target_machine() << " logs DATAFLOW NODE\n";
+            return kExitUsage;
+        }
+        const auto machine = target_machine();
+        set_target_machine({}); // remote_logs forwards each request itself
+        const auto rc = remote_logs(options.dataflow, options, machine, out, err);
+        set_target_machine(machine);
+        return *rc;
+    }
     if (options.dataflow.empty()) {
         auto only = only_running_dataflow();
         if (!only) {
@@ -892,7 +987,11 @@ int run_logs(const LogsOptions& given, std::ostream& out, std::ostream& err) {
         if (logs) {
             reply = *logs;
         } else if (logs.error().kind == protocol::DaemonErrorKind::remote_node) {
-            // Its log is on its machine; here is at most the bridge's stand-in's.
+            // Its log is on its machine (here is at most the bridge's stand-in's): read there,
+            // through the machine agents, unless that machine is lost.
+            if (auto printed = remote_logs(key, options, std::nullopt, out, err)) {
+                return *printed;
+            }
             err << "zeroflow: error: " << logs.error().message << "\n";
             return kExitFailure;
         } else if (logs.error().kind == protocol::DaemonErrorKind::no_such_node) {

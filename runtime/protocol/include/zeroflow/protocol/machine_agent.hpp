@@ -10,13 +10,26 @@
 //   agent -> daemon  {"op": "machine_agent_result", "ticket": 7, "uuid": "..."}
 //                    or {"op": "machine_agent_result", "ticket": 7, "error": "why"}
 //                    answered {"ok": true}; the start request of ticket 7 gets its reply then.
+//
+// A request for another machine's daemon (`zeroflow --machine b list`, `zeroflow logs` of a node
+// of machine b) goes the same way:
+//   client -> daemon {"op": "forward", "machine": "b", "request": {"op": "list"}}
+//   the agent is handed {"forward": {"ticket": 8, "machine": "b", "request": {...}}}; it asks
+//   b's agent over DDS, which asks b's daemon, and answers {"op": "machine_agent_result",
+//   "ticket": 8, "reply": <b's daemon's whole reply>}, which the client gets as it is.
 #pragma once
 
+#include <array>
 #include <string_view>
 
 namespace zeroflow::protocol {
 
 inline constexpr std::string_view kMachineAgentOp = "machine_agent";
 inline constexpr std::string_view kMachineAgentResultOp = "machine_agent_result";
+inline constexpr std::string_view kForwardOp = "forward";
+
+/// The requests `forward` carries: those that pass no descriptor and hold nothing for long.
+inline constexpr std::array<std::string_view, 6> kForwardableOps = {"list",  "logs", "log_text",
+                                                                    "stats", "stop", "ping"};
 
 } // namespace zeroflow::protocol
