@@ -6,7 +6,8 @@
 # Cyclone DDS restricted to the veth interface, peers listed.
 # Usage: machines_test.sh ZEROFLOW ZEROFLOW_BRIDGE TEST_NODE TEST
 #   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | stop_with_cli |
-#         machine_lost | stamps | remote_parts | start_on_daemon | start_missing_machine
+#         machine_lost | stamps | remote_parts | start_on_daemon | start_missing_machine |
+#         duplicate_machine_id | destroy_stops_all
 # Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
 set -euo pipefail
 zeroflow=$1 bridge=$2 node=$3 test=$4
@@ -30,6 +31,26 @@ nodes:
 YAML
   start_bridge a
   start_bridge b
+  wait_for "[[ \$(value $work/sink.txt count) -gt 100 ]]" 20 || fail "sink got $(value "$work/sink.txt" count) messages"
+}
+
+# The same pair started with `zeroflow start` on machine $1's daemon (the machine agents).
+run_endless_pair_started_on() {
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 0 --period-us 1000 --report $work/source.txt
+    outputs: [out]
+    deploy: {machine: a}
+  - id: sink
+    path: $node
+    args: sink --report $work/sink.txt
+    inputs: {in: source/out}
+    deploy: {machine: b}
+YAML
+  on "$1" "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err" ||
+    fail "zeroflow start on $1: $(cat "$work/start.err")"
   wait_for "[[ \$(value $work/sink.txt count) -gt 100 ]]" 20 || fail "sink got $(value "$work/sink.txt" count) messages"
 }
 
@@ -425,6 +446,60 @@ YAML
   assert_nothing_left
   kill -0 "${daemon_pid[a]}" && kill -0 "${daemon_pid[b]}" || fail "a daemon exited"
   echo "start_missing_machine: refused in $took s naming machine c; nothing ran on a or b"
+  ;;
+duplicate_machine_id)
+  # Machine ids are unique in a DDS domain: a second daemon claiming id 'a' (inside machine b's
+  # namespace, its own runtime directory) makes both 'a' agents refuse to start anything across
+  # machines, saying why; once it is gone, starts work again.
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 0 --period-us 1000
+    outputs: [out]
+    deploy: {machine: a}
+  - id: sink
+    path: $node
+    args: sink
+    inputs: {in: source/out}
+    deploy: {machine: b}
+YAML
+  mkdir -p "$work/a2/rt"
+  ZEROFLOW_RUNTIME_DIR="$work/a2/rt" CYCLONEDDS_URI="file://$work/b/cyclonedds.xml" ZF_TEST_PID_DIR="$work/pids" \
+    nsenter -t "${daemon_pid[b]}" -m -n -- "$zeroflow" daemon --machine-id a --log-file "$work/a2/daemon.log" &
+  dup_pid=$!
+  wait_for "grep -q 'claimed by two daemons' $work/a/rt/agent.log" 15 ||
+    fail "agent a saw no conflict: $(cat "$work/a/rt/agent.log")"
+  if on a "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err"; then
+    fail "started with machine id 'a' claimed twice"
+  fi
+  grep -q "machine id 'a' is claimed by two daemons in DDS domain 0" "$work/start.err" ||
+    fail "start error: $(cat "$work/start.err")"
+  [[ $(running a) == 0 && $(running b) == 0 ]] || fail "something runs: a $(running a), b $(running b)"
+  # The second 'a' goes (SIGTERM: it ends its agent); the conflict ends with it.
+  kill -TERM "$dup_pid"
+  wait "$dup_pid" || true
+  wait_for "grep -q 'machine id conflict over' $work/a/rt/agent.log" 15 ||
+    fail "the conflict did not end: $(cat "$work/a/rt/agent.log")"
+  on a "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err" ||
+    fail "start after the conflict: $(cat "$work/start.err")"
+  [[ $(running b) == 1 ]] || fail "b's part does not run: $(on b "$zeroflow" list)"
+  on a "$zeroflow" stop flow >/dev/null 2>&1 || fail "stop on a"
+  assert_nothing_left
+  echo "duplicate_machine_id: refused while two daemons claimed 'a'; started once one was gone"
+  ;;
+destroy_stops_all)
+  # A daemon's shutdown (zeroflow destroy on b) stops its part by a stop request: the whole
+  # dataflow stops, a's part too, and a's daemon serves on.
+  run_endless_pair_started_on a
+  on b "$zeroflow" destroy >"$work/destroy.txt" 2>&1 || fail "destroy on b: $(cat "$work/destroy.txt")"
+  wait "${daemon_pid[b]}" 2>/dev/null || true
+  wait_for "[[ \$(running a) == 0 ]]" 15 || fail "a's part still runs after b's daemon shut down: $(on a "$zeroflow" list)"
+  [[ $(value "$work/source.txt" stopped) == 1 ]] || fail "source on a did not get Stop: $(cat "$work/source.txt")"
+  kill -0 "${daemon_pid[a]}" || fail "daemon a exited"
+  on a "$zeroflow" list >/dev/null || fail "daemon a does not answer"
+  daemon_pid[b]=
+  echo "destroy_stops_all: b's daemon shut down; a's part got Stop"
   ;;
 *) fail "unknown test $test" ;;
 esac

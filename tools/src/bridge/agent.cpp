@@ -19,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -149,11 +150,17 @@ public:
             dds_delete(participant_);
             return 1;
         }
+        if (!announce_presence()) {
+            log_.line("cannot create the DDS topic zeroflow/agents");
+            dds_delete(participant_);
+            return 1;
+        }
         log_.line("up on DDS domain " + std::to_string(o_.dds_domain) + ", daemon in " +
                   runtime_dir_.string());
         std::thread([this] { serve_daemon(); }).detach();
         while (!cli::InterruptScope::interrupted() && !daemon_gone_.load() &&
                (o_.parent == 0 || ::getppid() == o_.parent)) {
+            check_presence();
             take_requests();
             take_rpc();
             reap(false);
@@ -206,6 +213,9 @@ private:
             log_.line("start " + std::to_string(ticket) + " of " + path.string() + ": " + why);
             answer(ticket, Json{{"error", why}});
         };
+        if (const auto c = conflict(); !c.empty()) {
+            return fail(c);
+        }
         auto text = read_descriptor(path);
         if (!text) {
             return fail(text.error());
@@ -318,6 +328,12 @@ private:
     void forward(const Json& f) {
         const auto ticket = f.value("ticket", std::uint64_t{0});
         const auto to = f.value("machine", std::string());
+        if (const auto c = conflict(); !c.empty()) {
+            answer(ticket,
+                   Json{{"reply",
+                         {{"ok", false}, {"error", {{"kind", "bad_request"}, {"message", c}}}}}});
+            return;
+        }
         const auto id =
             o_.machine + "-" + std::to_string(::getpid()) + "-f" + std::to_string(ticket);
         const auto text =
@@ -407,6 +423,8 @@ private:
         const auto& allowed = protocol::kForwardableOps;
         if (std::find(allowed.begin(), allowed.end(), op) == allowed.end()) {
             reply = refused("bad_request", "'" + op + "' cannot be sent to another machine");
+        } else if (const auto c = conflict(); !c.empty()) {
+            reply = refused("bad_request", c);
         } else if (auto client = protocol::Client::connect(protocol::socket_path(runtime_dir_), 2s);
                    !client) {
             reply = refused("closed", "machine '" + o_.machine + "': its daemon does not answer: " +
@@ -423,6 +441,71 @@ private:
         r.to_machine = const_cast<char*>(from.c_str());
         r.reply = const_cast<char*>(reply_text.c_str());
         dds_write(reply_writer_, &r);
+    }
+
+    /// Says on "zeroflow/agents" that this agent is machine M (while it lives).
+    bool announce_presence() {
+        const auto topic = dds_create_topic(participant_, &zeroflow_bridge_AgentPresence_desc,
+                                            "zeroflow/agents", nullptr, nullptr);
+        dds_qos_t* qos = dds_create_qos();
+        dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE, DDS_SECS(1));
+        dds_qset_durability(qos, DDS_DURABILITY_TRANSIENT_LOCAL);
+        dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, 1);
+        presence_writer_ = topic < 0 ? topic : dds_create_writer(participant_, topic, qos, nullptr);
+        presence_reader_ = topic < 0 ? topic : dds_create_reader(participant_, topic, qos, nullptr);
+        dds_delete_qos(qos);
+        if (presence_writer_ < 0 || presence_reader_ < 0) {
+            return false;
+        }
+        std::array<char, 256> host{};
+        ::gethostname(host.data(), host.size() - 1);
+        host_ = host.data();
+        std::random_device random;
+        token_ =
+            (std::uint64_t{random()} << 32) ^ random() ^ static_cast<std::uint64_t>(::getpid());
+        zeroflow_bridge_AgentPresence p{};
+        p.machine = const_cast<char*>(o_.machine.c_str());
+        p.token = token_;
+        p.host = const_cast<char*>(host_.c_str());
+        p.pid = ::getpid();
+        return dds_write(presence_writer_, &p) == DDS_RETCODE_OK;
+    }
+
+    /// Machine ids are unique in a domain: another live agent of this id is a conflict, and
+    /// while it lasts this agent refuses every start and request (both agents do), saying so.
+    void check_presence() {
+        std::array<void*, 64> samples{};
+        std::array<dds_sample_info_t, 64> infos{};
+        const dds_return_t n = dds_read(presence_reader_, samples.data(), infos.data(),
+                                        samples.size(), samples.size());
+        std::string found;
+        for (dds_return_t i = 0; i < n; ++i) {
+            const auto k = static_cast<std::size_t>(i);
+            const auto* p = static_cast<const zeroflow_bridge_AgentPresence*>(samples[k]);
+            if (infos[k].valid_data && infos[k].instance_state == DDS_IST_ALIVE &&
+                p->machine != nullptr && o_.machine == p->machine && p->token != token_) {
+                found = "machine id '" + o_.machine + "' is claimed by two daemons in DDS domain " +
+                        std::to_string(o_.dds_domain) + " (this one, pid " +
+                        std::to_string(o_.parent) + " on host " + host_ + ", and another on host " +
+                        (p->host != nullptr ? p->host : "?") + ", its agent's pid " +
+                        std::to_string(p->pid) +
+                        "): give each machine its own zeroflow daemon --machine-id; until then "
+                        "this machine starts nothing across machines and answers no request";
+            }
+        }
+        if (n > 0) {
+            dds_return_loan(presence_reader_, samples.data(), n);
+        }
+        const std::lock_guard lock(conflict_mutex_);
+        if (found != conflict_) {
+            log_.line(found.empty() ? "machine id conflict over" : found);
+            conflict_ = found;
+        }
+    }
+
+    std::string conflict() {
+        const std::lock_guard lock(conflict_mutex_);
+        return conflict_;
     }
 
     /// StartRequests from the other machines' agents: a bridge for this machine's part.
@@ -448,6 +531,11 @@ private:
         const std::string origin = r.origin;
         if (origin == o_.machine || !seen_.insert(r.id).second) {
             return; // our own announcement, or one heard already
+        }
+        if (const auto c = conflict(); !c.empty()) {
+            log_.line("start of dataflow '" + std::string(r.name) + "' from machine '" + origin +
+                      "' not run here: " + c);
+            return;
         }
         const std::string flow = r.name;
         const std::filesystem::path directory = r.directory;
@@ -600,6 +688,12 @@ private:
     dds_entity_t participant_ = 0;
     dds_entity_t writer_ = 0;
     dds_entity_t reader_ = 0;
+    dds_entity_t presence_writer_ = 0;
+    dds_entity_t presence_reader_ = 0;
+    std::uint64_t token_ = 0;
+    std::string host_;
+    std::mutex conflict_mutex_;
+    std::string conflict_; ///< why this machine id is claimed twice; empty: it is not
     dds_entity_t request_writer_ = 0;
     dds_entity_t request_reader_ = 0;
     dds_entity_t reply_writer_ = 0;
