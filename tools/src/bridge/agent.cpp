@@ -184,8 +184,9 @@ private:
                 daemon_gone_.store(true);
                 return;
             }
+            // Each on its own thread: this one is back waiting on the daemon at once.
             if (reply->contains("start")) {
-                start_here((*reply)["start"]);
+                std::thread([this, start = (*reply)["start"]] { start_here(start); }).detach();
             } else if (reply->contains("forward")) {
                 std::thread([this, f = (*reply)["forward"]] { forward(f); }).detach();
             }
