@@ -509,6 +509,8 @@ int run_daemon_foreground(const DaemonOptions& options, std::ostream& out, std::
     if (!options.run_dataflow) {
         const int rc = d.run();
         stop_signals();
+        created->reset(); // socket and lock go first: a next daemon may start at once
+        agent.reset();
         return rc;
     }
     // A daemon for one dataflow (a board's service): it serves as usual, so that the CLI sees
