@@ -625,7 +625,7 @@ Outcome<std::optional<Json>> Supervisor::handle_list(ConnId, const Json&) {
     return std::optional<Json>{Json{{"dataflows", list}}};
 }
 
-Outcome<std::optional<Json>> Supervisor::handle_logs(ConnId, const Json& req) {
+Outcome<std::pair<DataflowState*, NodeState*>> Supervisor::logged_node(const Json& req) {
     auto key = protocol::get_string(req, "dataflow");
     auto node_id = protocol::get_string(req, "node");
     if (!key || !node_id) {
@@ -642,36 +642,33 @@ Outcome<std::optional<Json>> Supervisor::handle_logs(ConnId, const Json& req) {
     if (!node) {
         return std::unexpected(node.error());
     }
-    return std::optional<Json>{Json{{"path", (*node)->log_file.string()},
-                                    {"running", is_live(**df)},
-                                    {"dynamic", (*node)->dynamic}}};
+    return std::make_pair(*df, *node);
+}
+
+Outcome<std::optional<Json>> Supervisor::handle_logs(ConnId, const Json& req) {
+    const auto found = logged_node(req);
+    if (!found) {
+        return std::unexpected(found.error());
+    }
+    const auto& [df, node] = *found;
+    return std::optional<Json>{Json{
+        {"path", node->log_file.string()}, {"running", is_live(*df)}, {"dynamic", node->dynamic}}};
 }
 
 Outcome<std::optional<Json>> Supervisor::handle_log_text(ConnId, const Json& req) {
     // A node's log as text, from `offset` on (at most 1 MiB per request): what `zeroflow logs`
     // reads of a node on another machine, through `forward` (it cannot open this file there).
-    auto key = protocol::get_string(req, "dataflow");
-    auto node_id = protocol::get_string(req, "node");
     auto offset = protocol::get_optional_uint(req, "offset");
-    if (!key || !node_id) {
-        return std::unexpected(bad_request(!key ? key.error() : node_id.error()));
-    }
     if (!offset) {
         return std::unexpected(bad_request(offset.error()));
     }
-    auto df = registry_.find_dataflow(*key, false);
-    if (!df) {
-        return std::unexpected(df.error());
+    const auto found = logged_node(req);
+    if (!found) {
+        return std::unexpected(found.error());
     }
-    if (const auto* machine = remote_machine_of(**df, *node_id)) {
-        return std::unexpected(remote_node_error(**df, *machine, *node_id));
-    }
-    auto node = Registry::find_node(**df, *node_id);
-    if (!node) {
-        return std::unexpected(node.error());
-    }
+    const auto& [df, node] = *found;
     constexpr std::uint64_t kMaxChunk = 1U << 20;
-    std::ifstream in((*node)->log_file, std::ios::binary);
+    std::ifstream in(node->log_file, std::ios::binary);
     in.seekg(0, std::ios::end);
     const auto size = in ? static_cast<std::uint64_t>(in.tellg()) : 0;
     // A log that was rotated (max_log_size) is shorter than where the reader was: from its start.
@@ -685,7 +682,7 @@ Outcome<std::optional<Json>> Supervisor::handle_log_text(ConnId, const Json& req
     text.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
     // (Bytes that are not UTF-8 become U+FFFD in the reply's frame: frame.cpp.)
     return std::optional<Json>{
-        Json{{"text", text}, {"offset", from + text.size()}, {"running", is_live(**df)}}};
+        Json{{"text", text}, {"offset", from + text.size()}, {"running", is_live(*df)}}};
 }
 
 Outcome<std::optional<Json>> Supervisor::handle_ping(ConnId, const Json&) {

@@ -66,6 +66,8 @@ private:
     Outcome<std::optional<Json>> handle_list(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_logs(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_log_text(ConnId conn, const Json& req);
+    /// The dataflow and node a `logs` / `log_text` request names (local nodes only).
+    Outcome<std::pair<DataflowState*, NodeState*>> logged_node(const Json& req);
     Outcome<std::optional<Json>> handle_destroy(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_ping(ConnId conn, const Json& req);
     Outcome<std::optional<Json>> handle_attach_tap(ConnId conn, const Json& req);

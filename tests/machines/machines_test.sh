@@ -14,8 +14,8 @@ zeroflow=$1 bridge=$2 node=$3 test=$4
 # shellcheck source=two_machines.sh
 source "$(dirname "$0")/two_machines.sh"
 
-# An endless source on machine a, its sink on b; returns once b received 100 messages.
-run_endless_pair() {
+# An endless source on machine a, its sink on b.
+write_endless_pair() {
   cat >"$work/flow.yml" <<YAML
 nodes:
   - id: source
@@ -29,6 +29,11 @@ nodes:
     inputs: {in: source/out}
     deploy: {machine: b}
 YAML
+}
+
+# That pair, each part started with zeroflow-bridge; returns once b received 100 messages.
+run_endless_pair() {
+  write_endless_pair
   start_bridge a
   start_bridge b
   wait_for "[[ \$(value $work/sink.txt count) -gt 100 ]]" 20 || fail "sink got $(value "$work/sink.txt" count) messages"
@@ -36,19 +41,7 @@ YAML
 
 # The same pair started with `zeroflow start` on machine $1's daemon (the machine agents).
 run_endless_pair_started_on() {
-  cat >"$work/flow.yml" <<YAML
-nodes:
-  - id: source
-    path: $node
-    args: source --count 0 --period-us 1000 --report $work/source.txt
-    outputs: [out]
-    deploy: {machine: a}
-  - id: sink
-    path: $node
-    args: sink --report $work/sink.txt
-    inputs: {in: source/out}
-    deploy: {machine: b}
-YAML
+  write_endless_pair
   on "$1" "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err" ||
     fail "zeroflow start on $1: $(cat "$work/start.err")"
   wait_for "[[ \$(value $work/sink.txt count) -gt 100 ]]" 20 || fail "sink got $(value "$work/sink.txt" count) messages"
