@@ -395,13 +395,22 @@ YAML
   wait_for "grep -q 'ended (status 0)' $work/b/rt/agent.log && grep -q 'ended (status 0)' $work/a/rt/agent.log" 10 ||
     fail "bridges did not end cleanly: a: $(cat "$work/a/rt/agent.log") b: $(cat "$work/b/rt/agent.log")"
   if ls -a "$work" | grep -q '\.flow\.from-'; then fail "left behind: $(ls -a "$work")"; fi
-  # Both daemons serve on: the next start across machines, from b this time, runs too.
-  on b "$zeroflow" start "$work/flow.yml" --name again >"$work/start2.out" 2>"$work/start2.err" ||
+  # Both daemons serve on: the next start across machines, from b this time and under the same
+  # name, runs too, even while the previous run's bridges may still be saying their last word.
+  on b "$zeroflow" start "$work/flow.yml" --name flow >"$work/start2.out" 2>"$work/start2.err" ||
     fail "second start, on b: $(cat "$work/start2.err")"
   [[ $(running a) == 1 && $(running b) == 1 ]] || fail "second start: a $(running a), b $(running b)"
-  on b "$zeroflow" stop again >/dev/null 2>&1 || fail "zeroflow stop again on b"
+  on b "$zeroflow" stop flow >/dev/null 2>&1 || fail "zeroflow stop flow on b"
   assert_nothing_left
-  echo "start_on_daemon: zeroflow start on a ran both machines' parts ($uuid); stop on a stopped both; start on b afterwards"
+  # And again at once, back to back, three times from a.
+  for i in 1 2 3; do
+    on a "$zeroflow" start "$work/flow.yml" --name flow >"$work/start3.out" 2>"$work/start3.err" ||
+      fail "start $i right after a stop: $(cat "$work/start3.err")"
+    on a "$zeroflow" stop flow >/dev/null 2>&1 || fail "stop $i"
+    wait_for "[[ \$(running a) == 0 && \$(running b) == 0 ]]" 15 || fail "run $i still runs"
+  done
+  assert_nothing_left
+  echo "start_on_daemon: zeroflow start on a ran both machines' parts ($uuid); stop on a stopped both; started again under the same name at once, 4 times"
   ;;
 start_missing_machine)
   # `zeroflow start` of a dataflow naming machine c, which has no daemon: refused on a, naming

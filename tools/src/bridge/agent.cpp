@@ -272,7 +272,7 @@ private:
         }
         const pid_t pid = spawn({self_.string(), path.string(), "--machine", o_.machine, "--name",
                                  flow, "--dds-domain", std::to_string(o_.dds_domain),
-                                 "--default-machine", o_.machine, "--report-fd", "3"},
+                                 "--default-machine", o_.machine, "--run", id, "--report-fd", "3"},
                                 flow, report[1]);
         ::close(report[1]);
         if (pid < 0) {
@@ -582,7 +582,7 @@ private:
         const pid_t pid =
             spawn({self_.string(), file.string(), "--machine", o_.machine, "--name", flow,
                    "--dds-domain", std::to_string(o_.dds_domain), "--default-machine", origin,
-                   "--peer-timeout", std::to_string(timeout)},
+                   "--run", std::string(r.id), "--peer-timeout", std::to_string(timeout)},
                   flow, -1);
         if (pid < 0) {
             std::filesystem::remove(file, ec);

@@ -209,8 +209,10 @@ std::expected<dds_entity_t, std::string> data_endpoint(dds_entity_t participant,
 struct ControlTopic {
     dds_entity_t writer = 0;
     dds_entity_t reader = 0;
+    std::string run; ///< this start's id: only its machines' states count
 
-    bool create(dds_entity_t participant, const std::string& flow) {
+    bool create(dds_entity_t participant, const std::string& flow, std::string run_id) {
+        run = std::move(run_id);
         const dds_entity_t topic =
             dds_create_topic(participant, &zeroflow_bridge_Control_desc,
                              ("zeroflow/" + flow + "/control").c_str(), nullptr, nullptr);
@@ -226,6 +228,7 @@ struct ControlTopic {
     void say(const std::string& machine, const char* state) const {
         zeroflow_bridge_Control c{};
         c.machine = const_cast<char*>(machine.c_str());
+        c.run = const_cast<char*>(run.c_str());
         c.state = const_cast<char*>(state);
         dds_write(writer, &c);
     }
@@ -239,7 +242,8 @@ struct ControlTopic {
             const auto& info = infos[static_cast<std::size_t>(i)];
             const auto* c =
                 static_cast<const zeroflow_bridge_Control*>(samples[static_cast<std::size_t>(i)]);
-            if (info.valid_data && c->machine != nullptr && c->state != nullptr) {
+            if (info.valid_data && c->machine != nullptr && c->state != nullptr &&
+                c->run != nullptr && run == c->run) {
                 // A bridge that is gone (ended, or lost: Cyclone's lease) said its last word;
                 // only a stop or a done counts after it (it ends right after saying so).
                 const bool alive = info.instance_state == DDS_IST_ALIVE;
@@ -600,7 +604,7 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
                     dds_strretcode(participant.id) + " (check CYCLONEDDS_URI)");
     }
     ControlTopic control;
-    if (!control.create(participant.id, flow)) {
+    if (!control.create(participant.id, flow, o.run)) {
         return fail("cannot create the DDS control topic of dataflow '" + flow + "'");
     }
     cli::InterruptScope interrupts;

@@ -24,6 +24,9 @@ struct Options {
     /// When >= 0: one JSON line is written there once the whole dataflow runs ({"uuid": ...,
     /// "name": ...}) or the start failed ({"error": ...}), and the descriptor is closed.
     int report_fd = -1;
+    /// Which start of the dataflow this is (the machine agents pass their StartRequest id):
+    /// the control states of another run of the same name are not this one's.
+    std::string run;
 };
 
 struct AgentOptions {

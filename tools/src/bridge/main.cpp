@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
                    "Seconds to wait for the other machines (default 10)");
     app.add_option("--default-machine", options.default_machine,
                    "Where the nodes that name no machine run (default: every node names one)");
+    app.add_option("--run", options.run,
+                   "Which start of the dataflow this is, the same on every machine (the machine "
+                   "agents pass one; default empty)");
     app.add_option("--report-fd", options.report_fd,
                    "Write one JSON line to this descriptor once the whole dataflow runs or the "
                    "start failed (the machine agent reads it)");
