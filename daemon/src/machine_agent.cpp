@@ -22,7 +22,7 @@ constexpr std::chrono::seconds kAgentWait{5};
 void Supervisor::hand_to_agent(ConnId conn, std::string kind, Json payload) {
     const auto ticket = next_ticket_++;
     payload["ticket"] = ticket;
-    log()->info("{} (ticket {}) goes to the machine agent: {}", kind, ticket, payload.dump());
+    log()->debug("{} (ticket {}) goes to the machine agent: {}", kind, ticket, payload.dump());
     agent_queue_.push_back(
         AgentStart{ticket, conn, std::move(kind), std::move(payload), clock_.now()});
     feed_agent();
@@ -76,7 +76,16 @@ void Supervisor::feed_agent() {
     agent_queue_.erase(agent_queue_.begin());
     const auto conn = *agent_conn_;
     agent_conn_.reset(); // it comes back with a new machine_agent request
-    agent_in_flight_[next.ticket] = next.client;
+    // A bound on every handed request, whatever happens to the agent: a start may take its
+    // start timeout plus the machines' barrier; a forward its 10 s, and its way back.
+    const auto start_timeout =
+        next.start.contains("start_timeout_s") && next.start["start_timeout_s"].is_number()
+            ? next.start["start_timeout_s"].get<double>()
+            : 60.0;
+    const auto bound = next.kind == "start"
+                           ? std::chrono::seconds(static_cast<std::int64_t>(start_timeout) + 60)
+                           : std::chrono::seconds(30);
+    agent_in_flight_[next.ticket] = AgentInFlight{next.client, next.kind, clock_.now() + bound};
     replier_.reply(conn, protocol::ok_reply({{next.kind, std::move(next.start)}}));
 }
 
@@ -139,7 +148,7 @@ Outcome<std::optional<Json>> Supervisor::handle_machine_agent_result(ConnId, con
                          "no request waits for ticket " + std::to_string(*ticket) +
                              " (answered already, or handed out by an earlier daemon)"});
     }
-    const auto client = it->second;
+    const auto client = it->second.client;
     agent_in_flight_.erase(it);
     if (has_reply) {
         replier_.reply(client, *reply);
@@ -156,8 +165,23 @@ Outcome<std::optional<Json>> Supervisor::handle_machine_agent_result(ConnId, con
 }
 
 std::optional<Clock::time_point> Supervisor::agent_deadlines(Clock::time_point now) {
-    if (agent_queue_.empty()) {
-        return std::nullopt;
+    std::optional<Clock::time_point> next;
+    auto sooner = [&next](Clock::time_point t) { next = next ? std::min(*next, t) : t; };
+    for (auto it = agent_in_flight_.begin(); it != agent_in_flight_.end();) {
+        if (now < it->second.deadline) {
+            sooner(it->second.deadline);
+            ++it;
+            continue;
+        }
+        log()->warn("{} (ticket {}) got no answer from the machine agent in time", it->second.kind,
+                    it->first);
+        replier_.reply(it->second.client,
+                       error_reply(RequestError{
+                           it->second.kind == "start" ? protocol::DaemonErrorKind::start_failed
+                                                      : protocol::DaemonErrorKind::timeout,
+                           "the machine agent did not answer this " + it->second.kind +
+                               " in time; see agent.log in the daemon's runtime directory"}));
+        it = agent_in_flight_.erase(it);
     }
     std::vector<AgentStart> late;
     std::erase_if(agent_queue_, [&](AgentStart& s) {
@@ -171,17 +195,18 @@ std::optional<Clock::time_point> Supervisor::agent_deadlines(Clock::time_point n
         replier_.reply(
             s.client,
             error_reply(RequestError{
-                protocol::DaemonErrorKind::start_failed,
+                s.kind == "start" ? protocol::DaemonErrorKind::start_failed
+                                  : protocol::DaemonErrorKind::timeout,
                 "no machine agent took this request for other machines within " +
                     std::to_string(kAgentWait.count()) +
                     " s: zeroflow daemon --machine-id runs zeroflow-bridge --agent beside itself "
                     "(it must be installed beside zeroflow, or named by ZEROFLOW_BRIDGE); see "
                     "the daemon's log and agent.log in its runtime directory"}));
     }
-    if (agent_queue_.empty()) {
-        return std::nullopt;
+    if (!agent_queue_.empty()) {
+        sooner(agent_queue_.front().queued + kAgentWait);
     }
-    return agent_queue_.front().queued + kAgentWait;
+    return next;
 }
 
 void Supervisor::agent_disconnected(ConnId conn) {
@@ -190,8 +215,8 @@ void Supervisor::agent_disconnected(ConnId conn) {
         // that closes means the agent is gone, and so is every start it had taken.
         agent_conn_.reset();
         log()->warn("the machine agent's connection closed: its starts fail");
-        for (const auto& [ticket, client] : agent_in_flight_) {
-            replier_.reply(client,
+        for (const auto& [ticket, in_flight] : agent_in_flight_) {
+            replier_.reply(in_flight.client,
                            error_reply(RequestError{
                                protocol::DaemonErrorKind::start_failed,
                                "the machine agent (zeroflow-bridge --agent) ended during this "
@@ -208,8 +233,8 @@ void Supervisor::fail_agent_starts(protocol::DaemonErrorKind kind, const std::st
         replier_.reply(s.client, error_reply(RequestError{kind, why}));
     }
     agent_queue_.clear();
-    for (const auto& [ticket, client] : agent_in_flight_) {
-        replier_.reply(client, error_reply(RequestError{kind, why}));
+    for (const auto& [ticket, in_flight] : agent_in_flight_) {
+        replier_.reply(in_flight.client, error_reply(RequestError{kind, why}));
     }
     agent_in_flight_.clear();
     if (agent_conn_) {

@@ -144,9 +144,15 @@ private:
         Json start; ///< what the agent is handed: path, name, start_timeout_s / machine, request
         Clock::time_point queued;
     };
-    std::optional<ConnId> agent_conn_;                ///< the agent's waiting machine_agent request
-    std::vector<AgentStart> agent_queue_;             ///< not handed to the agent yet, oldest first
-    std::map<std::uint64_t, ConnId> agent_in_flight_; ///< handed: ticket -> the start's client
+    std::optional<ConnId> agent_conn_;    ///< the agent's waiting machine_agent request
+    std::vector<AgentStart> agent_queue_; ///< not handed to the agent yet, oldest first
+    /// Handed to the agent, not answered yet: the client, and when it fails unanswered.
+    struct AgentInFlight {
+        ConnId client = 0;
+        std::string kind;
+        Clock::time_point deadline;
+    };
+    std::map<std::uint64_t, AgentInFlight> agent_in_flight_; ///< by ticket
     std::uint64_t next_ticket_ = 1;
 };
 

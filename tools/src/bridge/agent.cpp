@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstring>
 #include <expected>
 #include <fstream>
@@ -180,9 +181,16 @@ private:
                 cli::daemon_call(Json{{"op", protocol::kMachineAgentOp}, {"machine", o_.machine}},
                                  std::chrono::hours(24 * 365));
             if (!reply) {
+                // Only a daemon that shuts down ends the agent here (a dead one ends it through
+                // its parent check); anything else (a full connection limit, a slow connect)
+                // is tried again.
                 log_.line("the daemon answered: " + reply.error().message);
-                daemon_gone_.store(true);
-                return;
+                if (reply.error().kind == protocol::DaemonErrorKind::shutting_down) {
+                    daemon_gone_.store(true);
+                    return;
+                }
+                std::this_thread::sleep_for(1s);
+                continue;
             }
             // Each on its own thread: this one is back waiting on the daemon at once.
             if (reply->contains("start")) {
@@ -198,10 +206,26 @@ private:
         for (const auto& [key, value] : outcome.items()) {
             request[key] = value;
         }
-        auto reply = cli::daemon_call(request, 10s);
-        if (!reply) {
-            log_.line("could not answer start " + std::to_string(ticket) + ": " +
+        // A reply too large for a frame (1 MiB) is answered by an error that says so.
+        if (request.dump(-1, ' ', false, Json::error_handler_t::replace).size() >
+            protocol::kDefaultMaxFrameSize - 4096) {
+            request = Json{{"op", protocol::kMachineAgentResultOp},
+                           {"ticket", ticket},
+                           {"reply",
+                            {{"ok", false},
+                             {"error",
+                              {{"kind", "frame_too_large"},
+                               {"message", "the other machine's reply is larger than a frame "
+                                           "(1 MiB)"}}}}}};
+        }
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            auto reply = cli::daemon_call(request, 10s);
+            if (reply || reply.error().kind == protocol::DaemonErrorKind::bad_request) {
+                return; // answered, or nothing waits for it any more
+            }
+            log_.line("could not answer request " + std::to_string(ticket) + ": " +
                       reply.error().message);
+            std::this_thread::sleep_for(500ms);
         }
     }
 
@@ -546,8 +570,8 @@ private:
                       "' not run here: " + why);
         };
         std::error_code ec;
-        if (!is_valid_dataflow_name(flow)) {
-            return refuse("invalid name");
+        if (!is_valid_dataflow_name(flow) || !is_valid_dataflow_name(origin)) {
+            return refuse("invalid name or origin");
         }
         if (!directory.is_absolute() || !std::filesystem::is_directory(directory, ec)) {
             return refuse("its directory " + directory.string() +
@@ -614,6 +638,10 @@ private:
         if (report_fd >= 0) {
             // dup2 onto itself would keep close-on-exec: move it above 3 first.
             moved = ::fcntl(report_fd, F_DUPFD_CLOEXEC, 10);
+            if (moved < 0) {
+                posix_spawn_file_actions_destroy(&actions);
+                return -1;
+            }
             posix_spawn_file_actions_adddup2(&actions, moved, 3);
         }
         pid_t pid = -1;
@@ -664,7 +692,7 @@ private:
                 ::kill(b.pid, SIGTERM);
             }
         }
-        const auto deadline = Clock::now() + 15s;
+        const auto deadline = Clock::now() + 10s; // below the daemon's 15 s for this agent
         for (;;) {
             reap(false);
             const std::lock_guard lock(mutex_);
@@ -712,7 +740,14 @@ private:
 } // namespace
 
 int run_agent(const AgentOptions& options, std::ostream& err) {
-    // The daemon's child: it ends with the daemon, however the daemon ends.
+    // The daemon's child: it ends with the daemon, however the daemon ends. (An older daemon
+    // may have left SIGTERM blocked: unblocked, for this and for the bridges it runs.)
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    ::pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (options.parent != 0 && ::getppid() != options.parent) {
         err << "zeroflow-bridge --agent: the daemon " << options.parent << " is gone\n";

@@ -418,8 +418,23 @@ public:
         posix_spawn_file_actions_addopen(&actions, 1, log_file.c_str(),
                                          O_WRONLY | O_CREAT | O_APPEND, 0600);
         posix_spawn_file_actions_adddup2(&actions, 1, 2);
+        // The daemon's threads block SIGINT and SIGTERM (its signal thread waits for them): the
+        // agent must get them, and its bridges after it.
+        posix_spawnattr_t attr;
+        posix_spawnattr_init(&attr);
+        sigset_t none;
+        sigemptyset(&none);
+        posix_spawnattr_setsigmask(&attr, &none);
+        sigset_t defaults;
+        sigemptyset(&defaults);
+        sigaddset(&defaults, SIGINT);
+        sigaddset(&defaults, SIGTERM);
+        sigaddset(&defaults, SIGPIPE);
+        posix_spawnattr_setsigdefault(&attr, &defaults);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
         const int rc =
-            ::posix_spawn(&pid_, bridge.c_str(), &actions, nullptr, argv.data(), env.data());
+            ::posix_spawn(&pid_, bridge.c_str(), &actions, &attr, argv.data(), env.data());
+        posix_spawnattr_destroy(&attr);
         posix_spawn_file_actions_destroy(&actions);
         if (rc != 0) {
             err << "zeroflow: warning: no machine agent: cannot start " << bridge.string() << ": "
@@ -943,9 +958,11 @@ std::optional<int> remote_logs(const std::string& key, const LogsOptions& option
         }
         const auto text = chunk->value("text", std::string());
         out << text << std::flush;
-        offset = chunk->value("offset", offset);
-        if (text.size() >= (1U << 20)) {
-            continue; // a whole chunk (1 MiB): more may wait
+        const auto next = chunk->value("offset", offset);
+        const bool more = next > offset && next < chunk->value("size", next);
+        offset = next;
+        if (more) {
+            continue; // the log is longer than one chunk
         }
         if (!options.follow || !chunk->value("running", false)) {
             return kExitOk;
