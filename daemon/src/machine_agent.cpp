@@ -22,7 +22,7 @@ constexpr std::chrono::seconds kAgentWait{5};
 void Supervisor::hand_to_agent(ConnId conn, std::string kind, Json payload) {
     const auto ticket = next_ticket_++;
     payload["ticket"] = ticket;
-    log()->debug("{} (ticket {}) goes to the machine agent: {}", kind, ticket, payload.dump());
+    log()->debug("{} (ticket {}) goes to the machine agent", kind, ticket);
     agent_queue_.push_back(
         AgentStart{ticket, conn, std::move(kind), std::move(payload), clock_.now()});
     feed_agent();
@@ -79,14 +79,14 @@ void Supervisor::feed_agent() {
     // A bound on every handed request, whatever happens to the agent: a start may take its
     // start timeout plus the machines' barrier; a forward its 10 s, and its way back.
     const auto start_timeout =
-        next.start.contains("start_timeout_s") && next.start["start_timeout_s"].is_number()
-            ? next.start["start_timeout_s"].get<double>()
+        next.payload.contains("start_timeout_s") && next.payload["start_timeout_s"].is_number()
+            ? next.payload["start_timeout_s"].get<double>()
             : 60.0;
     const auto bound = next.kind == "start"
                            ? std::chrono::seconds(static_cast<std::int64_t>(start_timeout) + 60)
                            : std::chrono::seconds(30);
     agent_in_flight_[next.ticket] = AgentInFlight{next.client, next.kind, clock_.now() + bound};
-    replier_.reply(conn, protocol::ok_reply({{next.kind, std::move(next.start)}}));
+    replier_.reply(conn, protocol::ok_reply({{next.kind, std::move(next.payload)}}));
 }
 
 Outcome<std::optional<Json>> Supervisor::handle_machine_agent(ConnId conn, const Json& req) {

@@ -141,7 +141,7 @@ private:
         std::uint64_t ticket = 0;
         ConnId client = 0;
         std::string kind; ///< "start" or "forward"
-        Json start; ///< what the agent is handed: path, name, start_timeout_s / machine, request
+        Json payload; ///< what the agent is handed: path, name, start_timeout_s / machine, request
         Clock::time_point queued;
     };
     std::optional<ConnId> agent_conn_;    ///< the agent's waiting machine_agent request

@@ -82,11 +82,7 @@ private:
 
 /// The machines `descriptor` places nodes on, nodes that name none counted on `origin`.
 std::vector<std::string> machines_of(dataflow::Descriptor descriptor, const std::string& origin) {
-    for (auto& node : descriptor.nodes) {
-        if (!node.machine) {
-            node.machine = origin;
-        }
-    }
+    place_unplaced_nodes(descriptor, origin);
     return descriptor.machines();
 }
 

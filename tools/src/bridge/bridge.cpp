@@ -660,11 +660,7 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
     }
     auto descriptor = *parsed.descriptor;
     if (o.default_machine) {
-        for (auto& node : descriptor.nodes) {
-            if (!node.machine) {
-                node.machine = *o.default_machine; // "nodes without one run where it started"
-            }
-        }
+        place_unplaced_nodes(descriptor, *o.default_machine); // "run where it was started"
     }
     const auto file = std::filesystem::absolute(o.dataflow);
     const std::string flow = o.name.value_or(file.stem().string());

@@ -26,6 +26,14 @@ std::string bridge_node_id(const dataflow::Descriptor& descriptor) {
 
 } // namespace
 
+void place_unplaced_nodes(dataflow::Descriptor& descriptor, const std::string& machine) {
+    for (auto& node : descriptor.nodes) {
+        if (!node.machine) {
+            node.machine = machine;
+        }
+    }
+}
+
 bool is_valid_dataflow_name(const std::string& name) {
     return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';

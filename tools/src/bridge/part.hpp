@@ -47,6 +47,9 @@ struct MachinePart {
     std::vector<Inbound> inbound;
 };
 
+/// Places every node that names no machine on `machine` (where the dataflow was started).
+void place_unplaced_nodes(dataflow::Descriptor& descriptor, const std::string& machine);
+
 /// A dataflow name usable in DDS topic names: letters, digits, '_' and '-'.
 bool is_valid_dataflow_name(const std::string& name);
 
