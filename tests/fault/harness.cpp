@@ -2,6 +2,7 @@
 #include "harness.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -10,7 +11,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -265,12 +268,57 @@ void FaultTest::start_daemon() {
     ASSERT_TRUE(eventually([&] { return ping(); }, 20s, 10ms)) << "zeroflowd did not answer";
 }
 
+namespace {
+
+/// The processes that have `file` open (for a failure message): "pid (command)", or "none".
+std::string holders_of(const fs::path& file) {
+    std::error_code ec;
+    const auto target = fs::canonical(file, ec);
+    std::string found;
+    for (const auto& proc : fs::directory_iterator("/proc", ec)) {
+        const auto name = proc.path().filename().string();
+        if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) {
+            continue;
+        }
+        std::error_code fd_ec;
+        for (const auto& fd : fs::directory_iterator(proc.path() / "fd", fd_ec)) {
+            std::error_code link_ec;
+            if (fs::read_symlink(fd.path(), link_ec) == target) {
+                std::string comm;
+                std::ifstream(proc.path() / "comm") >> comm;
+                found += (found.empty() ? "" : ", ") + name + " (" + comm + ")";
+                break;
+            }
+        }
+    }
+    return found.empty() ? "none" : found;
+}
+
+} // namespace
+
 void FaultTest::kill_daemon() {
     ASSERT_GT(daemon_pid_, 0);
     ::kill(daemon_pid_, SIGKILL);
     ::waitpid(daemon_pid_, nullptr, 0);
     dead_daemons_.push_back(daemon_pid_);
     daemon_pid_ = -1;
+    // The dead daemon's lock goes with the last process that holds its file: waitpid says the
+    // daemon is gone, and a successor must be able to take the lock at once. If something else
+    // still holds it (a child forked and not yet exec'd), say which instead of timing out later.
+    const auto lock = protocol::lock_path(rt_);
+    bool free = false;
+    const bool taken = eventually(
+        [&] {
+            const int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+            free = fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+            if (fd >= 0) {
+                ::close(fd); // releases the probe's lock
+            }
+            return free;
+        },
+        5s);
+    ASSERT_TRUE(taken) << "5 s after the SIGKILLed daemon was reaped, its lock " << lock
+                       << " is still held by: " << holders_of(lock);
 }
 
 bool FaultTest::ping() {

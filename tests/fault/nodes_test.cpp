@@ -215,6 +215,19 @@ TEST_F(DaemonKill, NodesStopAndNextDaemonCleansUp) {
                 log.c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
     }
+    // However this test ends, the neighbour does not outlive it.
+    struct EndNeighbour {
+        pid_t pid;
+        ~EndNeighbour() {
+            if (::waitpid(pid, nullptr, WNOHANG) == 0) {
+                ::kill(pid, SIGTERM);
+                if (!eventually([&] { return ::waitpid(pid, nullptr, WNOHANG) == pid; }, 5s)) {
+                    ::kill(pid, SIGKILL);
+                    ::waitpid(pid, nullptr, 0);
+                }
+            }
+        }
+    } end_neighbour{neighbour};
     ASSERT_TRUE(eventually([&] { return Raw(socket2).call({{"op", "ping"}}).has_value(); }, 20s));
     const auto neighbour_file = dataflow_file("stream", "neighbour");
     const auto started2 =
