@@ -3,7 +3,8 @@
 # tests make them): zeroflow's ping-pong with ping on machine a and pong on machine b (through
 # zeroflow-bridge and Cyclone DDS), beside Cyclone's own `ddsperf ping`/`pong` at the same sizes
 # over the same link (the engine's floor), interleaved per size. One-way = round trip / 2.
-# Both block (zeroflow nodes without busy-polling; ddsperf in waitset mode). ddsperf's smallest
+# Both block (zeroflow nodes without busy-polling; ddsperf in waitset mode); a third column
+# runs zeroflow again with busy-polling publish pumps (ZF_BENCH_SPIN_US, default 1000). ddsperf's smallest
 # message is 16 B: its figure stands beside zeroflow's 8 B.
 # Then throughput at 8 B, ROUNDS times (ZF_BENCH_ONLY=latency or =throughput: one part only): zf_source on a floods
 # for 5 s (it never waits: a full queue drops its oldest), zf_sink on b counts (received/s),
@@ -121,12 +122,24 @@ PY
 }
 
 only=${ZF_BENCH_ONLY:-} # latency | throughput: one part only
-[[ $only == throughput ]] || printf '%-8s %-6s %14s %14s\n' size round "zeroflow p50/p99" "ddsperf p50/p99"
+# The third latency column: the same zeroflow ping-pong with publish pumps that busy-poll for
+# ZF_BENCH_SPIN_US after each message (ZEROFLOW_BRIDGE_SPIN_US; 0 leaves the column out).
+spin_us=${ZF_BENCH_SPIN_US:-1000}
+zeroflow_spin_point() { # size -> "p50 p99" with spinning publish pumps
+  ZEROFLOW_BRIDGE_SPIN_US=$spin_us
+  export ZEROFLOW_BRIDGE_SPIN_US
+  zeroflow_point "$1"
+  unset ZEROFLOW_BRIDGE_SPIN_US
+}
+[[ $only == throughput ]] || printf '%-8s %-6s %18s %18s %16s\n' size round "zeroflow p50/p99" \
+  "spin ${spin_us}us p50/p99" "ddsperf p50/p99"
 [[ $only == throughput ]] || for size in 8 65536 1048576; do
   for ((r = 1; r <= rounds; r++)); do
     z=$(zeroflow_point "$size")
+    s=-
+    if ((spin_us > 0)); then s=$(zeroflow_spin_point "$size"); fi
     d=$(ddsperf_point "$size")
-    printf '%-8s %-6s %14s %14s\n' "$size" "$r" "${z// //}" "${d// //}"
+    printf '%-8s %-6s %18s %18s %16s\n' "$size" "$r" "${z// //}" "${s// //}" "${d// //}"
   done
 done
 if [[ $only != latency ]]; then

@@ -7,7 +7,7 @@
 # Usage: machines_test.sh ZEROFLOW ZEROFLOW_BRIDGE TEST_NODE TEST
 #   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | stop_with_cli |
 #         machine_lost | stamps | remote_parts | start_on_daemon | start_missing_machine |
-#         duplicate_machine_id | destroy_stops_all
+#         duplicate_machine_id | destroy_stops_all | spin
 # Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
 set -euo pipefail
 zeroflow=$1 bridge=$2 node=$3 test=$4
@@ -47,11 +47,11 @@ run_endless_pair_started_on() {
   wait_for "[[ \$(value $work/sink.txt count) -gt 100 ]]" 20 || fail "sink got $(value "$work/sink.txt" count) messages"
 }
 
-case $test in
-transfer)
-  # 2,000 messages of 64 KiB (each several UDP datagrams: Cyclone fragments) from a to b. The
-  # queue is long enough that a loaded CI machine (b slow to acknowledge) drops nothing: the
-  # bridge's own queue (the same length) drops its oldest when DDS cannot keep up, as designed.
+# 2,000 messages of 64 KiB (each several UDP datagrams: Cyclone fragments) from a to b; $1, if
+# given, runs while both parts run (a check of the running pumps). The queue is long enough
+# that a loaded CI machine (b slow to acknowledge) drops nothing: the bridge's own queue (the
+# same length) drops its oldest when DDS cannot keep up, as designed.
+transfer_2000() {
   cat >"$work/flow.yml" <<YAML
 nodes:
   - id: source
@@ -68,6 +68,7 @@ nodes:
 YAML
   start_bridge b
   start_bridge a
+  [[ -z ${1:-} ]] || "$1"
   wait_for "[[ \$(value $work/sink.txt count) == 2000 ]]" 30 ||
     fail "sink got $(value "$work/sink.txt" count) of 2000 messages"
   wait "${bridge_pid[a]}" || fail "bridge a failed"
@@ -86,7 +87,40 @@ YAML
   wait "${bridge_pid[b]}" || fail "bridge b failed"
   bridge_pid[b]=
   assert_nothing_left
+}
+
+case $test in
+transfer)
+  transfer_2000
   echo "transfer: 2000 x 64 KiB from machine a to machine b, byte-exact, in order"
+  ;;
+spin)
+  # ZEROFLOW_BRIDGE_SPIN_US: the publish pump busy-polls that long after each message. A value
+  # that is not a number of microseconds is refused before anything starts, saying what to fix.
+  write_endless_pair
+  export ZEROFLOW_BRIDGE_SPIN_US=fast
+  start_bridge a
+  unset ZEROFLOW_BRIDGE_SPIN_US
+  if wait "${bridge_pid[a]}"; then fail "bridge a started with ZEROFLOW_BRIDGE_SPIN_US=fast"; fi
+  bridge_pid[a]=
+  grep -q "ZEROFLOW_BRIDGE_SPIN_US='fast' is not a number of microseconds from 0 to 100000" \
+    "$work/a/bridge.err" || fail "no clear error: $(cat "$work/a/bridge.err")"
+  [[ $(on a "$zeroflow" list) == "no dataflows" ]] || fail "machine a ran something: $(on a "$zeroflow" list)"
+  # A valid window reaches the publish pump, and the 2,000 x 64 KiB arrive as without it.
+  pump_spins() {
+    local pid found=
+    wait_for "[[ \$(value $work/sink.txt count) -gt 0 ]]" 20 || fail "nothing reached b"
+    for pid in $(ip netns pids "$tag-a"); do
+      if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--pump publish'; then
+        tr '\0' '\n' <"/proc/$pid/environ" | grep -qx 'ZEROFLOW_BRIDGE_SPIN_US=500' && found=1
+      fi
+    done
+    [[ -n $found ]] || fail "no publish pump on a runs with ZEROFLOW_BRIDGE_SPIN_US=500"
+  }
+  export ZEROFLOW_BRIDGE_SPIN_US=500
+  transfer_2000 pump_spins
+  unset ZEROFLOW_BRIDGE_SPIN_US
+  echo "spin: a bad window refused; with 500 us, 2000 x 64 KiB from a to b, byte-exact, in order"
   ;;
 missing_machine)
   cat >"$work/flow.yml" <<YAML

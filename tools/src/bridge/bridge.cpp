@@ -11,7 +11,9 @@
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include <dds/dds.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <zeroflow/dataflow/descriptor.hpp>
@@ -73,6 +76,33 @@ dds_qos_t* data_qos(std::uint32_t depth, bool writer) {
     dds_qset_durability(qos, DDS_DURABILITY_TRANSIENT_LOCAL);
     dds_qset_durability_service(qos, 0, DDS_HISTORY_KEEP_LAST, n, n, DDS_LENGTH_UNLIMITED, n);
     return qos;
+}
+
+/// ZEROFLOW_BRIDGE_SPIN_US: how long the publish pump polls before it blocks (0: it never
+/// does). Unset is 0; anything but a whole number up to kMaxSpinUs is an error.
+constexpr const char* kSpinEnv = "ZEROFLOW_BRIDGE_SPIN_US";
+constexpr long kMaxSpinUs = 100'000;
+
+std::expected<std::chrono::microseconds, std::string> parse_spin(const char* text) {
+    if (text == nullptr || *text == '\0') {
+        return std::chrono::microseconds{0};
+    }
+    char* end = nullptr;
+    errno = 0;
+    const long us = std::strtol(text, &end, 10);
+    if (errno != 0 || *end != '\0' || us < 0 || us > kMaxSpinUs ||
+        !std::isdigit(static_cast<unsigned char>(*text))) {
+        return std::unexpected(std::string(kSpinEnv) + "='" + text +
+                               "' is not a number of microseconds from 0 to " +
+                               std::to_string(kMaxSpinUs) + " (how long the publish pump " +
+                               "busy-polls before it blocks; unset or 0: never)");
+    }
+    return std::chrono::microseconds{us};
+}
+
+/// The pump's window: the bridge checked the variable before it started the part.
+std::chrono::microseconds spin_window() {
+    return parse_spin(std::getenv(kSpinEnv)).value_or(std::chrono::microseconds{0});
 }
 
 /// The participant and everything made from it, deleted when the process ends.
@@ -313,11 +343,24 @@ int publish_pump(dds_entity_t participant, const std::string& flow,
             }
         }
     };
+    // With ZEROFLOW_BRIDGE_SPIN_US, the pump polls its inputs that long after the last message
+    // before it blocks (yielding its core between polls): a sender's next message within the
+    // window costs no wake-up of this process (docs/design/machines.md#busy-polling-publish-pump).
+    const auto spin = spin_window();
     const auto next = [&] {
         if (auto ready = node->next(0ns)) {
             return std::move(*ready);
         }
         flush();
+        if (spin.count() > 0) {
+            const auto until = Clock::now() + spin;
+            do {
+                ::sched_yield();
+                if (auto ready = node->next(0ns)) {
+                    return std::move(*ready);
+                }
+            } while (Clock::now() < until);
+        }
         return node->next();
     };
     std::uint64_t lost = 0;
@@ -673,6 +716,13 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
     pump.args = {"--dds-domain", std::to_string(o.dds_domain), "--name", flow};
     if (const char* uri = std::getenv("CYCLONEDDS_URI"); uri != nullptr && *uri != '\0') {
         pump.env.emplace_back("CYCLONEDDS_URI", uri);
+    }
+    const auto spin = parse_spin(std::getenv(kSpinEnv));
+    if (!spin) {
+        return fail(spin.error());
+    }
+    if (spin->count() > 0) {
+        pump.env.emplace_back(kSpinEnv, std::to_string(spin->count()));
     }
     auto part_result = machine_part(descriptor, file, o.machine, pump);
     if (!part_result) {
