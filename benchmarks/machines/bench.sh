@@ -2,7 +2,9 @@
 # Remote latency across a veth link (two network namespaces on this host, as the machines
 # tests make them): zeroflow's ping-pong with ping on machine a and pong on machine b (through
 # zeroflow-bridge and Cyclone DDS), beside Cyclone's own `ddsperf ping`/`pong` at the same sizes
-# over the same link (the engine's floor), interleaved per size. One-way = round trip / 2.
+# over the same link (the engine's floor), interleaved per size. One-way = round trip / 2: zf_ping
+# halves its round trips; ddsperf ping prints halved ones already (it records (now - the ping's
+# source timestamp) / 2, process_pong in its ddsperf.c), so its figures are taken as printed.
 # Both block (zeroflow nodes without busy-polling; ddsperf in waitset mode); a third column
 # runs zeroflow again with busy-polling publish pumps (ZF_BENCH_SPIN_US, default 1000). ddsperf's smallest
 # message is 16 B: its figure stands beside zeroflow's 8 B.
@@ -49,7 +51,7 @@ YAML
   bridge_pid[a]= bridge_pid[b]=
   "$py" -c 'import json,sys; j=json.loads(open(sys.argv[1]).readlines()[-1]); print(j["p50_us"], j["p99_us"])' "$work/zf.jsonl"
 }
-ddsperf_point() { # size -> "p50 p99" (µs, one-way): median over ddsperf's 1 s windows
+ddsperf_point() { # size -> "p50 p99" (µs, one-way as ddsperf prints it): median over its 1 s windows
   local size=$1
   (( size >= 16 )) || size=16 # ddsperf's smallest message ("size 8 invalid: too small")
   on b ddsperf -D 7 pong waitset >"$work/pong.txt" 2>&1 &
@@ -62,7 +64,7 @@ p50, p99 = [], []
 for line in open(sys.argv[1]):
     m = re.search(r" 50% ([0-9.]+)us .* 99% ([0-9.]+)us", line)
     if m:
-        p50.append(float(m.group(1)) / 2); p99.append(float(m.group(2)) / 2)
+        p50.append(float(m.group(1))); p99.append(float(m.group(2)))
 if len(p50) > 1:
     p50, p99 = p50[1:], p99[1:]  # the first window holds discovery
 print(f"{statistics.median(p50):.1f} {statistics.median(p99):.1f}" if p50 else "nan nan")
