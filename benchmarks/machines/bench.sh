@@ -71,14 +71,16 @@ print(f"{statistics.median(p50):.1f} {statistics.median(p99):.1f}" if p50 else "
 PY
 }
 
-zeroflow_throughput() { # size -> "received/s sent/s dropped-at-a dropped-at-b"
+zeroflow_throughput() { # size -> "received/s sent/s dropped-at-a dropped-at-b missing-at-b"
   local size=$1
   rm -f "$work/zft.jsonl"
   rm -rf "$work/out"
   # The source floods for 5 s (as fast as its loans allow); the sink on b counts what arrives
   # between its first message and the source's stop message. What DDS cannot take in time the
   # publish pump's queue on a drops (oldest first, counted in its log), and what the sink on b
-  # cannot take in time its own queue drops (counted in its result's note).
+  # cannot take in time its own queue drops (counted in its result's note). What never reached
+  # b's subscribe pump (dropped on a, or overwritten in a's DDS history) b's pump counts from the
+  # gaps in the sender's sequence numbers (in its log, named after the node it stands in for).
   cat >"$work/flow.yml" <<YAML
 nodes:
   - id: source
@@ -97,14 +99,15 @@ YAML
   wait "${bridge_pid[a]}" || fail "bridge a failed (throughput, $size B)"
   wait "${bridge_pid[b]}" || fail "bridge b failed (throughput, $size B)"
   bridge_pid[a]= bridge_pid[b]=
-  local sent dropped_a
+  local sent dropped_a missing_b
   sent=$(cat "$work"/out/*/log_source.txt 2>/dev/null | sed -n 's/^sent \([0-9]*\) messages.*/\1/p' | tail -n 1)
-  dropped_a=$(cat "$work"/out/*/log_zeroflow-bridge*.txt 2>/dev/null | sed -n 's/^zeroflow-bridge: \([0-9]*\) messages dropped.*/\1/p' | tail -n 1)
-  "$py" - "$work/zft.jsonl" "${sent:-0}" "${dropped_a:-0}" <<'PY'
+  dropped_a=$(cat "$work"/out/*/log_*.txt 2>/dev/null | sed -n 's/^zeroflow-bridge: \([0-9]*\) messages dropped.*/\1/p' | tail -n 1)
+  missing_b=$(cat "$work"/out/*/log_*.txt 2>/dev/null | sed -n 's/^zeroflow-bridge: \([0-9]*\) messages of .* never arrived.*/\1/p' | tail -n 1)
+  "$py" - "$work/zft.jsonl" "${sent:-0}" "${dropped_a:-0}" "${missing_b:-0}" <<'PY'
 import json, re, sys
 j = json.loads(open(sys.argv[1]).readlines()[-1])
 m = re.search(r"([0-9]+) dropped by the queue", j.get("note", ""))
-print("%.0f %.0f %s %s" % (j["msgs_per_s"], int(sys.argv[2]) / 5, sys.argv[3], m.group(1) if m else 0))
+print("%.0f %.0f %s %s %s" % (j["msgs_per_s"], int(sys.argv[2]) / 5, sys.argv[3], m.group(1) if m else 0, sys.argv[4]))
 PY
 }
 ddsperf_throughput() { # size -> messages per second: median over ddsperf sub's 1 s windows
@@ -145,10 +148,10 @@ zeroflow_spin_point() { # size -> "p50 p99" with spinning publish pumps
   done
 done
 if [[ $only != latency ]]; then
-  printf '\n%-8s %-6s %24s %24s %16s\n' size round "zeroflow received/sent/s" "dropped on a/on b" "ddsperf msg/s"
+  printf '\n%-8s %-6s %24s %32s %16s\n' size round "zeroflow received/sent/s" "dropped a/b, never reached b" "ddsperf msg/s"
   for ((r = 1; r <= rounds; r++)); do
-    read -r received sent dropped_a dropped_b <<<"$(zeroflow_throughput 8)"
+    read -r received sent dropped_a dropped_b missing_b <<<"$(zeroflow_throughput 8)"
     d=$(ddsperf_throughput 8)
-    printf '%-8s %-6s %24s %24s %16s\n' 8 "$r" "$received/$sent" "$dropped_a/$dropped_b" "$d"
+    printf '%-8s %-6s %24s %32s %16s\n' 8 "$r" "$received/$sent" "$dropped_a/$dropped_b, $missing_b" "$d"
   done
 fi

@@ -7,7 +7,7 @@
 # Usage: machines_test.sh ZEROFLOW ZEROFLOW_BRIDGE TEST_NODE TEST
 #   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | stop_with_cli |
 #         machine_lost | stamps | remote_parts | start_on_daemon | start_missing_machine |
-#         duplicate_machine_id | destroy_stops_all | spin
+#         duplicate_machine_id | destroy_stops_all | spin | gaps
 # Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
 set -euo pipefail
 zeroflow=$1 bridge=$2 node=$3 test=$4
@@ -121,6 +121,42 @@ spin)
   transfer_2000 pump_spins
   unset ZEROFLOW_BRIDGE_SPIN_US
   echo "spin: a bad window refused; with 500 us, 2000 x 64 KiB from a to b, byte-exact, in order"
+  ;;
+gaps)
+  # A flood into a short queue: the publish pump's input queue (queue_size 4) drops its oldest
+  # on a, and machine b's subscribe pump counts what never arrived from the gaps in the
+  # sender's sequence numbers: no more than a dropped (veth loses nothing Cyclone does not
+  # resend), and more than none. The newest message always survives a drop-oldest queue.
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 20000 --size 8 --period-us 0 --report $work/source.txt
+    outputs: [out]
+    deploy: {machine: a}
+  - id: sink
+    path: $node
+    args: sink --report $work/sink.txt
+    inputs:
+      in: {source: source/out, queue_size: 4}
+    deploy: {machine: b}
+YAML
+  start_bridge b
+  start_bridge a
+  wait "${bridge_pid[a]}" || fail "bridge a failed"
+  bridge_pid[a]=
+  wait_for "! kill -0 ${bridge_pid[b]}" 20 || fail "bridge b still runs after the source ended"
+  wait "${bridge_pid[b]}" || fail "bridge b failed"
+  bridge_pid[b]=
+  [[ $(value "$work/source.txt" sent) == 20000 ]] || fail "source sent $(value "$work/source.txt" sent)"
+  dropped_a=$(cat "$work"/out/*/log_*.txt | sed -n 's/^zeroflow-bridge: \([0-9]*\) messages dropped by full queues before DDS$/\1/p')
+  missing_b=$(cat "$work"/out/*/log_*.txt | sed -n 's/^zeroflow-bridge: \([0-9]*\) messages of source\/out never arrived (.*/\1/p')
+  [[ -n $dropped_a ]] || fail "a's publish pump reported no drops: the flood did not congest it"
+  [[ -n $missing_b ]] || fail "b's subscribe pump did not report the $dropped_a messages a dropped"
+  (( missing_b > 0 && missing_b <= dropped_a )) || fail "b counted $missing_b missing, a dropped $dropped_a"
+  [[ $(value "$work/sink.txt" last) == 20000 ]] || fail "the last message did not arrive: last=$(value "$work/sink.txt" last)"
+  assert_nothing_left
+  echo "gaps: a's pump dropped $dropped_a of 20000, b counted $missing_b never arrived"
   ;;
 missing_machine)
   cat >"$work/flow.yml" <<YAML

@@ -431,7 +431,9 @@ struct SubscribeState {
     std::vector<Output> outputs;
     std::vector<bool> closed;
     std::vector<bool> matched;
-    std::deque<Pending> pending; ///< taken, in order, for the pump's thread
+    std::vector<std::uint64_t> last_sequence; ///< per reader: the last one sent here (0: none)
+    std::vector<std::uint64_t> missing;       ///< per reader: sequence numbers skipped
+    std::deque<Pending> pending;              ///< taken, in order, for the pump's thread
     std::uint64_t failures = 0;
     std::string failure;
 
@@ -441,13 +443,26 @@ struct SubscribeState {
         if (!closed[p.reader] && p.valid) {
             if (m->closed) {
                 closed[p.reader] = true; // after a close: taken and dropped
-            } else if (auto sent = send_remote(*node, outputs[p.reader], *m); !sent) {
-                ++failures;
-                failure = sent.error().message();
+            } else {
+                count_gap(p.reader, m->sequence_number);
+                if (auto sent = send_remote(*node, outputs[p.reader], *m); !sent) {
+                    ++failures;
+                    failure = sent.error().message();
+                }
             }
         }
         void* samples[1] = {p.sample};
         dds_return_loan(readers[p.reader], samples, 1);
+    }
+
+    /// Messages the sender sent that never came: dropped by the sending machine's publish pump
+    /// queue, or lost between the machines. A sequence that goes back (the sending node
+    /// restarted) starts counting again.
+    void count_gap(std::size_t i, std::uint64_t sequence) {
+        if (last_sequence[i] != 0 && sequence > last_sequence[i] + 1) {
+            missing[i] += sequence - last_sequence[i] - 1;
+        }
+        last_sequence[i] = sequence;
     }
 
     /// Takes what reader `i` holds: small messages delivered here (when nothing waits before
@@ -511,6 +526,8 @@ int subscribe_pump(dds_entity_t participant, const std::string& flow,
     state.node = &*node;
     state.closed.assign(state.readers.size(), false);
     state.matched.assign(state.readers.size(), false);
+    state.last_sequence.assign(state.readers.size(), 0);
+    state.missing.assign(state.readers.size(), 0);
     dds_listener_t* listener = dds_create_listener(&state);
     dds_lset_data_available(listener, on_data_available);
     {
@@ -565,6 +582,14 @@ int subscribe_pump(dds_entity_t participant, const std::string& flow,
     }
     for (const auto reader : state.readers) {
         dds_delete(reader);
+    }
+    for (std::size_t i = 0; i < topics.size(); ++i) {
+        if (state.missing[i] > 0) { // a slow link or machine: oldest dropped, as any queue would
+            err << "zeroflow-bridge: " << state.missing[i] << " messages of "
+                << topics[i].output.to_string()
+                << " never arrived (gaps in its sequence: dropped by the sending machine's queue "
+                   "before DDS, or lost between the machines)\n";
+        }
     }
     if (state.failures > 0) {
         err << "zeroflow-bridge: error: " << state.failures
