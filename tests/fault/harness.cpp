@@ -89,6 +89,54 @@ bool process_alive(pid_t pid) {
     return state != 'Z' && state != 'X';
 }
 
+std::string describe_node(pid_t pid, const fs::path& report) {
+    const auto proc = "/proc/" + std::to_string(pid);
+    const auto stat = slurp(proc + "/stat");
+    const auto paren = stat.rfind(')');
+    std::string text =
+        "pid " + std::to_string(pid) + ": state " +
+        (paren != std::string::npos && paren + 2 < stat.size() ? std::string(1, stat[paren + 2])
+                                                               : std::string("gone")) +
+        ", wchan " + slurp(proc + "/wchan") + "; report:";
+    for (const auto& [key, value] : read_report(report)) {
+        text += " " + key + "=" + value;
+    }
+    // Its unix sockets (ss: netid state recv-q send-q local inode peer inode users), then
+    // whoever holds each peer end: a process that holds the daemon's end keeps EOF away.
+    std::vector<std::vector<std::string>> rows;
+    if (FILE* ss = ::popen("ss -xpn 2>/dev/null", "r")) {
+        char line[4096];
+        while (std::fgets(line, sizeof(line), ss) != nullptr) {
+            std::istringstream fields(line);
+            std::vector<std::string> row;
+            for (std::string f; fields >> f;) {
+                row.push_back(f);
+            }
+            if (row.size() >= 8) {
+                rows.push_back(std::move(row));
+            }
+        }
+        ::pclose(ss);
+    }
+    const auto owner = "pid=" + std::to_string(pid) + ",";
+    for (const auto& row : rows) {
+        const std::string users = row.size() > 8 ? row[8] : "";
+        if (users.find(owner) == std::string::npos) {
+            continue;
+        }
+        text += "; socket " + row[5] + " -> peer " + row[7] + " held by:";
+        bool held = false;
+        for (const auto& other : rows) {
+            if (other[5] == row[7]) {
+                text += " " + (other.size() > 8 ? other[8] : std::string("(no process)"));
+                held = true;
+            }
+        }
+        text += held ? "" : " nobody";
+    }
+    return text;
+}
+
 double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }

@@ -39,6 +39,9 @@ std::uint64_t number(const std::map<std::string, std::string>& report, const std
 
 /// True while `pid` exists and is not a zombie.
 bool process_alive(pid_t pid);
+/// For a failure message: `pid`'s state and where it sleeps, its unix sockets and which
+/// processes hold their other ends (`ss -xpn`), and its report.
+std::string describe_node(pid_t pid, const fs::path& report);
 using zeroflow::test::segment_held; // ../segment_probe.hpp
 
 template <typename Pred>

@@ -298,7 +298,8 @@ TEST_F(DaemonKill, NodesStopAndNextDaemonCleansUp) {
                        number(read_report(src), "error") == 1;
             },
             10s))
-            << "the nodes got no Error event";
+            << "the nodes got no Error event: " << describe_node(pid.at("sink"), sink) << " | "
+            << describe_node(pid.at("src"), src);
         error_ms.push_back(ms_since(t0));
         ASSERT_TRUE(eventually(
             [&] {
