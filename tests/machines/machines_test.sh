@@ -47,25 +47,41 @@ run_endless_pair_started_on() {
   wait_for "[[ \$(value $work/sink.txt count) -gt 100 ]]" 20 || fail "sink got $(value "$work/sink.txt" count) messages"
 }
 
-# 2,000 messages of 64 KiB (each several UDP datagrams: Cyclone fragments) from a to b; $1, if
-# given, runs while both parts run (a check of the running pumps). The queue is long enough
-# that a loaded CI machine (b slow to acknowledge) drops nothing: the bridge's own queue (the
-# same length) drops its oldest when DDS cannot keep up, as designed.
-transfer_2000() {
+# A source on a (COUNT messages of SIZE bytes, one every PERIOD µs) and its sink on b (a queue
+# of QUEUE), reporting to $work/source.txt and sink.txt; DEPLOY_KEY places the sink (deploy or
+# dora 0.3's _unstable_deploy).
+write_source_sink() { # COUNT SIZE PERIOD QUEUE DEPLOY_KEY
   cat >"$work/flow.yml" <<YAML
 nodes:
   - id: source
     path: $node
-    args: source --count 2000 --size 65536 --period-us 1000 --report $work/source.txt
+    args: source --count $1 --size $2 --period-us $3 --report $work/source.txt
     outputs: [out]
     deploy: {machine: a}
   - id: sink
     path: $node
     args: sink --report $work/sink.txt
     inputs:
-      in: {source: source/out, queue_size: 1000}
-    _unstable_deploy: {machine: b}
+      in: {source: source/out, queue_size: $4}
+    $5: {machine: b}
 YAML
+}
+
+# Waits for a's bridge to end, then for b's, which ends with its part (its inputs closed).
+bridges_end() {
+  wait "${bridge_pid[a]}" || fail "bridge a failed"
+  bridge_pid[a]=
+  wait_for "! kill -0 ${bridge_pid[b]}" 20 || fail "bridge b still runs after its part ended"
+  wait "${bridge_pid[b]}" || fail "bridge b failed"
+  bridge_pid[b]=
+}
+
+# 2,000 messages of 64 KiB (each several UDP datagrams: Cyclone fragments) from a to b; $1, if
+# given, runs while both parts run (a check of the running pumps). The queue is long enough
+# that a loaded CI machine (b slow to acknowledge) drops nothing: the bridge's own queue (the
+# same length) drops its oldest when DDS cannot keep up, as designed.
+transfer_2000() {
+  write_source_sink 2000 65536 1000 1000 _unstable_deploy
   start_bridge b
   start_bridge a
   [[ -z ${1:-} ]] || "$1"
@@ -127,27 +143,10 @@ gaps)
   # on a, and machine b's subscribe pump counts what never arrived from the gaps in the
   # sender's sequence numbers: no more than a dropped (veth loses nothing Cyclone does not
   # resend), and more than none. The newest message always survives a drop-oldest queue.
-  cat >"$work/flow.yml" <<YAML
-nodes:
-  - id: source
-    path: $node
-    args: source --count 20000 --size 8 --period-us 0 --report $work/source.txt
-    outputs: [out]
-    deploy: {machine: a}
-  - id: sink
-    path: $node
-    args: sink --report $work/sink.txt
-    inputs:
-      in: {source: source/out, queue_size: 4}
-    deploy: {machine: b}
-YAML
+  write_source_sink 20000 8 0 4 deploy
   start_bridge b
   start_bridge a
-  wait "${bridge_pid[a]}" || fail "bridge a failed"
-  bridge_pid[a]=
-  wait_for "! kill -0 ${bridge_pid[b]}" 20 || fail "bridge b still runs after the source ended"
-  wait "${bridge_pid[b]}" || fail "bridge b failed"
-  bridge_pid[b]=
+  bridges_end
   [[ $(value "$work/source.txt" sent) == 20000 ]] || fail "source sent $(value "$work/source.txt" sent)"
   dropped_a=$(cat "$work"/out/*/log_*.txt | sed -n 's/^zeroflow-bridge: \([0-9]*\) messages dropped by full queues before DDS$/\1/p')
   missing_b=$(cat "$work"/out/*/log_*.txt | sed -n 's/^zeroflow-bridge: \([0-9]*\) messages of source\/out never arrived (.*/\1/p')
@@ -247,11 +246,7 @@ deploy: {machine: a}
 YAML
   start_bridge a
   start_bridge b
-  wait "${bridge_pid[a]}" || fail "bridge a failed"
-  bridge_pid[a]=
-  wait_for "! kill -0 ${bridge_pid[b]}" 20 || fail "bridge b still runs after its part ended"
-  wait "${bridge_pid[b]}" || fail "bridge b failed"
-  bridge_pid[b]=
+  bridges_end
   grep -q "(1 outputs out, 0 in)" "$work/a/bridge.out" || fail "a: $(cat "$work/a/bridge.out")"
   grep -q "(0 outputs out, 1 in)" "$work/b/bridge.out" || fail "b: $(cat "$work/b/bridge.out")"
   for s in a b1 b2; do
@@ -288,11 +283,7 @@ deploy: {machine: a}
 YAML
   start_bridge a
   start_bridge b
-  wait "${bridge_pid[a]}" || fail "bridge a failed"
-  bridge_pid[a]=
-  wait_for "! kill -0 ${bridge_pid[b]}" 20 || fail "bridge b still runs after its part ended"
-  wait "${bridge_pid[b]}" || fail "bridge b failed"
-  bridge_pid[b]=
+  bridges_end
   for s in a b; do
     [[ $(wc -l <"$work/stamps_$s.txt") == 300 ]] || fail "sink_$s took $(wc -l <"$work/stamps_$s.txt") of 300"
   done
