@@ -56,6 +56,8 @@ using Clock = std::chrono::steady_clock;
 
 /// A descriptor larger than this is not sent over DDS (the daemon's own default limit).
 constexpr std::size_t kMaxDescriptorBytes = 1U << 20;
+/// The live agents (machines) read in one domain when looking for a duplicate machine id.
+constexpr std::uint32_t kMaxAgents = 1024;
 
 std::string now_text() {
     const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -473,6 +475,9 @@ private:
         dds_qset_durability(qos, DDS_DURABILITY_TRANSIENT_LOCAL);
         dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, 1);
         presence_writer_ = topic < 0 ? topic : dds_create_writer(participant_, topic, qos, nullptr);
+        // An agent that is gone (its writer lost: ended, or Cyclone's lease) leaves the reader
+        // at once, so that only live agents are read below.
+        dds_qset_reader_data_lifecycle(qos, 0, DDS_INFINITY);
         presence_reader_ = topic < 0 ? topic : dds_create_reader(participant_, topic, qos, nullptr);
         dds_delete_qos(qos);
         if (presence_writer_ < 0 || presence_reader_ < 0) {
@@ -494,11 +499,15 @@ private:
 
     /// Machine ids are unique in a domain: another live agent of this id is a conflict, and
     /// while it lasts this agent refuses every start and request (both agents do), saying so.
+    /// Reads every live agent, up to kMaxAgents (loaned samples: nothing copied).
     void check_presence() {
-        std::array<void*, 64> samples{};
-        std::array<dds_sample_info_t, 64> infos{};
-        const dds_return_t n = dds_read(presence_reader_, samples.data(), infos.data(),
-                                        samples.size(), samples.size());
+        presence_samples_.assign(kMaxAgents, nullptr);
+        presence_infos_.resize(kMaxAgents);
+        auto& samples = presence_samples_;
+        auto& infos = presence_infos_;
+        const dds_return_t n =
+            dds_read_mask(presence_reader_, samples.data(), infos.data(), kMaxAgents, kMaxAgents,
+                          DDS_ANY_SAMPLE_STATE | DDS_ANY_VIEW_STATE | DDS_ALIVE_INSTANCE_STATE);
         std::string found;
         for (dds_return_t i = 0; i < n; ++i) {
             const auto k = static_cast<std::size_t>(i);
@@ -716,6 +725,8 @@ private:
     dds_entity_t presence_writer_ = 0;
     dds_entity_t presence_reader_ = 0;
     std::uint64_t token_ = 0;
+    std::vector<void*> presence_samples_;           ///< check_presence's loan
+    std::vector<dds_sample_info_t> presence_infos_; ///< and its sample infos
     std::string host_;
     std::mutex conflict_mutex_;
     std::string conflict_; ///< why this machine id is claimed twice; empty: it is not
