@@ -7,7 +7,7 @@
 # Usage: machines_test.sh ZEROFLOW ZEROFLOW_BRIDGE TEST_NODE TEST
 #   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | stop_with_cli |
 #         machine_lost | stamps | remote_parts | start_on_daemon | start_missing_machine |
-#         duplicate_machine_id | destroy_stops_all | spin | gaps
+#         duplicate_machine_id | destroy_stops_all | spin | gaps | slow_start
 # Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
 set -euo pipefail
 zeroflow=$1 bridge=$2 node=$3 test=$4
@@ -137,6 +137,31 @@ spin)
   transfer_2000 pump_spins
   unset ZEROFLOW_BRIDGE_SPIN_US
   echo "spin: a bad window refused; with 500 us, 2000 x 64 KiB from a to b, byte-exact, in order"
+  ;;
+slow_start)
+  # A part slower to start than the machines' peer timeout (10 s): b's sink registers after
+  # 12 s. `zeroflow start --start-timeout 30` on a waits for it and the data flows; with
+  # --start-timeout 5, b's part fails to start and the start fails everywhere, naming b,
+  # leaving nothing behind.
+  write_endless_pair
+  sed -i 's|args: sink --report|args: sink --sleep-before-register 12 --report|' "$work/flow.yml"
+  t0=$(date +%s%N)
+  on a "$zeroflow" start "$work/flow.yml" --name flow --start-timeout 30 >"$work/start.out" 2>"$work/start.err" ||
+    fail "start with --start-timeout 30: $(cat "$work/start.err")"
+  took_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  (( took_ms >= 12000 )) || fail "start answered after $took_ms ms, before b's sink registered (12 s)"
+  wait_for "[[ \$(value $work/sink.txt count) -gt 10 ]]" 10 || fail "sink got $(value "$work/sink.txt" count) messages"
+  on a "$zeroflow" stop flow >"$work/stop.txt" 2>&1 || fail "zeroflow stop on a: $(cat "$work/stop.txt")"
+  assert_nothing_left
+  rm -f "$work/sink.txt"
+  t0=$(date +%s%N)
+  if on a "$zeroflow" start "$work/flow.yml" --name flow --start-timeout 5 >"$work/start.out" 2>"$work/start.err"; then
+    fail "start with --start-timeout 5 succeeded although b's sink takes 12 s to register"
+  fi
+  failed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  grep -q "machine 'b'" "$work/start.err" || fail "the failed start does not name machine b: $(cat "$work/start.err")"
+  assert_nothing_left
+  echo "slow_start: a 12 s part started within --start-timeout 30 ($took_ms ms); with 5 s the start failed after $failed_ms ms, naming b"
   ;;
 gaps)
   # A flood into a short queue: the publish pump's input queue (queue_size 4) drops its oldest

@@ -261,6 +261,11 @@ private:
                         "' names its DDS topics across machines: use only letters, digits, '_' "
                         "and '-' (zeroflow start --name NAME)");
         }
+        // `zeroflow start --start-timeout` (the daemon checked it): every machine's part's.
+        const double start_timeout =
+            start.contains("start_timeout_s") && start["start_timeout_s"].is_number()
+                ? start["start_timeout_s"].get<double>()
+                : 60.0;
         // The other machines' agents must hear it: wait (a little) until they are matched.
         const auto others = machines.size() - 1;
         const auto deadline = Clock::now() + 3s;
@@ -281,6 +286,7 @@ private:
         request.file_name = const_cast<char*>(file_name.c_str());
         request.descriptor = const_cast<char*>(text->c_str());
         request.peer_timeout_s = 10;
+        request.start_timeout_s = start_timeout;
         if (const auto rc = dds_write(writer_, &request); rc != DDS_RETCODE_OK) {
             return fail(std::string("cannot announce the start on DDS: ") + dds_strretcode(rc));
         }
@@ -294,7 +300,8 @@ private:
         }
         const pid_t pid = spawn({self_.string(), path.string(), "--machine", o_.machine, "--name",
                                  flow, "--dds-domain", std::to_string(o_.dds_domain),
-                                 "--default-machine", o_.machine, "--run", id, "--report-fd", "3"},
+                                 "--default-machine", o_.machine, "--run", id, "--start-timeout",
+                                 std::to_string(start_timeout), "--report-fd", "3"},
                                 flow, report[1]);
         ::close(report[1]);
         if (pid < 0) {
@@ -608,10 +615,13 @@ private:
         }
         const auto timeout =
             r.peer_timeout_s > 0 && r.peer_timeout_s < 3600 ? r.peer_timeout_s : 10;
+        const auto start_timeout =
+            r.start_timeout_s > 0 && r.start_timeout_s <= 86400 ? r.start_timeout_s : 60;
         const pid_t pid =
             spawn({self_.string(), file.string(), "--machine", o_.machine, "--name", flow,
                    "--dds-domain", std::to_string(o_.dds_domain), "--default-machine", origin,
-                   "--run", std::string(r.id), "--peer-timeout", std::to_string(timeout)},
+                   "--run", std::string(r.id), "--peer-timeout", std::to_string(timeout),
+                   "--start-timeout", std::to_string(start_timeout)},
                   flow, -1);
         if (pid < 0) {
             std::filesystem::remove(file, ec);

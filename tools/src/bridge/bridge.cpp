@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -731,6 +732,13 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
         report(Json{{"error", message}});
         return cli::kExitFailure;
     };
+    if (!(o.start_timeout_s > 0 && o.start_timeout_s <= 86400)) { // the daemon's own bounds
+        std::ostringstream value;
+        value << o.start_timeout_s;
+        return fail("--start-timeout " + value.str() +
+                    " is not a number of seconds in (0, 86400]: give how long this machine's "
+                    "part may take to start");
+    }
     const auto parsed = dataflow::parse_file(o.dataflow);
     if (!parsed.ok()) {
         err << parsed.format();
@@ -780,9 +788,11 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
     cli::InterruptScope interrupts;
     const auto timeout =
         std::chrono::milliseconds(static_cast<std::int64_t>(o.peer_timeout_s * 1000));
+    const auto start_timeout =
+        std::chrono::milliseconds(static_cast<std::int64_t>(o.start_timeout_s * 1000));
     // Waits until every machine is in one of `states` (or any says stop); the missing ones.
-    auto await = [&](std::initializer_list<const char*> states) {
-        const auto deadline = Clock::now() + timeout;
+    auto await = [&](std::initializer_list<const char*> states, std::chrono::milliseconds limit) {
+        const auto deadline = Clock::now() + limit;
         for (;;) {
             const auto seen = control.states();
             std::vector<std::string> missing;
@@ -816,7 +826,7 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
 
     // Start barrier: every machine's bridge is there, then every machine's part runs.
     control.say(o.machine, "present");
-    if (const auto [missing, stopped] = await({"present", "running"}); !missing.empty()) {
+    if (const auto [missing, stopped] = await({"present", "running"}, timeout); !missing.empty()) {
         control.say(o.machine, "stop");
         dds_wait_for_acks(control.writer, DDS_SECS(1));
         return fail(stopped ? "machine " + names(missing) + " stopped the dataflow"
@@ -831,8 +841,11 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
         file.parent_path() / ("." + file.stem().string() + ".machine-" + o.machine + "-" +
                               std::to_string(::getpid()) + ".yml");
     std::ofstream(part_file) << part.yaml;
-    auto started =
-        cli::daemon_call(Json{{"op", "start"}, {"path", part_file.string()}, {"name", flow}}, 120s);
+    auto started = cli::daemon_call(Json{{"op", "start"},
+                                         {"path", part_file.string()},
+                                         {"name", flow},
+                                         {"start_timeout_s", o.start_timeout_s}},
+                                    start_timeout + 60s);
     std::filesystem::remove(part_file, ec);
     if (!started) {
         control.say(o.machine, "stop"); // the others stop what they started
@@ -858,13 +871,16 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
         part_ended.store(true);
     });
     control.say(o.machine, "running");
-    if (const auto [missing, stopped] = await({"running", "done"}); !missing.empty()) {
+    // The others' parts started when this one did: they may take as long as this one could.
+    if (const auto [missing, stopped] = await({"running", "done"}, start_timeout + timeout);
+        !missing.empty()) {
         control.say(o.machine, "stop");
         dds_wait_for_acks(control.writer, DDS_SECS(1));
         stop_part();
         waiter.join();
         return fail(stopped ? "machine " + names(missing) + " stopped the dataflow"
                             : "machine " + names(missing) + " did not start its part within " +
+                                  std::to_string(static_cast<int>(o.start_timeout_s)) + " + " +
                                   seconds + " s: stopped everywhere");
     }
     remote.update(uuid, control.states());

@@ -18,6 +18,9 @@ struct Options {
     std::uint32_t dds_domain = 0;
     std::optional<std::string> name; ///< the dataflow's name on every machine (default: file stem)
     double peer_timeout_s = 10;      ///< how long the other machines' bridges may take to appear
+    /// How long this machine's part may take to start (its nodes to register: the daemon's
+    /// start_timeout_s); the other machines' parts get as long, plus peer_timeout_s.
+    double start_timeout_s = 60;
     /// Where the nodes that name no machine run (the machine the dataflow was started on, as
     /// the machine agent says); nullopt: every node must name one.
     std::optional<std::string> default_machine;

@@ -38,6 +38,10 @@ int main(int argc, char** argv) {
                    "The dataflow's name, the same on every machine (default: the file's stem)");
     app.add_option("--peer-timeout", options.peer_timeout_s,
                    "Seconds to wait for the other machines (default 10)");
+    app.add_option("--start-timeout", options.start_timeout_s,
+                   "Seconds this machine's part may take to start, as zeroflow start "
+                   "--start-timeout (default 60; the other machines' parts get as long plus "
+                   "--peer-timeout)");
     app.add_option("--default-machine", options.default_machine,
                    "Where the nodes that name no machine run (default: every node names one)");
     app.add_option("--run", options.run,
