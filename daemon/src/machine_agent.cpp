@@ -77,14 +77,17 @@ void Supervisor::feed_agent() {
     const auto conn = *agent_conn_;
     agent_conn_.reset(); // it comes back with a new machine_agent request
     // A bound on every handed request, whatever happens to the agent: a start may take its
-    // start timeout plus the machines' barrier; a forward its 10 s, and its way back.
+    // start timeout plus the machines' barrier; a forward its forward_timeout (10 s, a stop its
+    // grace more), and its way back.
     const auto start_timeout =
         next.payload.contains("start_timeout_s") && next.payload["start_timeout_s"].is_number()
             ? next.payload["start_timeout_s"].get<double>()
             : 60.0;
-    const auto bound = next.kind == "start"
-                           ? std::chrono::seconds(static_cast<std::int64_t>(start_timeout) + 60)
-                           : std::chrono::seconds(30);
+    const auto bound =
+        next.kind == "start"
+            ? std::chrono::milliseconds(static_cast<std::int64_t>(start_timeout * 1000) + 60000)
+            : protocol::forward_timeout(next.payload.value("request", Json::object())) +
+                  std::chrono::milliseconds(20000);
     agent_in_flight_[next.ticket] = AgentInFlight{next.client, next.kind, clock_.now() + bound};
     replier_.reply(conn, protocol::ok_reply({{next.kind, std::move(next.payload)}}));
 }

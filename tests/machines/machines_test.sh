@@ -7,7 +7,7 @@
 # Usage: machines_test.sh ZEROFLOW ZEROFLOW_BRIDGE TEST_NODE TEST
 #   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | stop_with_cli |
 #         machine_lost | stamps | remote_parts | start_on_daemon | start_missing_machine |
-#         duplicate_machine_id | destroy_stops_all | spin | gaps | slow_start
+#         duplicate_machine_id | destroy_stops_all | spin | gaps | slow_start | forwarded_stop
 # Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
 set -euo pipefail
 zeroflow=$1 bridge=$2 node=$3 test=$4
@@ -137,6 +137,33 @@ spin)
   transfer_2000 pump_spins
   unset ZEROFLOW_BRIDGE_SPIN_US
   echo "spin: a bad window refused; with 500 us, 2000 x 64 KiB from a to b, byte-exact, in order"
+  ;;
+forwarded_stop)
+  # A forwarded stop waits for the other machine's grace: b's node ignores its Stop and SIGTERM,
+  # so b's daemon ends it only after --grace 14s, and answers then; `zeroflow --machine b stop`
+  # on a gets that answer (other forwarded requests get 10 s).
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 0 --period-us 1000 --report $work/source.txt
+    outputs: [out]
+    deploy: {machine: a}
+  - id: stubborn
+    path: $node
+    args: stubborn --ignore-term
+    inputs: {in: source/out}
+    deploy: {machine: b}
+YAML
+  on a "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err" ||
+    fail "zeroflow start on a: $(cat "$work/start.err")"
+  t0=$(date +%s%N)
+  on a "$zeroflow" --machine b stop flow --grace 14s >"$work/stop.txt" 2>&1 ||
+    fail "zeroflow --machine b stop --grace 14s on a: $(cat "$work/stop.txt")"
+  took_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  (( took_ms >= 13500 )) || fail "the forwarded stop answered after $took_ms ms, before b's 14 s grace ended"
+  assert_nothing_left
+  echo "forwarded_stop: zeroflow --machine b stop --grace 14s answered after $took_ms ms"
   ;;
 slow_start)
   # A part slower to start than the machines' peer timeout (10 s): b's sink registers after

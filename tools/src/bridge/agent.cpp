@@ -354,7 +354,8 @@ private:
     }
 
     /// A request of this machine's daemon for machine `to`: over DDS to its agent, which asks
-    /// its daemon; that daemon's whole reply answers it (or a timeout after 10 s).
+    /// its daemon; that daemon's whole reply answers it (or a timeout after
+    /// protocol::forward_timeout: 10 s, a stop's grace more).
     void forward(const Json& f) {
         const auto ticket = f.value("ticket", std::uint64_t{0});
         const auto to = f.value("machine", std::string());
@@ -366,8 +367,9 @@ private:
         }
         const auto id =
             o_.machine + "-" + std::to_string(::getpid()) + "-f" + std::to_string(ticket);
-        const auto text =
-            f.value("request", Json::object()).dump(-1, ' ', false, Json::error_handler_t::replace);
+        const auto forwarded = f.value("request", Json::object());
+        const auto text = forwarded.dump(-1, ' ', false, Json::error_handler_t::replace);
+        const auto wait = protocol::forward_timeout(forwarded);
         {
             const std::lock_guard lock(rpc_mutex_);
             rpc_replies_[id]; // waited for
@@ -378,10 +380,11 @@ private:
         request.to_machine = const_cast<char*>(to.c_str());
         request.request = const_cast<char*>(text.c_str());
         // A reader matched besides our own: some other agent listens (maybe not `to`'s).
-        const auto deadline = Clock::now() + 10s;
+        const auto deadline = Clock::now() + wait;
+        const auto listeners_by = Clock::now() + 3s;
         dds_publication_matched_status_t matched{};
         while (dds_get_publication_matched_status(request_writer_, &matched) == DDS_RETCODE_OK &&
-               matched.current_count < 2 && Clock::now() < deadline - 7s) {
+               matched.current_count < 2 && Clock::now() < listeners_by) {
             std::this_thread::sleep_for(20ms);
         }
         dds_write(request_writer_, &request);
@@ -394,8 +397,9 @@ private:
             reply = Json{{"ok", false},
                          {"error",
                           {{"kind", "timeout"},
-                           {"message", "machine '" + to +
-                                           "' did not answer within 10 s: no zeroflow "
+                           {"message", "machine '" + to + "' did not answer within " +
+                                           std::to_string(wait.count() / 1000) +
+                                           " s: no zeroflow "
                                            "daemon --machine-id " +
                                            to +
                                            " (with its machine agent) "
@@ -459,7 +463,8 @@ private:
                    !client) {
             reply = refused("closed", "machine '" + o_.machine + "': its daemon does not answer: " +
                                           client.error().message);
-        } else if (auto answer = client->request(request, 10s); !answer) {
+        } else if (auto answer = client->request(request, protocol::forward_timeout(request));
+                   !answer) {
             reply = refused("timeout", "machine '" + o_.machine + "': its daemon did not answer: " +
                                            answer.error().message);
         } else {

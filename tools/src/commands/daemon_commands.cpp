@@ -59,7 +59,9 @@ std::expected<Json, DaemonError> daemon_call(const Json& given, std::chrono::mil
     if (!target_machine().empty() && given.value("op", std::string()) != protocol::kForwardOp) {
         request =
             Json{{"op", protocol::kForwardOp}, {"machine", target_machine()}, {"request", given}};
-        timeout += 12s; // the other machine's agent and daemon (10 s), and this one's
+        // The other machine's agent and daemon, and this one's hold of the forward.
+        timeout = std::max(timeout + 12s, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              protocol::forward_timeout(given) + 22s));
     }
     const auto socket = protocol::socket_path(protocol::runtime_dir());
     auto client = protocol::Client::connect(socket, 2s);

@@ -19,8 +19,13 @@
 //   "ticket": 8, "reply": <b's daemon's whole reply>}, which the client gets as it is.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <chrono>
+#include <string>
 #include <string_view>
+
+#include "zeroflow/protocol/common.hpp"
 
 namespace zeroflow::protocol {
 
@@ -31,5 +36,21 @@ inline constexpr std::string_view kForwardOp = "forward";
 /// The requests `forward` carries: those that pass no descriptor and hold nothing for long.
 inline constexpr std::array<std::string_view, 6> kForwardableOps = {"list",  "logs", "log_text",
                                                                     "stats", "stop", "ping"};
+
+/// How long the other machine's daemon may take to answer a forwarded `request`: 10 s, and for a
+/// `stop` its `grace_s` on top (default 10, as the daemon's; at most 3600): that daemon answers a
+/// stop once its nodes ended, after the grace at most. The agents wait this long for the reply,
+/// the daemon holds the forward 20 s more, the CLI waits 2 s more than the daemon.
+inline std::chrono::milliseconds forward_timeout(const Json& request) {
+    using namespace std::chrono_literals;
+    if (!request.is_object() || request.value("op", std::string()) != "stop") {
+        return 10s;
+    }
+    double grace = 10;
+    if (const auto it = request.find("grace_s"); it != request.end() && it->is_number()) {
+        grace = std::clamp(it->get<double>(), 0.0, 3600.0);
+    }
+    return 10s + std::chrono::milliseconds(static_cast<std::int64_t>(grace * 1000));
+}
 
 } // namespace zeroflow::protocol
