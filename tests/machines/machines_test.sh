@@ -14,7 +14,7 @@ zeroflow=$1 bridge=$2 node=$3 test=$4
 # shellcheck source=two_machines.sh
 source "$(dirname "$0")/two_machines.sh"
 
-# An endless source on machine a, its sink on b.
+# An endless source on machine a, its sink on b ($1: the sink's arguments instead).
 write_endless_pair() {
   cat >"$work/flow.yml" <<YAML
 nodes:
@@ -25,7 +25,7 @@ nodes:
     deploy: {machine: a}
   - id: sink
     path: $node
-    args: sink --report $work/sink.txt
+    args: ${1:-sink --report $work/sink.txt}
     inputs: {in: source/out}
     deploy: {machine: b}
 YAML
@@ -142,19 +142,7 @@ forwarded_stop)
   # A forwarded stop waits for the other machine's grace: b's node ignores its Stop and SIGTERM,
   # so b's daemon ends it only after --grace 14s, and answers then; `zeroflow --machine b stop`
   # on a gets that answer (other forwarded requests get 10 s).
-  cat >"$work/flow.yml" <<YAML
-nodes:
-  - id: source
-    path: $node
-    args: source --count 0 --period-us 1000 --report $work/source.txt
-    outputs: [out]
-    deploy: {machine: a}
-  - id: stubborn
-    path: $node
-    args: stubborn --ignore-term
-    inputs: {in: source/out}
-    deploy: {machine: b}
-YAML
+  write_endless_pair "stubborn --ignore-term"
   on a "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err" ||
     fail "zeroflow start on a: $(cat "$work/start.err")"
   t0=$(date +%s%N)
@@ -170,8 +158,7 @@ slow_start)
   # 12 s. `zeroflow start --start-timeout 30` on a waits for it and the data flows; with
   # --start-timeout 5, b's part fails to start and the start fails everywhere, naming b,
   # leaving nothing behind.
-  write_endless_pair
-  sed -i 's|args: sink --report|args: sink --sleep-before-register 12 --report|' "$work/flow.yml"
+  write_endless_pair "sink --sleep-before-register 12 --report $work/sink.txt"
   t0=$(date +%s%N)
   on a "$zeroflow" start "$work/flow.yml" --name flow --start-timeout 30 >"$work/start.out" 2>"$work/start.err" ||
     fail "start with --start-timeout 30: $(cat "$work/start.err")"
