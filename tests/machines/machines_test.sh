@@ -156,8 +156,8 @@ forwarded_stop)
 slow_start)
   # A part slower to start than the machines' peer timeout (10 s): b's sink registers after
   # 12 s. `zeroflow start --start-timeout 30` on a waits for it and the data flows; with
-  # --start-timeout 5, b's part fails to start and the start fails everywhere, naming b,
-  # leaving nothing behind.
+  # --start-timeout 5, b's part fails to start and the start fails everywhere, saying that b's
+  # part did not start and why (b's own error, carried on the control topic), leaving nothing.
   write_endless_pair "sink --sleep-before-register 12 --report $work/sink.txt"
   t0=$(date +%s%N)
   on a "$zeroflow" start "$work/flow.yml" --name flow --start-timeout 30 >"$work/start.out" 2>"$work/start.err" ||
@@ -173,9 +173,10 @@ slow_start)
     fail "start with --start-timeout 5 succeeded although b's sink takes 12 s to register"
   fi
   failed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-  grep -q "machine 'b'" "$work/start.err" || fail "the failed start does not name machine b: $(cat "$work/start.err")"
+  grep -q "machine 'b' stopped the dataflow: machine 'b' could not start its part (.*register" "$work/start.err" ||
+    fail "the failed start does not say that b's part did not start and why: $(cat "$work/start.err")"
   assert_nothing_left
-  echo "slow_start: a 12 s part started within --start-timeout 30 ($took_ms ms); with 5 s the start failed after $failed_ms ms, naming b"
+  echo "slow_start: a 12 s part started within --start-timeout 30 ($took_ms ms); with 5 s the start failed after $failed_ms ms: $(cat "$work/start.err")"
   ;;
 gaps)
   # A flood into a short queue: the publish pump's input queue (queue_size 4) drops its oldest

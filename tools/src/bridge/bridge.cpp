@@ -254,6 +254,8 @@ struct ControlTopic {
     dds_entity_t writer = 0;
     dds_entity_t reader = 0;
     std::string run; ///< this start's id: only its machines' states count
+    /// Why each machine that said stop did, as last read by states() (empty: not said).
+    mutable std::map<std::string, std::string> reasons;
 
     bool create(dds_entity_t participant, const std::string& flow, std::string run_id) {
         run = std::move(run_id);
@@ -269,11 +271,12 @@ struct ControlTopic {
         dds_delete_qos(qos);
         return writer > 0 && reader > 0;
     }
-    void say(const std::string& machine, const char* state) const {
+    void say(const std::string& machine, const char* state, const std::string& why = "") const {
         zeroflow_bridge_Control c{};
         c.machine = const_cast<char*>(machine.c_str());
         c.run = const_cast<char*>(run.c_str());
         c.state = const_cast<char*>(state);
+        c.reason = const_cast<char*>(why.c_str());
         dds_write(writer, &c);
     }
     /// Every machine's last state ("gone" for a bridge that is gone without a stop).
@@ -295,6 +298,9 @@ struct ControlTopic {
                                              std::strcmp(c->state, "done") == 0
                                          ? c->state
                                          : "gone";
+                if (c->reason != nullptr && *c->reason != '\0') {
+                    reasons[c->machine] = c->reason;
+                }
             }
         }
         if (n > 0) {
@@ -822,6 +828,11 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
         }
         return text;
     };
+    // What a machine that stopped the dataflow said of why (its part failed), if anything.
+    auto why_stopped = [&control](const std::vector<std::string>& list) {
+        const auto it = list.empty() ? control.reasons.end() : control.reasons.find(list.front());
+        return it == control.reasons.end() ? std::string() : ": " + it->second;
+    };
     const std::string seconds = std::to_string(static_cast<int>(o.peer_timeout_s));
 
     // Start barrier: every machine's bridge is there, then every machine's part runs.
@@ -829,7 +840,8 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
     if (const auto [missing, stopped] = await({"present", "running"}, timeout); !missing.empty()) {
         control.say(o.machine, "stop");
         dds_wait_for_acks(control.writer, DDS_SECS(1));
-        return fail(stopped ? "machine " + names(missing) + " stopped the dataflow"
+        return fail(stopped ? "machine " + names(missing) + " stopped the dataflow" +
+                                  why_stopped(missing)
                             : "machine " + names(missing) + " of dataflow '" + flow +
                                   "' is not present on DDS domain " + std::to_string(o.dds_domain) +
                                   " after " + seconds +
@@ -848,11 +860,12 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
                                     start_timeout + 60s);
     std::filesystem::remove(part_file, ec);
     if (!started) {
-        control.say(o.machine, "stop"); // the others stop what they started
+        const auto why = "machine '" + o.machine + "' could not start its part (" +
+                         started.error().message + ")";
+        control.say(o.machine, "stop", why); // the others stop what they started, saying why
         dds_wait_for_acks(control.writer, DDS_SECS(1));
         cli::print_daemon_error(started.error(), err);
-        return fail("machine '" + o.machine + "' could not start its part (" +
-                    started.error().message + "): every machine stops");
+        return fail(why + ": every machine stops");
     }
     const auto uuid = (*started)["uuid"].get<std::string>();
     RemoteReport remote(descriptor, o.machine, part, err);
@@ -878,7 +891,8 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
         dds_wait_for_acks(control.writer, DDS_SECS(1));
         stop_part();
         waiter.join();
-        return fail(stopped ? "machine " + names(missing) + " stopped the dataflow"
+        return fail(stopped ? "machine " + names(missing) + " stopped the dataflow" +
+                                  why_stopped(missing)
                             : "machine " + names(missing) + " did not start its part within " +
                                   std::to_string(static_cast<int>(o.start_timeout_s)) + " + " +
                                   seconds + " s: stopped everywhere");
