@@ -7,7 +7,8 @@
 # Usage: machines_test.sh ZEROFLOW ZEROFLOW_BRIDGE TEST_NODE TEST
 #   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | stop_with_cli |
 #         machine_lost | stamps | remote_parts | start_on_daemon | start_missing_machine |
-#         duplicate_machine_id | destroy_stops_all | spin | gaps | slow_start | forwarded_stop
+#         duplicate_machine_id | destroy_stops_all | spin | gaps | slow_start | forwarded_stop |
+#         start_on_empty_machine
 # Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
 set -euo pipefail
 zeroflow=$1 bridge=$2 node=$3 test=$4
@@ -45,6 +46,23 @@ run_endless_pair_started_on() {
   on "$1" "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err" ||
     fail "zeroflow start on $1: $(cat "$work/start.err")"
   wait_for "[[ \$(value $work/sink.txt count) -gt 100 ]]" 20 || fail "sink got $(value "$work/sink.txt" count) messages"
+}
+
+# A source and its sink, both on machine b: FILE, COUNT messages (0: until Stop), the sink's
+# report, the source's (optional).
+write_pair_on_b() { # FILE COUNT SINK_REPORT [SOURCE_REPORT]
+  cat >"$1" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count $2 --period-us 1000${4:+ --report $4}
+    outputs: [out]
+  - id: sink
+    path: $node
+    args: sink --report $3
+    inputs: {in: source/out}
+deploy: {machine: b}
+YAML
 }
 
 # A source on a (COUNT messages of SIZE bytes, one every PERIOD µs) and its sink on b (a queue
@@ -137,6 +155,32 @@ spin)
   transfer_2000 pump_spins
   unset ZEROFLOW_BRIDGE_SPIN_US
   echo "spin: a bad window refused; with 500 us, 2000 x 64 KiB from a to b, byte-exact, in order"
+  ;;
+start_on_empty_machine)
+  # `zeroflow start` on a machine that hosts none of the dataflow's nodes (a base station
+  # starting what runs on the robot): a runs a watching part; start prints its UUID once b's
+  # part runs, list on a shows b's part, and stop on a stops b's. A dataflow that ends by itself
+  # on b ends the watching part on a.
+  write_pair_on_b "$work/flow.yml" 0 "$work/sink.txt" "$work/source.txt"
+  on a "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err" ||
+    fail "zeroflow start on a (no node there): $(cat "$work/start.err")"
+  uuid=$(grep -oE '^[0-9a-f-]{36}$' "$work/start.out" | head -n 1)
+  [[ -n $uuid ]] || fail "start printed no UUID: $(cat "$work/start.out")"
+  [[ $(running b) == 1 ]] || fail "start answered before b's part ran: $(on b "$zeroflow" list)"
+  wait_for "[[ \$(value $work/sink.txt count) -gt 50 ]]" 10 || fail "sink on b got $(value "$work/sink.txt" count) messages"
+  on a "$zeroflow" list | grep "^$uuid " | grep -q 'on machines a (here), b (running)$' ||
+    fail "list on a: $(on a "$zeroflow" list)"
+  on a "$zeroflow" stop flow >"$work/stop.txt" 2>&1 || fail "zeroflow stop on a: $(cat "$work/stop.txt")"
+  wait_for "[[ \$(value $work/source.txt stopped) == 1 ]]" 10 || fail "source on b did not get Stop"
+  assert_nothing_left
+  rm -f "$work/sink.txt" "$work/source.txt"
+  write_pair_on_b "$work/flow.yml" 200 "$work/sink.txt" "$work/source.txt"
+  on a "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err" ||
+    fail "second zeroflow start on a: $(cat "$work/start.err")"
+  wait_for "[[ \$(running a) == 0 ]]" 20 || fail "a's watching part still runs after b's part ended: $(on a "$zeroflow" list)"
+  [[ $(value "$work/sink.txt" count) == 200 ]] || fail "sink on b got $(value "$work/sink.txt" count) of 200"
+  assert_nothing_left
+  echo "start_on_empty_machine: started, listed and stopped from a, which hosts no node; a finite run on b ended a's watching part"
   ;;
 forwarded_stop)
   # A forwarded stop waits for the other machine's grace: b's node ignores its Stop and SIGTERM,
@@ -359,18 +403,7 @@ machine_lost)
   wait "${bridge_pid[b]}" || fail "bridge b failed"
   bridge_pid[b]=
   # A new dataflow on machine b alone.
-  cat >"$work/flow_b.yml" <<YAML
-nodes:
-  - id: source
-    path: $node
-    args: source --count 20 --period-us 1000
-    outputs: [out]
-  - id: sink
-    path: $node
-    args: sink --report $work/sink2.txt
-    inputs: {in: source/out}
-deploy: {machine: b}
-YAML
+  write_pair_on_b "$work/flow_b.yml" 20 "$work/sink2.txt"
   uuid=$(on b "$zeroflow" start "$work/flow_b.yml") || fail "daemon b cannot start a new dataflow"
   wait_for "[[ \$(value $work/sink2.txt count) == 20 ]]" 10 || fail "new dataflow on b: $(value "$work/sink2.txt" count) of 20"
   on b "$zeroflow" stop "$uuid" >/dev/null 2>&1 || true

@@ -707,9 +707,19 @@ int run_pump(int argc, char** argv, std::ostream& err) {
             return cli::kExitUsage;
         }
     }
+    if (mode == "hold" && !flow.empty()) { // a watching part's one node: until Stop
+        auto node = Node::from_env();
+        if (!node) {
+            err << "zeroflow-bridge: error: " << node.error().message() << "\n";
+            return cli::kExitFailure;
+        }
+        while (node->next().kind != EventKind::Stop) {
+        }
+        return cli::kExitOk;
+    }
     if ((mode != "publish" && mode != "subscribe") || flow.empty() || topics.empty()) {
-        err << "zeroflow-bridge: error: a pump needs --pump publish|subscribe, --name, --topic "
-               "(the bridge writes these; run zeroflow-bridge DATAFLOW --machine ID)\n";
+        err << "zeroflow-bridge: error: a pump needs --pump publish|subscribe|hold, --name, "
+               "--topic (the bridge writes these; run zeroflow-bridge DATAFLOW --machine ID)\n";
         return cli::kExitUsage;
     }
     Participant participant{dds_create_participant(domain, nullptr, nullptr)};
@@ -775,7 +785,9 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
     if (spin->count() > 0) {
         pump.env.emplace_back(kSpinEnv, std::to_string(spin->count()));
     }
-    auto part_result = machine_part(descriptor, file, o.machine, pump);
+    // Where the dataflow was started, a machine may host none of its nodes: it watches.
+    auto part_result = machine_part(descriptor, file, o.machine, pump,
+                                    o.default_machine && *o.default_machine == o.machine);
     if (!part_result) {
         return fail(part_result.error());
     }
@@ -909,6 +921,7 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
     // Until the part ends, a signal (stop everywhere), or another machine's stop.
     bool stop_everywhere = false;
     bool stopped_elsewhere = false;
+    bool finished_elsewhere = false; // a watching part: every other machine's part ended
     while (!part_ended.load()) {
         if (cli::InterruptScope::interrupted()) {
             stop_everywhere = true;
@@ -921,6 +934,16 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
         }
         if (stopped_elsewhere) {
             out << "zeroflow-bridge: stop from another machine" << std::endl;
+            break;
+        }
+        finished_elsewhere =
+            part.watching && std::all_of(machines.begin(), machines.end(), [&](const auto& m) {
+                const auto it = seen.find(m);
+                return it != seen.end() && (it->second == "done" || it->second == "gone");
+            });
+        if (finished_elsewhere) {
+            out << "zeroflow-bridge: every machine's part ended: the watching part here ends"
+                << std::endl;
             break;
         }
         std::this_thread::sleep_for(50ms);
@@ -936,8 +959,8 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
     remote.update(uuid, control.states()); // the part here ended: the others' last states
     // Stopped here by a request we did not make (`zeroflow stop` on this machine, or this
     // daemon's shutdown): the whole dataflow stops, as a signal to this bridge would do.
-    const bool stopped_here =
-        !stop_everywhere && !stopped_elsewhere && result.value("stop_requested", false);
+    const bool stopped_here = !stop_everywhere && !stopped_elsewhere && !finished_elsewhere &&
+                              result.value("stop_requested", false);
     if (stopped_here) {
         out << "zeroflow-bridge: part stopped on this machine: every machine stops" << std::endl;
         stop_everywhere = true;
@@ -949,7 +972,8 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
         dds_wait_for_acks(control.writer, DDS_SECS(1));
     }
     out << "zeroflow-bridge: machine '" << o.machine << "' done" << std::endl;
-    if (!stop_everywhere && !stopped_elsewhere && !result.value("success", false)) {
+    if (!stop_everywhere && !stopped_elsewhere && !finished_elsewhere &&
+        !result.value("success", false)) {
         // The part ended by itself, and not every node exited 0 (pumps included).
         return cli::report_result(result, out, err);
     }

@@ -43,7 +43,7 @@ bool is_valid_dataflow_name(const std::string& name) {
 std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor& descriptor,
                                                      const std::filesystem::path& file,
                                                      const std::string& machine,
-                                                     const PumpCommand& pump) {
+                                                     const PumpCommand& pump, bool may_watch) {
     for (const auto& node : descriptor.nodes) {
         if (!node.machine) {
             return std::unexpected("node '" + node.id +
@@ -52,7 +52,9 @@ std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor&
         }
     }
     const auto machines = descriptor.machines();
-    if (std::find(machines.begin(), machines.end(), machine) == machines.end()) {
+    const bool watching =
+        std::find(machines.begin(), machines.end(), machine) == machines.end() && may_watch;
+    if (std::find(machines.begin(), machines.end(), machine) == machines.end() && !watching) {
         std::string names;
         for (const auto& m : machines) {
             names += (names.empty() ? "" : ", ") + m;
@@ -61,6 +63,7 @@ std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor&
                                "' (its machines: " + names + ")");
     }
     MachinePart part;
+    part.watching = watching;
     auto is_local = [&](const std::string& id) {
         const auto* node = descriptor.find_node(id);
         return node != nullptr && node->machine == machine;
@@ -165,6 +168,10 @@ std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor&
                                      std::to_string(out.machines.size()));
         }
         nodes.push_back(bridge);
+    }
+    if (part.watching) { // nothing of the dataflow runs here: one node that waits for Stop
+        part.bridge_node = bridge_node_id(descriptor);
+        nodes.push_back(pump_node(part.bridge_node, "hold"));
     }
     root["nodes"] = nodes;
     // `shm:` sizing of outputs that are not in the part would name unknown nodes.

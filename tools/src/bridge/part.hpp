@@ -40,7 +40,11 @@ struct PumpCommand {
 };
 
 struct MachinePart {
-    std::string yaml;        ///< the part as a dataflow file (relative paths as in the original)
+    std::string yaml; ///< the part as a dataflow file (relative paths as in the original)
+    /// A machine that hosts no node of the dataflow but where it was started: its part is one
+    /// node (zeroflow-bridge --pump hold) that waits for Stop, so that the dataflow has a UUID,
+    /// a `list` entry and a stop here like any other part.
+    bool watching = false;
     std::string bridge_node; ///< id of the bridge node; empty when nothing leaves this machine
     std::vector<std::string> stand_ins; ///< ids of the remote nodes stood in for
     std::vector<Outbound> outbound;
@@ -54,10 +58,10 @@ void place_unplaced_nodes(dataflow::Descriptor& descriptor, const std::string& m
 bool is_valid_dataflow_name(const std::string& name);
 
 /// The part of `descriptor` (parsed from `file`) for `machine`. Errors: a node that names no
-/// machine (give it `deploy:` or a top-level default), or no node placed on `machine`.
-std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor& descriptor,
-                                                     const std::filesystem::path& file,
-                                                     const std::string& machine,
-                                                     const PumpCommand& pump);
+/// machine (give it `deploy:` or a top-level default), or no node placed on `machine` (unless
+/// `may_watch`: the dataflow was started there, and the part is a watching one).
+std::expected<MachinePart, std::string>
+machine_part(const dataflow::Descriptor& descriptor, const std::filesystem::path& file,
+             const std::string& machine, const PumpCommand& pump, bool may_watch = false);
 
 } // namespace zeroflow::bridge
