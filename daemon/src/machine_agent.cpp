@@ -79,10 +79,7 @@ void Supervisor::feed_agent() {
     // A bound on every handed request, whatever happens to the agent: a start may take its
     // start timeout plus the machines' barrier; a forward its forward_timeout (10 s, a stop its
     // grace more), and its way back.
-    const auto start_timeout =
-        next.payload.contains("start_timeout_s") && next.payload["start_timeout_s"].is_number()
-            ? next.payload["start_timeout_s"].get<double>()
-            : 60.0;
+    const auto start_timeout = protocol::start_timeout_of(next.payload);
     const auto bound =
         next.kind == "start"
             ? std::chrono::milliseconds(static_cast<std::int64_t>(start_timeout * 1000) + 60000)

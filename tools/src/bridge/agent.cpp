@@ -258,10 +258,7 @@ private:
                         "and '-' (zeroflow start --name NAME)");
         }
         // `zeroflow start --start-timeout` (the daemon checked it): every machine's part's.
-        const double start_timeout =
-            start.contains("start_timeout_s") && start["start_timeout_s"].is_number()
-                ? start["start_timeout_s"].get<double>()
-                : 60.0;
+        const double start_timeout = protocol::start_timeout_of(start);
         // The other machines' agents must hear it: wait (a little) until they are matched.
         const auto others = static_cast<std::size_t>(
             std::count_if(machines.begin(), machines.end(),

@@ -52,9 +52,9 @@ std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor&
         }
     }
     const auto machines = descriptor.machines();
-    const bool watching =
-        std::find(machines.begin(), machines.end(), machine) == machines.end() && may_watch;
-    if (std::find(machines.begin(), machines.end(), machine) == machines.end() && !watching) {
+    const bool hosts_nodes = std::find(machines.begin(), machines.end(), machine) != machines.end();
+    const bool watching = !hosts_nodes && may_watch;
+    if (!hosts_nodes && !watching) {
         std::string names;
         for (const auto& m : machines) {
             names += (names.empty() ? "" : ", ") + m;

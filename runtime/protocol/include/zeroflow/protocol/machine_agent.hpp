@@ -37,6 +37,12 @@ inline constexpr std::string_view kForwardOp = "forward";
 inline constexpr std::array<std::string_view, 6> kForwardableOps = {"list",  "logs", "log_text",
                                                                     "stats", "stop", "ping"};
 
+/// A handed start's `start_timeout_s` (the daemon checked it), or the default 60 s.
+inline double start_timeout_of(const Json& start) {
+    const auto it = start.find("start_timeout_s");
+    return it != start.end() && it->is_number() ? it->get<double>() : 60.0;
+}
+
 /// How long the other machine's daemon may take to answer a forwarded `request`: 10 s, and for a
 /// `stop` its `grace_s` on top (default 10, as the daemon's; at most 3600): that daemon answers a
 /// stop once its nodes ended, after the grace at most. The agents wait this long for the reply,
