@@ -85,6 +85,17 @@ nodes:
 YAML
 }
 
+# VAR's value in the environment of machine a's publish pump, once data reaches b's sink.
+publish_pump_env() { # VAR
+  local pid
+  wait_for "[[ \$(value $work/sink.txt count) -gt 0 ]]" 20 || fail "nothing reached b"
+  for pid in $(ip netns pids "$tag-a"); do
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--pump publish'; then
+      tr '\0' '\n' <"/proc/$pid/environ" | sed -n "s/^$1=//p"
+    fi
+  done
+}
+
 # Waits for a's bridge to end, then for b's, which ends with its part (its inputs closed).
 bridges_end() {
   wait "${bridge_pid[a]}" || fail "bridge a failed"
@@ -125,7 +136,15 @@ transfer_2000() {
 
 case $test in
 transfer)
-  transfer_2000
+  # While it runs: a's publish pump has the bridge's Cyclone watermarks first and the user's
+  # configuration after them (so the user's settings win; its peers are what make it work).
+  pump_config() {
+    local uri
+    uri=$(publish_pump_env CYCLONEDDS_URI)
+    [[ $uri == "<CycloneDDS>"*"<WhcHigh>4MB</WhcHigh>"*"</CycloneDDS>,file://$work/a/cyclonedds.xml" ]] ||
+      fail "a's publish pump runs with CYCLONEDDS_URI='$uri'"
+  }
+  transfer_2000 pump_config
   echo "transfer: 2000 x 64 KiB from machine a to machine b, byte-exact, in order"
   ;;
 spin)
@@ -142,14 +161,8 @@ spin)
   [[ $(on a "$zeroflow" list) == "no dataflows" ]] || fail "machine a ran something: $(on a "$zeroflow" list)"
   # A valid window reaches the publish pump, and the 2,000 x 64 KiB arrive as without it.
   pump_spins() {
-    local pid found=
-    wait_for "[[ \$(value $work/sink.txt count) -gt 0 ]]" 20 || fail "nothing reached b"
-    for pid in $(ip netns pids "$tag-a"); do
-      if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--pump publish'; then
-        tr '\0' '\n' <"/proc/$pid/environ" | grep -qx 'ZEROFLOW_BRIDGE_SPIN_US=500' && found=1
-      fi
-    done
-    [[ -n $found ]] || fail "no publish pump on a runs with ZEROFLOW_BRIDGE_SPIN_US=500"
+    [[ $(publish_pump_env ZEROFLOW_BRIDGE_SPIN_US) == 500 ]] ||
+      fail "no publish pump on a runs with ZEROFLOW_BRIDGE_SPIN_US=500"
   }
   export ZEROFLOW_BRIDGE_SPIN_US=500
   transfer_2000 pump_spins
