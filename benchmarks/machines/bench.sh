@@ -6,7 +6,8 @@
 # halves its round trips; ddsperf ping prints halved ones already (it records (now - the ping's
 # source timestamp) / 2, process_pong in its ddsperf.c), so its figures are taken as printed.
 # Both block (zeroflow nodes without busy-polling; ddsperf in waitset mode); a third column
-# runs zeroflow again with busy-polling publish pumps (ZF_BENCH_SPIN_US, default 1000). ddsperf's smallest
+# runs zeroflow again with busy-polling publish pumps (ZF_BENCH_SPIN_US, default 1000), a fourth
+# the same ping-pong with both nodes on machine a (one local hand-over). ddsperf's smallest
 # message is 16 B: its figure stands beside zeroflow's 8 B.
 # Then throughput at 8 B, ROUNDS times (ZF_BENCH_ONLY=latency or =throughput: one part only): zf_source on a floods
 # for 5 s (it never waits: a full queue drops its oldest), zf_sink on b counts (received/s),
@@ -25,9 +26,17 @@ command -v ddsperf >/dev/null || { echo "ddsperf missing: apt-get install cyclon
 # shellcheck source=../../tests/machines/two_machines.sh
 source "$(dirname "$0")/../../tests/machines/two_machines.sh"
 py=/usr/bin/python3
+# ZF_BENCH_PIN=1: each machine on one core of its own, as two computers would be: zeroflow's
+# nodes on machine a with `cpu_affinity: [0]`, on b with [1] (their pumps follow them), and
+# ddsperf's ping on CPU 0, its pong on CPU 1 (taskset).
+pin_a=() pin_b=() affinity_a='' affinity_b=''
+if [[ ${ZF_BENCH_PIN:-0} == 1 ]]; then
+  pin_a=(taskset -c 0) pin_b=(taskset -c 1) affinity_a='cpu_affinity: [0]' affinity_b='cpu_affinity: [1]'
+fi
 
-zeroflow_point() { # size -> "p50 p99" (µs, one-way)
-  local size=$1
+zeroflow_point() { # size [machine of pong] -> "p50 p99" (µs, one-way)
+  local size=$1 pong_machine=${2:-b} pong_affinity=$affinity_b
+  [[ $pong_machine == b ]] || pong_affinity=$affinity_a
   rm -f "$work/zf.jsonl"
   cat >"$work/flow.yml" <<YAML
 nodes:
@@ -37,26 +46,28 @@ nodes:
     inputs: {pong: pong/pong}
     outputs: [ping]
     deploy: {machine: a}
+    $affinity_a
   - id: pong
     path: $pong
     args: --pattern pingpong --mode blocking --touch transport --size $size --samples $samples --warmup 100 --budget 20 --oversubscribed 0 --results $work/zf-pong.jsonl
     inputs: {ping: ping/ping}
     outputs: [pong]
-    deploy: {machine: b}
+    deploy: {machine: $pong_machine}
+    $pong_affinity
 YAML
   start_bridge a
-  start_bridge b
+  [[ $pong_machine == a ]] || start_bridge b
   wait "${bridge_pid[a]}" || fail "bridge a failed at $size B"
-  wait "${bridge_pid[b]}" || fail "bridge b failed at $size B"
+  [[ $pong_machine == a ]] || wait "${bridge_pid[b]}" || fail "bridge b failed at $size B"
   bridge_pid[a]= bridge_pid[b]=
   "$py" -c 'import json,sys; j=json.loads(open(sys.argv[1]).readlines()[-1]); print(j["p50_us"], j["p99_us"])' "$work/zf.jsonl"
 }
 ddsperf_point() { # size -> "p50 p99" (µs, one-way as ddsperf prints it): median over its 1 s windows
   local size=$1
   (( size >= 16 )) || size=16 # ddsperf's smallest message ("size 8 invalid: too small")
-  on b ddsperf -D 7 pong waitset >"$work/pong.txt" 2>&1 &
+  on b "${pin_b[@]}" ddsperf -D 7 pong waitset >"$work/pong.txt" 2>&1 &
   local pong_pid=$!
-  on a ddsperf -D 5 ping size "$size" waitset >"$work/ping.txt" 2>&1 || true
+  on a "${pin_a[@]}" ddsperf -D 5 ping size "$size" waitset >"$work/ping.txt" 2>&1 || true
   wait "$pong_pid" || true
   "$py" - "$work/ping.txt" <<'PY'
 import re, statistics, sys
@@ -136,15 +147,19 @@ zeroflow_spin_point() { # size -> "p50 p99" with spinning publish pumps
   zeroflow_point "$1"
   unset ZEROFLOW_BRIDGE_SPIN_US
 }
-[[ $only == throughput ]] || printf '%-8s %-6s %18s %18s %16s\n' size round "zeroflow p50/p99" \
-  "spin ${spin_us}us p50/p99" "ddsperf p50/p99"
+# The last latency column: the same ping-pong with both nodes on machine a (no DDS, no pump),
+# the cost of one hand-over between two blocked processes on this machine: each remote
+# direction has one more than ddsperf's (the sender waking its publish pump).
+[[ $only == throughput ]] || printf '%-8s %-6s %18s %18s %16s %18s\n' size round "zeroflow p50/p99" \
+  "spin ${spin_us}us p50/p99" "ddsperf p50/p99" "local p50/p99"
 [[ $only == throughput ]] || for size in 8 65536 1048576; do
   for ((r = 1; r <= rounds; r++)); do
     z=$(zeroflow_point "$size")
     s=-
     if ((spin_us > 0)); then s=$(zeroflow_spin_point "$size"); fi
     d=$(ddsperf_point "$size")
-    printf '%-8s %-6s %18s %18s %16s\n' "$size" "$r" "${z// //}" "${s// //}" "${d// //}"
+    l=$(zeroflow_point "$size" a)
+    printf '%-8s %-6s %18s %18s %16s %18s\n' "$size" "$r" "${z// //}" "${s// //}" "${d// //}" "${l// //}"
   done
 done
 if [[ $only != latency ]]; then

@@ -8,7 +8,7 @@
 #   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | stop_with_cli |
 #         machine_lost | stamps | remote_parts | start_on_daemon | start_missing_machine |
 #         duplicate_machine_id | destroy_stops_all | spin | gaps | slow_start | forwarded_stop |
-#         start_on_empty_machine
+#         start_on_empty_machine | pinned_pumps
 # Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
 set -euo pipefail
 zeroflow=$1 bridge=$2 node=$3 test=$4
@@ -85,14 +85,22 @@ nodes:
 YAML
 }
 
+# The pids of machine M's pumps of MODE (publish, subscribe) that run now.
+pump_pids() { # M MODE
+  local pid
+  for pid in $(ip netns pids "$tag-$1"); do
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--pump $2"; then
+      echo "$pid"
+    fi
+  done
+}
+
 # VAR's value in the environment of machine a's publish pump, once data reaches b's sink.
 publish_pump_env() { # VAR
   local pid
   wait_for "[[ \$(value $work/sink.txt count) -gt 0 ]]" 20 || fail "nothing reached b"
-  for pid in $(ip netns pids "$tag-a"); do
-    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--pump publish'; then
-      tr '\0' '\n' <"/proc/$pid/environ" | sed -n "s/^$1=//p"
-    fi
+  for pid in $(pump_pids a publish); do
+    tr '\0' '\n' <"/proc/$pid/environ" | sed -n "s/^$1=//p"
   done
 }
 
@@ -168,6 +176,58 @@ spin)
   transfer_2000 pump_spins
   unset ZEROFLOW_BRIDGE_SPIN_US
   echo "spin: a bad window refused; with 500 us, 2000 x 64 KiB from a to b, byte-exact, in order"
+  ;;
+pinned_pumps)
+  # A pump runs on the CPUs of the nodes it serves when they are all pinned (cpu_affinity): a's
+  # publish pump where its sender runs, b's subscribe pump where its reader runs; a node left
+  # unpinned leaves its pump unpinned. Every message still arrives.
+  (($(nproc) >= 2)) || fail "pinned_pumps needs 2 CPUs (this machine has $(nproc))"
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 3000 --period-us 1000 --report $work/source.txt
+    outputs: [out]
+    cpu_affinity: [1]
+    deploy: {machine: a}
+  - id: sink
+    path: $node
+    args: sink --report $work/sink.txt
+    inputs: {in: source/out}
+    cpu_affinity: [0]
+    deploy: {machine: b}
+  - id: watcher
+    path: $node
+    args: sink --report $work/watcher.txt
+    inputs: {in: source/out}
+    deploy: {machine: b}
+YAML
+  start_bridge a
+  start_bridge b
+  wait_for "[[ \$(value $work/sink.txt count) -gt 0 ]]" 20 || fail "nothing reached b"
+  cpus_of() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"; }
+  pid=$(pump_pids a publish)
+  [[ -n $pid && $(cpus_of "$pid") == 1 ]] ||
+    fail "a's publish pump (pid ${pid:-none}) runs on CPUs $(cpus_of "$pid"), not on its sender's CPU 1"
+  pid=$(pump_pids b subscribe)
+  [[ -n $pid && $(cpus_of "$pid") == "0-$(($(nproc) - 1))" ]] ||
+    fail "b's subscribe pump (pid ${pid:-none}) runs on CPUs $(cpus_of "$pid"): its readers are not all pinned, so it must not be"
+  bridges_end
+  [[ $(value "$work/sink.txt" count) == 3000 && $(value "$work/watcher.txt" count) == 3000 ]] ||
+    fail "sink and watcher got $(value "$work/sink.txt" count) and $(value "$work/watcher.txt" count) of 3000"
+  # Without the unpinned reader, b's pump follows the sink onto CPU 0.
+  sed -i '/- id: watcher/,$d' "$work/flow.yml"
+  rm -f "$work/sink.txt"
+  start_bridge a
+  start_bridge b
+  wait_for "[[ \$(value $work/sink.txt count) -gt 0 ]]" 20 || fail "nothing reached b (second run)"
+  pid=$(pump_pids b subscribe)
+  [[ -n $pid && $(cpus_of "$pid") == 0 ]] ||
+    fail "b's subscribe pump (pid ${pid:-none}) runs on CPUs $(cpus_of "$pid"), not on its reader's CPU 0"
+  bridges_end
+  [[ $(value "$work/sink.txt" count) == 3000 ]] || fail "sink got $(value "$work/sink.txt" count) of 3000 (second run)"
+  assert_nothing_left
+  echo "pinned_pumps: a's publish pump on its sender's CPU, b's subscribe pump on its reader's (unpinned beside an unpinned reader); 3000 messages each run"
   ;;
 start_on_empty_machine)
   # `zeroflow start` on a machine that hosts none of the dataflow's nodes (a base station

@@ -24,6 +24,28 @@ std::string bridge_node_id(const dataflow::Descriptor& descriptor) {
     return id;
 }
 
+/// Where a pump runs: on the CPUs of the local nodes it serves (its senders, or the readers of
+/// what it stands in for) when every one of them is pinned (`cpu_affinity`), so that handing a
+/// message to the pump or from it wakes no other CPU; unpinned (empty) when any one is not.
+std::vector<int> served_cpus(const dataflow::Descriptor& descriptor,
+                             const std::set<std::string>& served) {
+    std::set<int> cpus;
+    for (const auto& id : served) {
+        const auto* node = descriptor.find_node(id);
+        if (node == nullptr || node->cpu_affinity.empty()) {
+            return {};
+        }
+        cpus.insert(node->cpu_affinity.begin(), node->cpu_affinity.end());
+    }
+    return {cpus.begin(), cpus.end()};
+}
+
+void pin(YAML::Node& node, const std::vector<int>& cpus) {
+    for (const int cpu : cpus) {
+        node["cpu_affinity"].push_back(cpu);
+    }
+}
+
 } // namespace
 
 void place_unplaced_nodes(dataflow::Descriptor& descriptor, const std::string& machine) {
@@ -149,6 +171,16 @@ std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor&
                 stand_in["args"].push_back(output + "=" + in->output.to_string() + "@" +
                                            std::to_string(in->depth));
             }
+            std::set<std::string> readers;
+            for (const auto& reader : descriptor.nodes) {
+                for (const auto& input : reader.inputs) {
+                    const auto* source = std::get_if<dataflow::OutputRef>(&input.source);
+                    if (source != nullptr && source->node == id && is_local(reader.id)) {
+                        readers.insert(reader.id);
+                    }
+                }
+            }
+            pin(stand_in, served_cpus(descriptor, readers));
             nodes.push_back(stand_in);
             present.insert(id);
             part.stand_ins.push_back(id);
@@ -157,7 +189,9 @@ std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor&
     if (!part.outbound.empty()) {
         part.bridge_node = bridge_node_id(descriptor);
         YAML::Node bridge = pump_node(part.bridge_node, "publish");
+        std::set<std::string> senders;
         for (const auto& out : part.outbound) {
+            senders.insert(out.output.node);
             YAML::Node input;
             input["source"] = out.output.to_string();
             input["queue_size"] = out.depth;
@@ -167,6 +201,7 @@ std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor&
                                      std::to_string(out.depth) + "*" +
                                      std::to_string(out.machines.size()));
         }
+        pin(bridge, served_cpus(descriptor, senders));
         nodes.push_back(bridge);
     }
     if (part.watching) { // nothing of the dataflow runs here: one node that waits for Stop
