@@ -865,21 +865,53 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
         file.parent_path() / ("." + file.stem().string() + ".machine-" + o.machine + "-" +
                               std::to_string(::getpid()) + ".yml");
     std::ofstream(part_file) << part.yaml;
-    auto started = cli::daemon_call(Json{{"op", "start"},
-                                         {"path", part_file.string()},
-                                         {"name", flow},
-                                         {"start_timeout_s", o.start_timeout_s}},
-                                    start_timeout + 60s);
+    // The start returns once the part runs, and its publish pump waits for the other machines'
+    // readers: while it waits, a machine that could not start its part (a node or working_dir
+    // missing there) says stop, and this part's start is stopped at once, with that reason.
+    std::optional<std::expected<Json, cli::DaemonError>> started;
+    std::atomic<bool> start_answered{false};
+    std::thread starter([&] {
+        started = cli::daemon_call(Json{{"op", "start"},
+                                        {"path", part_file.string()},
+                                        {"name", flow},
+                                        {"start_timeout_s", o.start_timeout_s}},
+                                   start_timeout + 60s);
+        start_answered.store(true);
+    });
+    std::vector<std::string> stopped_by;
+    while (!start_answered.load() && stopped_by.empty()) {
+        for (const auto& [m, state] : control.states()) {
+            if (m != o.machine && state == "stop" &&
+                std::find(machines.begin(), machines.end(), m) != machines.end()) {
+                stopped_by.push_back(m);
+            }
+        }
+        if (stopped_by.empty()) {
+            std::this_thread::sleep_for(20ms);
+        }
+    }
+    if (!stopped_by.empty()) { // nothing ran yet (the barrier holds the senders): a short grace
+        cli::daemon_call(Json{{"op", "stop"}, {"dataflow", flow}, {"grace_s", 1.0}}, 60s);
+    }
+    starter.join();
     std::filesystem::remove(part_file, ec);
-    if (!started) {
+    if (!stopped_by.empty()) {
+        if (*started) { // it ran before the stop reached it
+            cli::daemon_call(
+                Json{{"op", "stop"}, {"dataflow", (**started)["uuid"]}, {"grace_s", 5.0}}, 60s);
+        }
+        return fail("machine " + names(stopped_by) + " stopped the dataflow" +
+                    why_stopped(stopped_by));
+    }
+    if (!*started) {
         const auto why = "machine '" + o.machine + "' could not start its part (" +
-                         started.error().message + ")";
+                         started->error().message + ")";
         control.say(o.machine, "stop", why); // the others stop what they started, saying why
         dds_wait_for_acks(control.writer, DDS_SECS(1));
-        cli::print_daemon_error(started.error(), err);
+        cli::print_daemon_error(started->error(), err);
         return fail(why + ": every machine stops");
     }
-    const auto uuid = (*started)["uuid"].get<std::string>();
+    const auto uuid = (**started)["uuid"].get<std::string>();
     RemoteReport remote(descriptor, o.machine, part, err);
     remote.update(uuid, control.states());
     auto stop_part = [&uuid] {
