@@ -82,7 +82,7 @@ SpawnRequest plan_spawn(const DataflowState& df, const NodeState& ns,
                         const std::filesystem::path& cgroup_base) {
     SpawnRequest spawn;
     spawn.node = &df.descriptor.nodes[ns.index];
-    spawn.working_dir = df.descriptor.working_dir;
+    spawn.working_dir = spawn.node->working_dir.value_or(df.descriptor.working_dir);
     spawn.extra_env = {{protocol::kDataflowIdEnv, df.uuid},
                        {protocol::kNodeIdEnv, ns.id},
                        {protocol::kRuntimeDirEnv, runtime_dir.string()},

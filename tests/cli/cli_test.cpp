@@ -168,6 +168,29 @@ TEST_F(CliTest, StartOfAnUnbuiltNodeSuggestsZeroflowBuild) {
     }
 }
 
+TEST_F(CliTest, BuildRunsInTheNodesWorkingDir) {
+    // deploy: {working_dir: ws}: the node's build runs in ws, and its path resolves there.
+    fs::create_directories(dir_ / "ws");
+    std::ofstream(dir_ / "flow.yml") << "nodes:\n"
+                                        "  - id: made\n"
+                                        "    path: ./made\n"
+                                        "    build: printf '#!/bin/sh\\n' > made && chmod +x made\n"
+                                        "    outputs: [out]\n"
+                                        "    deploy: {working_dir: ws}\n";
+    const auto file = quoted((dir_ / "flow.yml").string());
+    const auto before = zeroflow("check " + file); // not built: a warning, naming ws/made
+    EXPECT_NE(before.err.find("not found (" + (dir_ / "ws" / "made").string() + ")"),
+              std::string::npos)
+        << before.err;
+    const auto built = zeroflow("build " + file);
+    EXPECT_EQ(built.status, 0) << built.err;
+    EXPECT_TRUE(fs::exists(dir_ / "ws" / "made"));
+    EXPECT_FALSE(fs::exists(dir_ / "made")) << "the build ran in the file's folder";
+    const auto after = zeroflow("check " + file);
+    EXPECT_EQ(after.status, 0) << after.err;
+    EXPECT_EQ(after.err.find("warning"), std::string::npos) << after.err;
+}
+
 TEST_F(CliTest, NewWritesACppProjectAndSaysHowToBuildAndRunIt) {
     const fs::path project = dir_ / "robot";
     const auto sut = zeroflow("new " + quoted(project.string()));

@@ -8,7 +8,7 @@
 #   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | stop_with_cli |
 #         machine_lost | stamps | remote_parts | start_on_daemon | start_missing_machine |
 #         duplicate_machine_id | destroy_stops_all | spin | gaps | slow_start | forwarded_stop |
-#         start_on_empty_machine | pinned_pumps
+#         start_on_empty_machine | pinned_pumps | working_dir
 # Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
 set -euo pipefail
 zeroflow=$1 bridge=$2 node=$3 test=$4
@@ -176,6 +176,48 @@ spin)
   transfer_2000 pump_spins
   unset ZEROFLOW_BRIDGE_SPIN_US
   echo "spin: a bad window refused; with 500 us, 2000 x 64 KiB from a to b, byte-exact, in order"
+  ;;
+working_dir)
+  # Different paths on each machine: b's sink runs from a folder that exists on b only (a tmpfs
+  # mounted in b's own mount namespace), given as its deploy working_dir with a relative path.
+  # a, where the dataflow is started, cannot check that executable and does not; the sink
+  # runs there, with that folder as its current directory (its relative report lands in it).
+  mkdir -p "$work/b-only"
+  on b mount -t tmpfs tmpfs "$work/b-only"
+  on b mkdir "$work/b-only/ws"
+  on b cp "$node" "$work/b-only/ws/sink-node"
+  [[ ! -e $work/b-only/ws ]] || fail "b's folder is visible outside b"
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: source --count 500 --period-us 1000 --report $work/source.txt
+    outputs: [out]
+  - id: sink
+    path: ./sink-node
+    args: sink --report sink-report.txt
+    inputs: {in: source/out}
+    deploy: {machine: b, working_dir: $work/b-only/ws}
+YAML
+  on a "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err" ||
+    fail "zeroflow start on a: $(cat "$work/start.err")"
+  wait_for "[[ \$(on b sed -n 's/^count=//p' $work/b-only/ws/sink-report.txt) == 500 ]]" 30 ||
+    fail "b's sink reported $(on b cat "$work/b-only/ws/sink-report.txt" 2>&1 | tr '\n' ' ') in its working_dir"
+  [[ $(on b sed -n 's/^checksum=//p' "$work/b-only/ws/sink-report.txt") == $(value "$work/source.txt" checksum) ]] ||
+    fail "payloads differ"
+  # A working_dir that does not exist where the node runs fails the start, naming it.
+  # It fails as soon as b says so, not when a's publish pump gives up waiting for b (20 s).
+  sed -i "s|working_dir: $work/b-only/ws|working_dir: $work/b-only/nowhere|" "$work/flow.yml"
+  t0=$(date +%s%N)
+  if on a "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err"; then
+    fail "a start with a missing working_dir on b succeeded"
+  fi
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  grep -q "machine 'b' stopped the dataflow: machine 'b' could not start its part (.*'working_dir' of node 'sink' ($work/b-only/nowhere) is not a directory" "$work/start.err" ||
+    fail "the failure does not say b's error: $(cat "$work/start.err")"
+  ((ms < 15000)) || fail "the failed start took $ms ms"
+  assert_nothing_left
+  echo "working_dir: b's sink ran from a folder only b has, its report there; a missing one fails the start in $ms ms ($(head -c 300 "$work/start.err"))"
   ;;
 pinned_pumps)
   # A pump runs on the CPUs of the nodes it serves when they are all pinned (cpu_affinity): a's

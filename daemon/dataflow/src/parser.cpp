@@ -25,8 +25,8 @@ namespace fs = std::filesystem;
 constexpr std::array kTopLevelKeys{"nodes", "communication",    "_unstable_debug", "shm",
                                    "env",   "_unstable_deploy", "deploy"};
 // Keys of a `deploy:` / `_unstable_deploy:` map; dora's others are refused by name.
-constexpr std::array kDeployKeys{"machine"};
-constexpr std::array kDeployUnsupported{"working_dir", "labels", "distribute"};
+constexpr std::array kDeployKeys{"machine", "working_dir"};
+constexpr std::array kDeployUnsupported{"labels", "distribute"};
 // dora 1.0's top-level keys that only tune checks or intervals zeroflow does not have: a
 // warning says they are not supported yet and have no effect.
 constexpr std::array kTopLevelIgnored{"debug", "health_check_interval", "strict_types",
@@ -148,6 +148,10 @@ struct NodeDraft {
     bool has_id = false;
     bool has_unsupported = false; ///< e.g. dora operators: its outputs are not known
     YAML::Mark id_mark;
+    /// A node with a `working_dir`: its path (expanded) and where, checked once its machine
+    /// is known (not at all when it names one: the machine that runs it checks its part).
+    std::optional<std::pair<std::string, YAML::Mark>> deferred_path;
+    std::optional<YAML::Mark> working_dir_mark;
     std::vector<YAML::Mark> output_marks; // parallel to node.outputs
 };
 
@@ -253,7 +257,14 @@ public:
                     error(entry.first.Mark(), "give either 'deploy' or '_unstable_deploy' at the "
                                               "top level, not both");
                 } else {
-                    default_machine_ = parse_deploy(value, "'" + *key + "' at the top level");
+                    const auto deploy = parse_deploy(value, "'" + *key + "' at the top level");
+                    default_machine_ = deploy.machine;
+                    if (deploy.working_dir) {
+                        error(deploy.working_dir->second,
+                              "'working_dir' in '" + *key +
+                                  "' at the top level is not supported: give it per node "
+                                  "(deploy: {machine: NAME, working_dir: DIR})");
+                    }
                 }
             } else {
                 error(entry.first.Mark(),
@@ -269,6 +280,7 @@ public:
         }
         apply_global_env();
         apply_default_machine();
+        resolve_deferred_paths();
         check_graph();
     }
 
@@ -482,7 +494,14 @@ private:
                     error(key_mark,
                           "give either 'deploy' or '_unstable_deploy' in " + who + ", not both");
                 } else {
-                    draft.node.machine = parse_deploy(value, "'" + *key + "' of " + who);
+                    auto deploy = parse_deploy(value, "'" + *key + "' of " + who);
+                    draft.node.machine = std::move(deploy.machine);
+                    if (deploy.working_dir) {
+                        const fs::path dir(deploy.working_dir->first);
+                        draft.node.working_dir =
+                            (dir.is_absolute() ? dir : working_dir_ / dir).lexically_normal();
+                        draft.working_dir_mark = deploy.working_dir->second;
+                    }
                 }
             } else if (contains(kNodeUnsupported, *key)) {
                 has_unsupported = true;
@@ -509,7 +528,11 @@ private:
         if (path_value && !shell) {
             if (auto expanded = expand(path_value->first, detail::UnsetVariable::error,
                                        path_value->second, "'path' of " + who)) {
-                resolve_path(draft.node, *expanded, path_value->second, who);
+                if (draft.node.working_dir && *expanded != "dynamic") {
+                    draft.deferred_path.emplace(*expanded, path_value->second);
+                } else {
+                    resolve_path(draft.node, *expanded, path_value->second, who);
+                }
             }
         }
         if (draft.node.send_stdout_as) {
@@ -538,8 +561,10 @@ private:
         nodes_.push_back(std::move(draft));
     }
 
+    /// Resolves `path` against the node's working_dir (else the file's folder) and, with
+    /// `check`, says when it is not an executable here (or on PATH, for a bare name).
     void resolve_path(Node& node, const std::string& text, const YAML::Mark& mark,
-                      const std::string& who) {
+                      const std::string& who, bool check = true) {
         if (text == "dynamic") {
             node.dynamic = true;
             return;
@@ -551,10 +576,11 @@ private:
             return;
         }
         const fs::path written(text);
+        const fs::path& base = node.working_dir ? *node.working_dir : working_dir_;
         const fs::path local =
-            (written.is_absolute() ? written : working_dir_ / written).lexically_normal();
+            (written.is_absolute() ? written : base / written).lexically_normal();
         node.executable = local;
-        if (is_executable_file(local)) {
+        if (!check || is_executable_file(local)) {
             return;
         }
         if (text.find('/') == std::string::npos) {
@@ -698,13 +724,20 @@ private:
         global_env_ = std::move(holder.env);
     }
 
-    /// A `deploy:` map (dora 1.0) or `_unstable_deploy:` (dora 0.3): the machine it names.
-    std::optional<std::string> parse_deploy(const YAML::Node& value, const std::string& what) {
+    struct Deploy {
+        std::optional<std::string> machine;
+        std::optional<std::pair<std::string, YAML::Mark>> working_dir; ///< as written, and where
+    };
+
+    /// A `deploy:` map (dora 1.0) or `_unstable_deploy:` (dora 0.3): the machine it names and
+    /// the node's working directory there.
+    Deploy parse_deploy(const YAML::Node& value, const std::string& what) {
+        Deploy deploy;
         if (!value.IsMap()) {
             error(value.Mark(), what + " must be a map such as {machine: NAME}");
-            return std::nullopt;
+            return deploy;
         }
-        std::optional<std::string> machine;
+        auto& machine = deploy.machine;
         std::set<std::string> seen;
         for (const auto& entry : value) {
             const auto key = key_of(entry.first, seen);
@@ -720,15 +753,24 @@ private:
                 } else if (text) {
                     machine = *text;
                 }
+            } else if (*key == "working_dir") {
+                const auto text =
+                    scalar(entry.second, "'working_dir' in " + what, "a directory path");
+                if (text && text->empty()) {
+                    error(entry.second.Mark(), "'working_dir' in " + what + " is empty");
+                } else if (text) {
+                    deploy.working_dir.emplace(*text, entry.second.Mark());
+                }
             } else if (contains(kDeployUnsupported, *key)) {
-                error(entry.first.Mark(), quote(*key) + " in " + what +
-                                              " is not supported yet by zeroflow (only 'machine')");
+                error(entry.first.Mark(),
+                      quote(*key) + " in " + what +
+                          " is not supported yet by zeroflow (only 'machine' and 'working_dir')");
             } else {
                 error(entry.first.Mark(), "unknown key " + quote(*key) + " in " + what +
                                               detail::did_you_mean(*key, to_strings(kDeployKeys)));
             }
         }
-        return machine;
+        return deploy;
     }
 
     // Nodes without a machine of their own run on the top-level default, if there is one.
@@ -740,6 +782,29 @@ private:
             if (!draft.node.machine) {
                 draft.node.machine = default_machine_;
             }
+        }
+    }
+
+    // A node with a working_dir that names a machine runs there, where its executable and its
+    // working_dir are checked (in that machine's part, which names none); one that names none
+    // runs here and is checked now.
+    void resolve_deferred_paths() {
+        for (auto& draft : nodes_) {
+            if (!draft.deferred_path) {
+                continue;
+            }
+            const std::string who =
+                draft.has_id ? "node " + quote(draft.node.id) : std::string("node");
+            const bool here = !draft.node.machine;
+            std::error_code ec;
+            const bool missing = here && !fs::is_directory(*draft.node.working_dir, ec);
+            if (missing) {
+                error(*draft.working_dir_mark, "'working_dir' of " + who + " (" +
+                                                   draft.node.working_dir->string() +
+                                                   ") is not a directory");
+            }
+            resolve_path(draft.node, draft.deferred_path->first, draft.deferred_path->second, who,
+                         here && !missing);
         }
     }
 

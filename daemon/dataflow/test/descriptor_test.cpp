@@ -280,8 +280,10 @@ TEST_F(DescriptorTest, DeployKeysAreValidated) {
     EXPECT_TRUE(has_diagnostic(parse(node + "deploy: {machin: x}\n"), Severity::error, 4, 14,
                                "unknown key 'machin' in 'deploy' of node 'a' (did you mean "
                                "'machine'?)"));
-    EXPECT_TRUE(has_diagnostic(parse(node + "deploy: {working_dir: /x}\n"), Severity::error, 4, 14,
-                               "'working_dir' in 'deploy' of node 'a' is not supported yet"));
+    EXPECT_TRUE(has_diagnostic(parse(node + "deploy: {labels: {gpu: 'true'}}\n"), Severity::error,
+                               4, 14,
+                               "'labels' in 'deploy' of node 'a' is not supported yet by zeroflow "
+                               "(only 'machine' and 'working_dir')"));
     EXPECT_TRUE(has_diagnostic(
         parse(node + "deploy: {machine: x}\n    _unstable_deploy: {machine: y}\n"), Severity::error,
         5, 5, "give either 'deploy' or '_unstable_deploy' in node 'a'"));
@@ -290,6 +292,48 @@ TEST_F(DescriptorTest, DeployKeysAreValidated) {
     EXPECT_TRUE(has_diagnostic(
         parse(std::string(kPair) + "deploy: {machine: x}\n_unstable_deploy: {machine: x}\n"),
         Severity::error, 13, 1, "give either 'deploy' or '_unstable_deploy' at the top level"));
+}
+
+TEST_F(DescriptorTest, WorkingDirMovesANodeAndIsCheckedWhereItRuns) {
+    std::filesystem::create_directories(dir_.path() / "ws" / "bin");
+    dir_.executable("ws/bin/camera");
+    const auto sut = parse(R"(nodes:
+  - id: camera
+    path: bin/camera
+    outputs: [image]
+    deploy: {working_dir: ws}
+  - id: remote
+    path: ./only-there
+    inputs: {image: camera/image}
+    _unstable_deploy: {machine: base, working_dir: /home/base/flow}
+)");
+    ASSERT_TRUE(sut.ok()) << sut.format();
+    // Relative: to the file's folder; the node's path resolves in it.
+    const auto* camera = sut.descriptor->find_node("camera");
+    EXPECT_EQ(camera->working_dir, dir_.path() / "ws");
+    EXPECT_EQ(camera->executable, dir_.path() / "ws" / "bin" / "camera");
+    // On another machine: resolved there, and not checked here (its machine checks its part).
+    const auto* remote = sut.descriptor->find_node("remote");
+    EXPECT_EQ(remote->working_dir, std::filesystem::path("/home/base/flow"));
+    EXPECT_EQ(remote->executable, std::filesystem::path("/home/base/flow/only-there"));
+    EXPECT_EQ(remote->machine, "base");
+
+    // Here (no machine), a missing folder or executable is an error, at its position.
+    const std::string node = "nodes:\n  - id: a\n    path: ./sender\n    ";
+    EXPECT_TRUE(has_diagnostic(parse(node + "deploy: {working_dir: nowhere}\n"), Severity::error, 4,
+                               27,
+                               "'working_dir' of node 'a' (" + (dir_.path() / "nowhere").string() +
+                                   ") is not a directory"));
+    EXPECT_TRUE(has_diagnostic(parse(node + "deploy: {working_dir: ws}\n"), Severity::error, 3, 11,
+                               "executable './sender' of node 'a' not found (" +
+                                   (dir_.path() / "ws" / "sender").string() + ")"));
+    EXPECT_TRUE(has_diagnostic(parse(node + "deploy: {working_dir: ''}\n"), Severity::error, 4, 27,
+                               "'working_dir' in 'deploy' of node 'a' is empty"));
+    // Not a default: a directory is one machine's.
+    EXPECT_TRUE(has_diagnostic(parse(std::string(kPair) + "deploy: {working_dir: ws}\n"),
+                               Severity::error, 12, 23,
+                               "'working_dir' in 'deploy' at the top level is not supported: give "
+                               "it per node"));
 }
 
 TEST_F(DescriptorTest, UnsupportedNodeKeysAreClearErrors) {

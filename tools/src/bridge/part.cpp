@@ -125,7 +125,7 @@ std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor&
             }
         }
     }
-    // The YAML: local nodes as written (less their deploy keys), stand-ins, the bridge node.
+    // The YAML: local nodes as written (less their machines), stand-ins, the bridge node.
     YAML::Node root;
     try {
         root = YAML::LoadFile(file.string());
@@ -155,8 +155,17 @@ std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor&
     for (auto node : root["nodes"]) {
         const auto id = node["id"].as<std::string>();
         if (is_local(id)) {
-            node.remove("deploy");
-            node.remove("_unstable_deploy");
+            // Its machine goes (it runs here); its working_dir stays, for this machine's daemon.
+            for (const char* key : {"deploy", "_unstable_deploy"}) {
+                const YAML::Node& written = node; // a const look adds no key
+                if (written[key] && written[key].IsMap()) {
+                    YAML::Node deploy = node[key];
+                    deploy.remove("machine");
+                    if (deploy.size() == 0) {
+                        node.remove(key);
+                    }
+                }
+            }
             nodes.push_back(node);
             present.insert(id);
         } else if (const auto it = stand_in_outputs.find(id); it != stand_in_outputs.end()) {

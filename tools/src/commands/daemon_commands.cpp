@@ -1106,7 +1106,8 @@ int run_build(const BuildOptions& options, std::ostream& out, std::ostream& err)
         auto env = daemon::ExecStrings::current_environment();
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addchdir_np(&actions, d.working_dir.c_str());
+        const auto dir = node.working_dir.value_or(d.working_dir);
+        posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
         const int rc = ::posix_spawn(&pid, "/bin/sh", &actions, nullptr, argv.data(), env.data());
         posix_spawn_file_actions_destroy(&actions);
         if (rc != 0) {

@@ -128,6 +128,10 @@ struct Node {
     /// `deploy: {machine: M}` (dora 1.0) or `_unstable_deploy:` (dora 0.3), else the top-level
     /// default; empty = where the dataflow is started.
     std::optional<std::string> machine;
+    /// `deploy: {working_dir: DIR}` (dora's), absolute (a relative DIR is the file's folder's):
+    /// the node runs there, its relative `path` and its `build` resolve there; empty = the
+    /// file's folder. A node that also names a machine is checked on that machine only.
+    std::optional<std::filesystem::path> working_dir;
     Location where; ///< the node's first key
 
     const Input* find_input(std::string_view input_id) const;
