@@ -316,14 +316,14 @@ TEST_F(CliTest, CheckListsTheMachinesOfADataflow) {
                            "  - {id: source, path: /bin/true, outputs: [out], deploy: {machine: "
                            "robot}}\n"
                            "  - {id: sink, path: /bin/true, inputs: {in: source/out},\n"
-                           "     _unstable_deploy: {machine: base}}\n"
+                           "     _unstable_deploy: {machine: base, working_dir: /base/ws}}\n"
                            "  - {id: other, path: /bin/true}\n";
     const auto sut = zeroflow("check " + quoted(file.string()));
     EXPECT_EQ(sut.status, 0) << sut.err;
-    EXPECT_EQ(sut.out,
-              file.string() +
-                  ": ok — 3 nodes, 1 connection, 0 timers\n"
-                  "  machine base: sink\n  machine robot: source\n  where started: other\n");
+    EXPECT_EQ(sut.out, file.string() +
+                           ": ok — 3 nodes, 1 connection, 0 timers\n"
+                           "  machine base: sink (in /base/ws)\n  machine robot: source\n  where "
+                           "started: other\n");
 }
 
 // A FIFO would block a reader forever and /dev/zero never ends: `check` refuses both at once.

@@ -51,6 +51,9 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
             for (const auto& node : descriptor.nodes) {
                 if (node.machine == machine) {
                     out << ' ' << node.id;
+                    if (node.working_dir) { // checked there, not here
+                        out << " (in " << node.working_dir->string() << ")";
+                    }
                 }
             }
             out << '\n';
@@ -59,6 +62,9 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
         for (const auto& node : descriptor.nodes) {
             if (!node.machine) {
                 out << (header ? " " : "  where started:") << (header ? "" : " ") << node.id;
+                if (node.working_dir) {
+                    out << " (in " << node.working_dir->string() << ")";
+                }
                 header = true;
             }
         }
