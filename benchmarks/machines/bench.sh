@@ -141,6 +141,9 @@ only=${ZF_BENCH_ONLY:-} # latency | throughput: one part only
 # The third latency column: the same zeroflow ping-pong with publish pumps that busy-poll for
 # ZF_BENCH_SPIN_US after each message (ZEROFLOW_BRIDGE_SPIN_US; 0 leaves the column out).
 spin_us=${ZF_BENCH_SPIN_US:-1000}
+# Pinned, a spinning pump would poll on its senders' core: the bridge leaves it unpinned, which
+# is not what ZF_BENCH_PIN measures; that column is left out.
+[[ ${ZF_BENCH_PIN:-0} != 1 ]] || spin_us=0
 zeroflow_spin_point() { # size -> "p50 p99" with spinning publish pumps
   ZEROFLOW_BRIDGE_SPIN_US=$spin_us
   export ZEROFLOW_BRIDGE_SPIN_US

@@ -205,6 +205,13 @@ Outcome<std::optional<Json>> Supervisor::handle_start(ConnId conn, const Json& r
         elsewhere +=
             (elsewhere.empty() ? "" : "; ") + ("machine '" + machine + "' (nodes " + nodes + ")");
     }
+    if (elsewhere.empty()) { // every node runs here: what the parse left to this machine
+        if (auto missing = parsed.descriptor->missing_working_dirs(); !missing.empty()) {
+            missing.pop_back();
+            return std::unexpected(
+                RequestError{protocol::DaemonErrorKind::bad_dataflow, *path + ": " + missing});
+        }
+    }
     if (!elsewhere.empty()) {
         if (options_.machine_id.empty()) {
             return std::unexpected(RequestError{

@@ -186,6 +186,19 @@ TEST_F(CliTest, BuildRunsInTheNodesWorkingDir) {
     EXPECT_EQ(built.status, 0) << built.err;
     EXPECT_TRUE(fs::exists(dir_ / "ws" / "made"));
     EXPECT_FALSE(fs::exists(dir_ / "made")) << "the build ran in the file's folder";
+    // A node whose folder is on its machine only is built there, not here.
+    std::ofstream(dir_ / "far.yml") << "nodes:\n"
+                                       "  - id: far\n"
+                                       "    path: ./far\n"
+                                       "    build: touch built-here\n"
+                                       "    deploy: {machine: robot, working_dir: /robot/ws}\n";
+    const auto far = zeroflow("build " + quoted((dir_ / "far.yml").string()));
+    EXPECT_EQ(far.status, 0) << far.err;
+    EXPECT_NE(far.out.find("not building far: its working_dir /robot/ws is not on this "
+                           "machine (it runs on robot)"),
+              std::string::npos)
+        << far.out;
+    EXPECT_FALSE(fs::exists(dir_ / "built-here"));
     const auto after = zeroflow("check " + file);
     EXPECT_EQ(after.status, 0) << after.err;
     EXPECT_EQ(after.err.find("warning"), std::string::npos) << after.err;

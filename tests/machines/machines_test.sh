@@ -196,7 +196,7 @@ nodes:
   - id: sink
     path: ./sink-node
     args: sink --report sink-report.txt
-    inputs: {in: source/out}
+    inputs: {in: {source: source/out, queue_size: 1000}}
     deploy: {machine: b, working_dir: $work/b-only/ws}
 YAML
   on a "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err" ||
@@ -206,6 +206,7 @@ YAML
   [[ $(on b sed -n 's/^checksum=//p' "$work/b-only/ws/sink-report.txt") == $(value "$work/source.txt" checksum) ]] ||
     fail "payloads differ"
   # A working_dir that does not exist where the node runs fails the start, naming it.
+  wait_for "[[ \$(running a) == 0 && \$(running b) == 0 ]]" 20 || fail "the first run did not end"
   # It fails as soon as b says so, not when a's publish pump gives up waiting for b (20 s).
   sed -i "s|working_dir: $work/b-only/ws|working_dir: $work/b-only/nowhere|" "$work/flow.yml"
   t0=$(date +%s%N)
@@ -216,8 +217,17 @@ YAML
   grep -q "machine 'b' stopped the dataflow: machine 'b' could not start its part (.*'working_dir' of node 'sink' ($work/b-only/nowhere) is not a directory" "$work/start.err" ||
     fail "the failure does not say b's error: $(cat "$work/start.err")"
   ((ms < 15000)) || fail "the failed start took $ms ms"
+  cp "$work/start.err" "$work/start-b.err"
   assert_nothing_left
-  echo "working_dir: b's sink ran from a folder only b has, its report there; a missing one fails the start in $ms ms ($(head -c 300 "$work/start.err"))"
+  # Every node on a (a's daemon runs the file itself): a's daemon checks the folder it lacks.
+  sed -i "s|deploy: {machine: b, working_dir: $work/b-only/nowhere}|deploy: {machine: a, working_dir: $work/b-only/ws}|" "$work/flow.yml"
+  if on a "$zeroflow" start "$work/flow.yml" --name flow >"$work/start.out" 2>"$work/start.err"; then
+    fail "a started a node whose working_dir only b has"
+  fi
+  grep -q "'working_dir' of node 'sink' ($work/b-only/ws) is not a directory" "$work/start.err" ||
+    fail "a's daemon did not name the missing folder: $(cat "$work/start.err")"
+  assert_nothing_left
+  echo "working_dir: b's sink ran from a folder only b has, its report there; a missing one fails the start in $ms ms ($(head -c 300 "$work/start-b.err")); a's daemon refuses a node whose folder it lacks ($(head -c 200 "$work/start.err"))"
   ;;
 pinned_pumps)
   # A pump runs on the CPUs of the nodes it serves when they are all pinned (cpu_affinity): a's
@@ -235,24 +245,25 @@ nodes:
   - id: sink
     path: $node
     args: sink --report $work/sink.txt
-    inputs: {in: source/out}
+    inputs: {in: {source: source/out, queue_size: 1000}}
     cpu_affinity: [0]
     deploy: {machine: b}
   - id: watcher
     path: $node
     args: sink --report $work/watcher.txt
-    inputs: {in: source/out}
+    inputs: {in: {source: source/out, queue_size: 1000}}
     deploy: {machine: b}
 YAML
   start_bridge a
   start_bridge b
   wait_for "[[ \$(value $work/sink.txt count) -gt 0 ]]" 20 || fail "nothing reached b"
   cpus_of() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"; }
+  unpinned=$(cpus_of "${daemon_pid[b]}") # what a node the daemon does not pin gets
   pid=$(pump_pids a publish)
   [[ -n $pid && $(cpus_of "$pid") == 1 ]] ||
     fail "a's publish pump (pid ${pid:-none}) runs on CPUs $(cpus_of "$pid"), not on its sender's CPU 1"
   pid=$(pump_pids b subscribe)
-  [[ -n $pid && $(cpus_of "$pid") == "0-$(($(nproc) - 1))" ]] ||
+  [[ -n $pid && $(cpus_of "$pid") == "$unpinned" ]] ||
     fail "b's subscribe pump (pid ${pid:-none}) runs on CPUs $(cpus_of "$pid"): its readers are not all pinned, so it must not be"
   bridges_end
   [[ $(value "$work/sink.txt" count) == 3000 && $(value "$work/watcher.txt" count) == 3000 ]] ||

@@ -78,6 +78,28 @@ std::vector<std::string> Descriptor::machines() const {
     return names;
 }
 
+std::string Descriptor::missing_working_dirs() const {
+    std::string missing;
+    for (const auto& node : nodes) {
+        if (!node.working_dir || node.dynamic) {
+            continue;
+        }
+        std::error_code ec;
+        const bool exe_ok =
+            node.shell || (std::filesystem::is_regular_file(node.executable, ec) &&
+                           ::access(node.executable.c_str(),
+                                    node.executable.extension() == ".py" ? R_OK : X_OK) == 0);
+        if (!std::filesystem::is_directory(*node.working_dir, ec)) {
+            missing += "'working_dir' of node '" + node.id + "' (" + node.working_dir->string() +
+                       ") is not a directory\n";
+        } else if (!exe_ok) {
+            missing += "executable of node '" + node.id + "' not found in its working_dir (" +
+                       node.executable.string() + ")\n";
+        }
+    }
+    return missing;
+}
+
 std::size_t ParseResult::error_count() const {
     return static_cast<std::size_t>(
         std::count_if(diagnostics.begin(), diagnostics.end(),

@@ -528,7 +528,7 @@ private:
         if (path_value && !shell) {
             if (auto expanded = expand(path_value->first, detail::UnsetVariable::error,
                                        path_value->second, "'path' of " + who)) {
-                if (draft.node.working_dir && *expanded != "dynamic") {
+                if (draft.node.working_dir && *expanded != "dynamic") { // checked at the end
                     draft.deferred_path.emplace(*expanded, path_value->second);
                 } else {
                     resolve_path(draft.node, *expanded, path_value->second, who);
@@ -548,6 +548,11 @@ private:
         }
         check_restart(draft.node, map.Mark(), who);
         if (draft.node.dynamic) {
+            if (draft.working_dir_mark) {
+                warning(*draft.working_dir_mark,
+                        who + " is dynamic (started by the user): its 'working_dir' is ignored");
+                draft.node.working_dir.reset();
+            }
             if (build_mark) {
                 warning(*build_mark, who + " is dynamic (started by the user): its 'build' "
                                            "command is ignored");
@@ -785,26 +790,32 @@ private:
         }
     }
 
-    // A node with a working_dir that names a machine runs there, where its executable and its
-    // working_dir are checked (in that machine's part, which names none); one that names none
-    // runs here and is checked now.
+    // A node with a working_dir is checked here (its folder, its executable) only in a file
+    // that places no node on a machine. Otherwise its folder may be on its machine only: the
+    // full file, parsed on every machine, checks neither, and the daemon that runs the node
+    // does (its part names no machine, so it is checked here; a daemon that runs the file
+    // itself calls missing_working_dirs).
     void resolve_deferred_paths() {
+        const bool placed = default_machine_.has_value() ||
+                            std::any_of(nodes_.begin(), nodes_.end(),
+                                        [](const NodeDraft& d) { return d.node.machine; });
         for (auto& draft : nodes_) {
-            if (!draft.deferred_path) {
+            if (!draft.node.working_dir || draft.node.dynamic) {
                 continue;
             }
             const std::string who =
                 draft.has_id ? "node " + quote(draft.node.id) : std::string("node");
-            const bool here = !draft.node.machine;
             std::error_code ec;
-            const bool missing = here && !fs::is_directory(*draft.node.working_dir, ec);
+            const bool missing = !placed && !fs::is_directory(*draft.node.working_dir, ec);
             if (missing) {
                 error(*draft.working_dir_mark, "'working_dir' of " + who + " (" +
                                                    draft.node.working_dir->string() +
                                                    ") is not a directory");
             }
-            resolve_path(draft.node, draft.deferred_path->first, draft.deferred_path->second, who,
-                         here && !missing);
+            if (draft.deferred_path) {
+                resolve_path(draft.node, draft.deferred_path->first, draft.deferred_path->second,
+                             who, !placed && !missing);
+            }
         }
     }
 

@@ -318,15 +318,43 @@ TEST_F(DescriptorTest, WorkingDirMovesANodeAndIsCheckedWhereItRuns) {
     EXPECT_EQ(remote->executable, std::filesystem::path("/home/base/flow/only-there"));
     EXPECT_EQ(remote->machine, "base");
 
-    // Here (no machine), a missing folder or executable is an error, at its position.
+    // In a file that places no node on a machine, a missing folder or executable is an error,
+    // at its position, once.
     const std::string node = "nodes:\n  - id: a\n    path: ./sender\n    ";
-    EXPECT_TRUE(has_diagnostic(parse(node + "deploy: {working_dir: nowhere}\n"), Severity::error, 4,
-                               27,
+    const auto no_dir = parse(node + "deploy: {working_dir: nowhere}\n");
+    EXPECT_TRUE(has_diagnostic(no_dir, Severity::error, 4, 27,
                                "'working_dir' of node 'a' (" + (dir_.path() / "nowhere").string() +
                                    ") is not a directory"));
-    EXPECT_TRUE(has_diagnostic(parse(node + "deploy: {working_dir: ws}\n"), Severity::error, 3, 11,
+    EXPECT_EQ(no_dir.error_count(), 1u) << no_dir.format();
+    const auto no_exe = parse(node + "deploy: {working_dir: ws}\n");
+    EXPECT_TRUE(has_diagnostic(no_exe, Severity::error, 3, 11,
                                "executable './sender' of node 'a' not found (" +
                                    (dir_.path() / "ws" / "sender").string() + ")"));
+    EXPECT_EQ(no_exe.error_count(), 1u) << no_exe.format();
+    // A shell node's folder too; a dynamic node's is ignored, with a warning.
+    EXPECT_TRUE(has_diagnostic(parse("nodes:\n  - id: a\n    path: shell\n    args: echo hi\n"
+                                     "    deploy: {working_dir: nowhere}\n"),
+                               Severity::error, 5, 27, "'working_dir' of node 'a'"));
+    const auto dynamic = parse("nodes:\n  - id: a\n    path: dynamic\n"
+                               "    deploy: {working_dir: nowhere}\n");
+    EXPECT_TRUE(dynamic.ok()) << dynamic.format();
+    EXPECT_TRUE(has_diagnostic(dynamic, Severity::warning, 4, 27,
+                               "node 'a' is dynamic (started by the user): its 'working_dir' is "
+                               "ignored"));
+    EXPECT_FALSE(dynamic.descriptor->find_node("a")->working_dir.has_value());
+    // In a file that places nodes on machines, not even a node that runs where the file is
+    // started is checked here: every machine parses the whole file, and the daemon that runs
+    // the node checks it (Descriptor::missing_working_dirs, or its part).
+    const auto placed = parse("nodes:\n  - id: a\n    path: ./sender\n"
+                              "    deploy: {working_dir: nowhere}\n"
+                              "  - id: b\n    path: sender\n    deploy: {machine: m}\n");
+    ASSERT_TRUE(placed.ok()) << placed.format();
+    EXPECT_EQ(placed.descriptor->missing_working_dirs(), "'working_dir' of node 'a' (" +
+                                                             (dir_.path() / "nowhere").string() +
+                                                             ") is not a directory\n");
+    // (What a daemon that ran every node of the first file itself would miss: remote's folder.)
+    EXPECT_EQ(sut.descriptor->missing_working_dirs(),
+              "'working_dir' of node 'remote' (/home/base/flow) is not a directory\n");
     EXPECT_TRUE(has_diagnostic(parse(node + "deploy: {working_dir: ''}\n"), Severity::error, 4, 27,
                                "'working_dir' in 'deploy' of node 'a' is empty"));
     // Not a default: a directory is one machine's.

@@ -89,9 +89,8 @@ constexpr const char* kPumpCycloneConfig =
     "<CycloneDDS><Domain id=\"any\"><Internal><Watermarks><WhcHighInit>4MB</WhcHighInit>"
     "<WhcHigh>4MB</WhcHigh></Watermarks></Internal></Domain></CycloneDDS>";
 
-/// ZEROFLOW_BRIDGE_SPIN_US: how long the publish pump polls before it blocks (0: it never
-/// does). Unset is 0; anything but a whole number up to kMaxSpinUs is an error.
-constexpr const char* kSpinEnv = "ZEROFLOW_BRIDGE_SPIN_US";
+/// kSpinEnv (pump.hpp): unset is 0 (the pump never polls); anything but a whole number up to
+/// kMaxSpinUs is an error.
 constexpr long kMaxSpinUs = 100'000;
 
 std::expected<std::chrono::microseconds, std::string> parse_spin(const char* text) {
@@ -868,50 +867,70 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
     // The start returns once the part runs, and its publish pump waits for the other machines'
     // readers: while it waits, a machine that could not start its part (a node or working_dir
     // missing there) says stop, and this part's start is stopped at once, with that reason.
-    std::optional<std::expected<Json, cli::DaemonError>> started;
+    std::optional<std::expected<Json, cli::DaemonError>> maybe_started;
     std::atomic<bool> start_answered{false};
     std::thread starter([&] {
-        started = cli::daemon_call(Json{{"op", "start"},
-                                        {"path", part_file.string()},
-                                        {"name", flow},
-                                        {"start_timeout_s", o.start_timeout_s}},
-                                   start_timeout + 60s);
-        start_answered.store(true);
+        maybe_started = cli::daemon_call(Json{{"op", "start"},
+                                              {"path", part_file.string()},
+                                              {"name", flow},
+                                              {"start_timeout_s", o.start_timeout_s}},
+                                         start_timeout + 60s);
+        start_answered.store(true, std::memory_order_release); // maybe_started is set
     });
-    std::vector<std::string> stopped_by;
-    while (!start_answered.load() && stopped_by.empty()) {
-        for (const auto& [m, state] : control.states()) {
-            if (m != o.machine && state == "stop" &&
-                std::find(machines.begin(), machines.end(), m) != machines.end()) {
-                stopped_by.push_back(m);
+    // The pending part's UUID once this daemon lists it as starting (a stop by UUID reaches it
+    // and nothing else: a stop by name could match another dataflow's UUID prefix before).
+    auto pending_part = [&]() -> std::string {
+        const auto listed = cli::daemon_call(Json{{"op", "list"}}, 5s);
+        if (listed && listed->contains("dataflows") && (*listed)["dataflows"].is_array()) {
+            for (const auto& df : (*listed)["dataflows"]) {
+                if (df.value("name", "") == flow && df.value("status", "") == "starting") {
+                    return df.value("uuid", "");
+                }
             }
         }
+        return "";
+    };
+    std::vector<std::string> stopped_by;
+    bool stop_sent = false;
+    while (!start_answered.load(std::memory_order_acquire)) {
         if (stopped_by.empty()) {
-            std::this_thread::sleep_for(20ms);
+            for (const auto& [m, state] : control.states()) {
+                if (m != o.machine && state == "stop" &&
+                    std::find(machines.begin(), machines.end(), m) != machines.end()) {
+                    stopped_by.push_back(m);
+                }
+            }
         }
-    }
-    if (!stopped_by.empty()) { // nothing ran yet (the barrier holds the senders): a short grace
-        cli::daemon_call(Json{{"op", "stop"}, {"dataflow", flow}, {"grace_s", 1.0}}, 60s);
+        if (!stopped_by.empty() && !stop_sent) {
+            if (const auto pending = pending_part(); !pending.empty()) {
+                // Nothing ran yet (the barrier holds the senders): a short grace.
+                cli::daemon_call(Json{{"op", "stop"}, {"dataflow", pending}, {"grace_s", 1.0}},
+                                 60s);
+                stop_sent = true;
+            }
+        }
+        std::this_thread::sleep_for(20ms);
     }
     starter.join();
     std::filesystem::remove(part_file, ec);
+    const auto& started = *maybe_started;
     if (!stopped_by.empty()) {
-        if (*started) { // it ran before the stop reached it
+        if (started) { // it ran before the stop reached it
             cli::daemon_call(
-                Json{{"op", "stop"}, {"dataflow", (**started)["uuid"]}, {"grace_s", 5.0}}, 60s);
+                Json{{"op", "stop"}, {"dataflow", (*started)["uuid"]}, {"grace_s", 5.0}}, 60s);
         }
         return fail("machine " + names(stopped_by) + " stopped the dataflow" +
                     why_stopped(stopped_by));
     }
-    if (!*started) {
+    if (!started) {
         const auto why = "machine '" + o.machine + "' could not start its part (" +
-                         started->error().message + ")";
+                         started.error().message + ")";
         control.say(o.machine, "stop", why); // the others stop what they started, saying why
         dds_wait_for_acks(control.writer, DDS_SECS(1));
-        cli::print_daemon_error(started->error(), err);
+        cli::print_daemon_error(started.error(), err);
         return fail(why + ": every machine stops");
     }
-    const auto uuid = (**started)["uuid"].get<std::string>();
+    const auto uuid = (*started)["uuid"].get<std::string>();
     RemoteReport remote(descriptor, o.machine, part, err);
     remote.update(uuid, control.states());
     auto stop_part = [&uuid] {

@@ -9,6 +9,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "pump.hpp"
+
 namespace zeroflow::bridge {
 
 namespace {
@@ -26,13 +28,14 @@ std::string bridge_node_id(const dataflow::Descriptor& descriptor) {
 
 /// Where a pump runs: on the CPUs of the local nodes it serves (its senders, or the readers of
 /// what it stands in for) when every one of them is pinned (`cpu_affinity`), so that handing a
-/// message to the pump or from it wakes no other CPU; unpinned (empty) when any one is not.
+/// message to the pump or from it wakes no other CPU; unpinned (empty) when any one is not (a
+/// dynamic node is not: the daemon does not start it, so its cpu_affinity is not applied).
 std::vector<int> served_cpus(const dataflow::Descriptor& descriptor,
                              const std::set<std::string>& served) {
     std::set<int> cpus;
     for (const auto& id : served) {
         const auto* node = descriptor.find_node(id);
-        if (node == nullptr || node->cpu_affinity.empty()) {
+        if (node == nullptr || node->dynamic || node->cpu_affinity.empty()) {
             return {};
         }
         cpus.insert(node->cpu_affinity.begin(), node->cpu_affinity.end());
@@ -210,7 +213,13 @@ std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor&
                                      std::to_string(out.depth) + "*" +
                                      std::to_string(out.machines.size()));
         }
-        pin(bridge, served_cpus(descriptor, senders));
+        // A publish pump that busy-polls (ZEROFLOW_BRIDGE_SPIN_US) would poll on its senders'
+        // cores, against them: it stays unpinned.
+        const bool spins = std::any_of(pump.env.begin(), pump.env.end(),
+                                       [](const auto& e) { return e.first == kSpinEnv; });
+        if (!spins) {
+            pin(bridge, served_cpus(descriptor, senders));
+        }
         nodes.push_back(bridge);
     }
     if (part.watching) { // nothing of the dataflow runs here: one node that waits for Stop

@@ -6,6 +6,10 @@
 
 namespace zeroflow::bridge {
 
+/// How long a publish pump busy-polls before it blocks, in µs (the bridge's environment, passed
+/// on to its pumps; docs/design/machines.md#busy-polling-publish-pumps-opt-in).
+inline constexpr const char* kSpinEnv = "ZEROFLOW_BRIDGE_SPIN_US";
+
 /// `zeroflow-bridge --pump publish|subscribe ...`, as the part's YAML runs it. Exit status.
 int run_pump(int argc, char** argv, std::ostream& err);
 

@@ -1100,13 +1100,20 @@ int run_build(const BuildOptions& options, std::ostream& out, std::ostream& err)
         if (!node.build) {
             continue;
         }
+        const auto dir = node.working_dir.value_or(d.working_dir);
+        if (std::error_code ec; node.working_dir && !std::filesystem::is_directory(dir, ec)) {
+            // Its folder is on its machine only: built there (zeroflow build on that machine).
+            out << "not building " << node.id << ": its working_dir " << dir.string()
+                << " is not on this machine"
+                << (node.machine ? " (it runs on " + *node.machine + ")" : "") << "\n";
+            continue;
+        }
         out << "building " << node.id << ": " << *node.build << "\n" << std::flush;
         pid_t pid = -1;
         daemon::ExecStrings argv{"/bin/sh", "-c", *node.build};
         auto env = daemon::ExecStrings::current_environment();
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
-        const auto dir = node.working_dir.value_or(d.working_dir);
         posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
         const int rc = ::posix_spawn(&pid, "/bin/sh", &actions, nullptr, argv.data(), env.data());
         posix_spawn_file_actions_destroy(&actions);

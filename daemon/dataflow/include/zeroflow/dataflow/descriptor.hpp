@@ -164,6 +164,11 @@ struct Descriptor {
     std::size_t connection_count() const;
     /// The machines the nodes name, sorted, each once (empty: a single-machine dataflow).
     std::vector<std::string> machines() const;
+    /// What is missing on this machine for the nodes with a `working_dir`, which parsing a
+    /// file that places nodes on machines does not check (their folder may be on their machine
+    /// only): one line per node, its folder or its executable there; empty when all is here.
+    /// For a daemon that runs such a file itself.
+    std::string missing_working_dirs() const;
 };
 
 /// Bounds on what reading a dataflow may cost (the daemon's `--max-descriptor-bytes` and
