@@ -268,19 +268,25 @@ YAML
   bridges_end
   [[ $(value "$work/sink.txt" count) == 3000 && $(value "$work/watcher.txt" count) == 3000 ]] ||
     fail "sink and watcher got $(value "$work/sink.txt" count) and $(value "$work/watcher.txt" count) of 3000"
-  # Without the unpinned reader, b's pump follows the sink onto CPU 0.
+  # Without the unpinned reader, b's pump follows the sink onto CPU 0; a publish pump that
+  # busy-polls is not pinned (it would poll on its sender's core).
   sed -i '/- id: watcher/,$d' "$work/flow.yml"
   rm -f "$work/sink.txt"
+  export ZEROFLOW_BRIDGE_SPIN_US=500
   start_bridge a
+  unset ZEROFLOW_BRIDGE_SPIN_US
   start_bridge b
   wait_for "[[ \$(value $work/sink.txt count) -gt 0 ]]" 20 || fail "nothing reached b (second run)"
   pid=$(pump_pids b subscribe)
   [[ -n $pid && $(cpus_of "$pid") == 0 ]] ||
     fail "b's subscribe pump (pid ${pid:-none}) runs on CPUs $(cpus_of "$pid"), not on its reader's CPU 0"
+  pid=$(pump_pids a publish)
+  [[ -n $pid && $(cpus_of "$pid") == "$(cpus_of "${daemon_pid[a]}")" ]] ||
+    fail "a's spinning publish pump (pid ${pid:-none}) is pinned to CPUs $(cpus_of "$pid")"
   bridges_end
   [[ $(value "$work/sink.txt" count) == 3000 ]] || fail "sink got $(value "$work/sink.txt" count) of 3000 (second run)"
   assert_nothing_left
-  echo "pinned_pumps: a's publish pump on its sender's CPU, b's subscribe pump on its reader's (unpinned beside an unpinned reader); 3000 messages each run"
+  echo "pinned_pumps: a's publish pump on its sender's CPU (unpinned when it spins), b's subscribe pump on its reader's (unpinned beside an unpinned reader); 3000 messages each run"
   ;;
 start_on_empty_machine)
   # `zeroflow start` on a machine that hosts none of the dataflow's nodes (a base station
