@@ -26,6 +26,7 @@
 #include <vector>
 
 #include <dds/dds.h>
+#include <dds/ddsi/ddsi_serdata.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@
 #include "commands/parameters.hpp"
 #include "part.hpp"
 #include "pump.hpp"
+#include "wire.hpp"
 #include "zeroflow_bridge.h"
 
 namespace zeroflow::bridge {
@@ -129,10 +131,9 @@ struct Participant {
 /// the remote sender's sequence and wall-clock time. Its monotonic time is this machine's, now
 /// (when it enters the segment): another machine's monotonic clock counts from that machine's
 /// boot, and receivers merge their inputs by it (docs/design/machines.md).
-std::expected<void, Error> send_remote(Node& node, const Output& output,
-                                       const zeroflow_bridge_Message& m) {
+std::expected<void, Error> send_remote(Node& node, const Output& output, const WireMessage& m) {
     const auto dtype = static_cast<DataType>(m.dtype);
-    const std::size_t size = m.payload._length;
+    const std::size_t size = m.payload.size();
     std::expected<Sample, Error> sample =
         std::unexpected(Error{ErrorKind::pool_exhausted, "no chunk free"});
     for (int attempt = 0; attempt < 1000; ++attempt) {
@@ -148,17 +149,16 @@ std::expected<void, Error> send_remote(Node& node, const Output& output,
         return std::unexpected(sample.error());
     }
     if (size > 0) {
-        std::memcpy(sample->data().data(), m.payload._buffer, size);
+        std::memcpy(sample->data().data(), m.payload.data(), size);
     }
-    if (m.shape._length > 0) {
-        sample->set_shape(std::span<const std::uint64_t>(m.shape._buffer, m.shape._length));
+    if (!m.shape.empty()) {
+        sample->set_shape(std::span<const std::uint64_t>(m.shape));
     }
-    if (m.encoding != nullptr && *m.encoding != '\0') {
+    if (!m.encoding.empty()) {
         sample->set_encoding(m.encoding);
     }
-    if (m.parameters._length > 0) {
-        cli::copy_parameters(MetadataView(reinterpret_cast<const std::byte*>(m.parameters._buffer),
-                                          m.parameters._length),
+    if (!m.parameters.empty()) {
+        cli::copy_parameters(MetadataView(m.parameters.data(), m.parameters.size()),
                              sample->metadata());
     }
     return node.forward(std::move(*sample), SenderStamp{m.sequence_number, 0, m.wall_time_ns});
@@ -425,19 +425,23 @@ int publish_pump(dds_entity_t participant, const std::string& flow,
 /// A subscribe pump: stands in for a remote node, from DDS into this machine's segment. Ends
 /// when every topic closed (its node ended, or its machine's pump is gone: Cyclone's lease),
 /// which closes its outputs (InputClosed for the local receivers), or at Stop.
-/// Messages up to this size go into the segment on Cyclone's delivering thread (the listener);
+/// Messages up to this size (serialized: a 64 KiB payload and its metadata) go into the segment on
+/// Cyclone's delivering thread (the listener);
 /// larger ones on the pump's own thread, woken by the listener. With every message delivered
 /// in the listener, 8 B one-way p50 fell by about a fifth but 1 MiB rose by about a tenth (its
 /// copy held up Cyclone's thread); split at 64 KiB, every size measured faster than with a
 /// waitset (docs/design/machines.md#figures).
-constexpr std::size_t kDeliverInListenerMax = 64 * 1024;
+constexpr std::size_t kDeliverInListenerMax = 65 * 1024;
 
 /// What the subscribe pump's listener and its main loop share. The node is used by both, so
 /// every use of it, and of `pending`, holds `mutex`.
 struct SubscribeState {
+    /// A message taken serialized (dds_takecdr): the pump reads it in place (wire.hpp) and copies
+    /// its payload once, from Cyclone's buffer into the loan, where a typed take would first
+    /// deserialize it (an allocation and a copy per sequence).
     struct Pending {
         std::size_t reader = 0;
-        void* sample = nullptr; ///< loaned from readers[reader]
+        ddsi_serdata* data = nullptr; ///< one reference, ours
         bool valid = false;
     };
     std::mutex mutex;
@@ -453,22 +457,59 @@ struct SubscribeState {
     std::uint64_t failures = 0;
     std::string failure;
 
-    /// One taken message into the local segment, and its loan back.
+    /// One taken message into the local segment, and its reference dropped.
     void deliver(const Pending& p) {
-        const auto* m = static_cast<const zeroflow_bridge_Message*>(p.sample);
         if (!closed[p.reader] && p.valid) {
-            if (m->closed) {
-                closed[p.reader] = true; // after a close: taken and dropped
-            } else {
-                count_gap(p.reader, m->sequence_number);
-                if (auto sent = send_remote(*node, outputs[p.reader], *m); !sent) {
-                    ++failures;
-                    failure = sent.error().message();
-                }
+            const std::uint32_t size = ddsi_serdata_size(p.data);
+            ddsrt_iovec_t ref{};
+            ddsi_serdata* held = ddsi_serdata_to_ser_ref(p.data, 0, size, &ref);
+            const std::span bytes(static_cast<const std::byte*>(ref.iov_base), ref.iov_len);
+            const auto version = xcdr_version(bytes.first(std::min<std::size_t>(4, bytes.size())));
+            const auto m = version ? read_message(bytes.subspan(4), *version) : std::nullopt;
+            if (m) {
+                deliver(p.reader, *m);
+            }
+            ddsi_serdata_to_ser_unref(held, &ref);
+            if (!m) { // another byte order or encapsulation: Cyclone's deserializer reads it
+                deliver_deserialized(p);
             }
         }
-        void* samples[1] = {p.sample};
-        dds_return_loan(readers[p.reader], samples, 1);
+        ddsi_serdata_unref(p.data);
+    }
+
+    void deliver(std::size_t reader, const WireMessage& m) {
+        if (m.closed) {
+            closed[reader] = true; // after a close: taken and dropped
+            return;
+        }
+        count_gap(reader, m.sequence_number);
+        if (auto sent = send_remote(*node, outputs[reader], m); !sent) {
+            ++failures;
+            failure = sent.error().message();
+        }
+    }
+
+    void deliver_deserialized(const Pending& p) {
+        zeroflow_bridge_Message sample{};
+        if (ddsi_serdata_to_sample(p.data, &sample, nullptr, nullptr)) {
+            WireMessage m;
+            m.closed = sample.closed;
+            m.sequence_number = sample.sequence_number;
+            m.timestamp_ns = sample.timestamp_ns;
+            m.wall_time_ns = sample.wall_time_ns;
+            m.dtype = sample.dtype;
+            m.shape.assign(sample.shape._buffer, sample.shape._buffer + sample.shape._length);
+            m.encoding = sample.encoding != nullptr ? sample.encoding : "";
+            m.parameters = std::span(reinterpret_cast<const std::byte*>(sample.parameters._buffer),
+                                     sample.parameters._length);
+            m.payload = std::span(reinterpret_cast<const std::byte*>(sample.payload._buffer),
+                                  sample.payload._length);
+            deliver(p.reader, m);
+        } else {
+            ++failures;
+            failure = "a message from another machine could not be read";
+        }
+        dds_sample_free(&sample, &zeroflow_bridge_Message_desc, DDS_FREE_CONTENTS);
     }
 
     /// Messages the sender sent that never came: dropped by the sending machine's publish pump
@@ -485,14 +526,13 @@ struct SubscribeState {
     /// them), the others queued for the pump's thread, in order.
     void take(std::size_t i, bool here) {
         for (;;) {
-            void* samples[1] = {nullptr};
+            ddsi_serdata* data[1] = {nullptr};
             dds_sample_info_t info[1];
-            if (dds_take(readers[i], samples, info, 1, 1) <= 0) {
+            if (dds_takecdr(readers[i], data, 1, info, DDS_ANY_STATE) <= 0) {
                 return;
             }
-            const Pending p{i, samples[0], info[0].valid_data};
-            const auto* m = static_cast<const zeroflow_bridge_Message*>(p.sample);
-            if (here && pending.empty() && m->payload._length <= kDeliverInListenerMax) {
+            const Pending p{i, data[0], info[0].valid_data};
+            if (here && pending.empty() && ddsi_serdata_size(p.data) <= kDeliverInListenerMax) {
                 deliver(p);
             } else {
                 pending.push_back(p);
@@ -591,8 +631,7 @@ int subscribe_pump(dds_entity_t participant, const std::string& flow,
     {
         const std::lock_guard lock(state.mutex);
         for (const auto& p : state.pending) {
-            void* samples[1] = {p.sample};
-            dds_return_loan(state.readers[p.reader], samples, 1);
+            ddsi_serdata_unref(p.data);
         }
         state.pending.clear();
     }
