@@ -13,7 +13,7 @@
 # for 5 s (it never waits: a full queue drops its oldest), zf_sink on b counts (received/s),
 # beside what the source sent (sent/s), the drops on each machine, and `ddsperf pub` (as fast
 # as it can; reliable keep-all, so its writer waits for acknowledgements) / `ddsperf sub` at 16 B.
-# Usage (root): benchmarks/machines/bench.sh BUILD_DIR [SAMPLES] [ROUNDS]
+# Usage (root): [ZF_BENCH_PIN=1] [ZF_BENCH_HALT_POLL_NS=N] benchmarks/machines/bench.sh BUILD_DIR [SAMPLES] [ROUNDS]
 set -euo pipefail
 build=$(realpath "$1") samples=${2:-1000} rounds=${3:-2}
 zeroflow=$build/tools/zeroflow bridge=$build/tools/zeroflow-bridge
@@ -23,9 +23,28 @@ for f in "$zeroflow" "$bridge" "$ping" "$pong" "$zf_source" "$zf_sink"; do
   [[ -x $f ]] || { echo "missing $f: cmake --build $build --target zeroflow_cli zeroflow_bridge zf_ping zf_pong zf_source zf_sink" >&2; exit 1; }
 done
 command -v ddsperf >/dev/null || { echo "ddsperf missing: apt-get install cyclonedds-tools" >&2; exit 1; }
+# What a wake-up of an idle CPU costs decides every blocking hand-over's latency, zeroflow's and
+# ddsperf's alike. In a KVM guest with the haltpoll cpuidle driver an idle virtual CPU first
+# polls for up to guest_halt_poll_ns (the kernel's default: 200000) before it halts; once it
+# halted, waking it exits to the hypervisor (this project's dev VM boots with 0: 30-35 µs per
+# hand-over, against 2.5-3 µs with 200000). ZF_BENCH_HALT_POLL_NS=N sets it for this run (root)
+# and puts the old value back at exit; the header says what the run had.
+halt_poll=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+if [[ -n ${ZF_BENCH_HALT_POLL_NS:-} ]]; then
+  [[ $ZF_BENCH_HALT_POLL_NS =~ ^[0-9]+$ ]] || { echo "ZF_BENCH_HALT_POLL_NS='$ZF_BENCH_HALT_POLL_NS' is not a number of nanoseconds" >&2; exit 1; }
+  [[ -w $halt_poll ]] || { echo "ZF_BENCH_HALT_POLL_NS: cannot write $halt_poll (not a KVM guest with the haltpoll cpuidle driver, or not root)" >&2; exit 1; }
+fi
 # shellcheck source=../../tests/machines/two_machines.sh
 source "$(dirname "$0")/../../tests/machines/two_machines.sh"
 py=/usr/bin/python3
+if [[ -n ${ZF_BENCH_HALT_POLL_NS:-} ]]; then
+  halt_poll_before=$(<"$halt_poll")
+  trap 'echo "$halt_poll_before" >"$halt_poll"; cleanup' EXIT
+  echo "$ZF_BENCH_HALT_POLL_NS" >"$halt_poll"
+fi
+idle="cpuidle driver $(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo none)"
+[[ -r $halt_poll ]] && idle+=", guest_halt_poll_ns $(<"$halt_poll")"
+echo "machine: $(nproc) CPUs, $idle${ZF_BENCH_PIN:+, ZF_BENCH_PIN=$ZF_BENCH_PIN}; $(date -u +%FT%TZ)"
 # ZF_BENCH_PIN=1: each machine on one core of its own, as two computers would be: zeroflow's
 # nodes on machine a with `cpu_affinity: [0]`, on b with [1] (their pumps follow them), and
 # ddsperf's ping on CPU 0, its pong on CPU 1 (taskset).
