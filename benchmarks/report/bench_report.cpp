@@ -253,7 +253,11 @@ void write_markdown(const Results& r, const fs::path& file) {
     if (!r.header.is_null()) {
         out << "Host: " << r.header.value("cpu", "?") << ", " << r.header.value("cores", 0)
             << " cores, kernel " << r.header.value("kernel", "?") << ", run "
-            << r.header.value("time", "?") << ".\n\n";
+            << r.header.value("time", "?");
+        if (r.header.contains("idle")) {
+            out << ", idle CPUs: " << r.header.value("idle", "?");
+        }
+        out << ".\n\n";
     }
     if (r.header.value("interleaved", false)) {
         out << "Interleaved: at every point the systems ran in alternating rounds of "

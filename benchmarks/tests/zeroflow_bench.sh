@@ -52,7 +52,7 @@ fi
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["lang"] == "c" and j["pattern"] == "pingpong", j
-assert j["machine"]["topology"], j
+assert j["machine"]["topology"] and j["machine"]["idle"], j
 (p,) = j["points"]
 assert p["measured"] and p["mode"] == "blocking" and p["size"] == 8, p
 assert 0 < p["p50_us"] <= p["p99_us"] <= p["p999_us"] <= p["max_us"], p

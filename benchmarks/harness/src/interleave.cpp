@@ -446,4 +446,23 @@ std::string Topology::describe() const {
     return text;
 }
 
+std::string read_idle_state(const std::filesystem::path& cpu_root,
+                            const std::filesystem::path& haltpoll) {
+    const auto driver = slurp(cpu_root / "cpuidle" / "current_driver");
+    if (driver.empty() || driver == "none") {
+        return "no cpuidle driver";
+    }
+    std::string text = "cpuidle " + driver;
+    if (driver == "haltpoll") {
+        if (const auto ns = slurp(haltpoll); !ns.empty()) {
+            text += ", guest_halt_poll_ns " + ns;
+        }
+    }
+    return text;
+}
+
+bool idle_halts_at_once(std::string_view idle) noexcept {
+    return idle == "cpuidle haltpoll, guest_halt_poll_ns 0";
+}
+
 } // namespace zeroflow::bench

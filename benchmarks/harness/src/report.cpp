@@ -6,6 +6,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <zeroflow/bench/interleave.hpp>
 #include <zeroflow/bench/report.hpp>
 
 namespace zeroflow::bench {
@@ -47,6 +48,7 @@ HostInfo read_host_info() {
     char buffer[32];
     std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
     host.time = buffer;
+    host.idle = read_idle_state();
     return host;
 }
 
@@ -57,6 +59,9 @@ std::string header_line(const HostInfo& host) {
     j["cores"] = host.cores;
     j["kernel"] = host.kernel;
     j["time"] = host.time;
+    if (!host.idle.empty()) {
+        j["idle"] = host.idle;
+    }
     return j.dump();
 }
 

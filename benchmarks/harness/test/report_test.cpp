@@ -1,9 +1,13 @@
 // The JSON-lines writer's output, parsed back and checked field by field.
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
+#include <zeroflow/bench/interleave.hpp>
 #include <zeroflow/bench/report.hpp>
 
 namespace zeroflow::bench {
@@ -12,7 +16,8 @@ namespace {
 TEST(Report, HeaderLineHasHostFields) {
     std::ostringstream out;
     JsonlWriter sut(out);
-    sut.header(HostInfo{"Some CPU @ 2.0GHz", 2, "6.1.0", "2024-01-02T03:04:05Z"});
+    sut.header(HostInfo{"Some CPU @ 2.0GHz", 2, "6.1.0", "2024-01-02T03:04:05Z",
+                        "cpuidle haltpoll, guest_halt_poll_ns 0"});
     const auto text = out.str();
     ASSERT_EQ(text.back(), '\n');
     EXPECT_EQ(text.find('\n'), text.size() - 1) << "exactly one line";
@@ -22,7 +27,31 @@ TEST(Report, HeaderLineHasHostFields) {
     EXPECT_EQ(j.at("cores"), 2);
     EXPECT_EQ(j.at("kernel"), "6.1.0");
     EXPECT_EQ(j.at("time"), "2024-01-02T03:04:05Z");
-    EXPECT_EQ(j.size(), 5U);
+    EXPECT_EQ(j.at("idle"), "cpuidle haltpoll, guest_halt_poll_ns 0");
+    EXPECT_EQ(j.size(), 6U);
+}
+
+TEST(Report, IdleStateNamesTheDriverAndGuestHaltPolling) {
+    namespace fs = std::filesystem;
+    const auto root = fs::temp_directory_path() / ("zf-idle-" + std::to_string(::getpid()));
+    const auto write = [](const fs::path& file, const std::string& text) {
+        fs::create_directories(file.parent_path());
+        std::ofstream(file) << text << "\n";
+    };
+    const auto cpu = root / "cpu";
+    const auto poll = root / "haltpoll" / "guest_halt_poll_ns";
+    EXPECT_EQ(read_idle_state(cpu, poll), "no cpuidle driver"); // nothing there
+    write(cpu / "cpuidle" / "current_driver", "intel_idle");
+    write(poll, "0"); // a parameter of another driver: not named
+    EXPECT_EQ(read_idle_state(cpu, poll), "cpuidle intel_idle");
+    EXPECT_FALSE(idle_halts_at_once(read_idle_state(cpu, poll)));
+    write(cpu / "cpuidle" / "current_driver", "haltpoll");
+    EXPECT_EQ(read_idle_state(cpu, poll), "cpuidle haltpoll, guest_halt_poll_ns 0");
+    EXPECT_TRUE(idle_halts_at_once(read_idle_state(cpu, poll)));
+    write(poll, "200000");
+    EXPECT_EQ(read_idle_state(cpu, poll), "cpuidle haltpoll, guest_halt_poll_ns 200000");
+    EXPECT_FALSE(idle_halts_at_once(read_idle_state(cpu, poll)));
+    fs::remove_all(root);
 }
 
 TEST(Report, RealHostInfoIsFilled) {
