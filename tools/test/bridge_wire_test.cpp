@@ -10,6 +10,7 @@
 #include <dds/dds.h>
 #include <dds/ddsi/ddsi_serdata.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "wire.hpp"
 #include "zeroflow_bridge.h"
@@ -20,16 +21,19 @@ namespace {
 class WireTest : public ::testing::TestWithParam<dds_data_representation_id_t> {
 protected:
     void SetUp() override {
-        // Loopback only, no multicast, no peers: nothing leaves this process.
+        // Loopback only, no multicast. Each test case runs as its own process (ctest -j may run
+        // them at once): a domain and a topic per process keep them from meeting.
         ::setenv("CYCLONEDDS_URI",
                  "<CycloneDDS><Domain id=\"any\"><General><Interfaces><NetworkInterface "
                  "name=\"lo\"/></Interfaces><AllowMulticast>false</AllowMulticast></General>"
                  "</Domain></CycloneDDS>",
                  1);
-        participant_ = dds_create_participant(201, nullptr, nullptr);
+        participant_ = dds_create_participant(static_cast<dds_domainid_t>(100 + ::getpid() % 100),
+                                              nullptr, nullptr);
         ASSERT_GT(participant_, 0) << dds_strretcode(participant_);
-        topic_ = dds_create_topic(participant_, &zeroflow_bridge_Message_desc,
-                                  "zeroflow/wire_test/src/out", nullptr, nullptr);
+        const std::string name = "zeroflow/wire_test_" + std::to_string(::getpid()) + "/src/out";
+        topic_ = dds_create_topic(participant_, &zeroflow_bridge_Message_desc, name.c_str(),
+                                  nullptr, nullptr);
         ASSERT_GT(topic_, 0) << dds_strretcode(topic_);
         dds_qos_t* qos = dds_create_qos();
         dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE, DDS_SECS(1));
@@ -145,6 +149,7 @@ TEST_P(WireTest, ReadsEmptySequencesAndAClose) {
     m.sequence_number = 42;
     m.encoding = const_cast<char*>("");
     const auto bytes = round_trip(m);
+    ASSERT_GE(bytes.size(), 4U);
     ASSERT_EQ(xcdr_version(std::span(bytes).first(4)), version());
     const auto read = read_message(std::span(bytes).subspan(4), version());
     ASSERT_TRUE(read.has_value());
@@ -161,6 +166,7 @@ TEST_P(WireTest, ReadsEmptySequencesAndAClose) {
     m.encoding = const_cast<char*>("x");
     m.payload = {3, 3, payload, false};
     const auto more = round_trip(m);
+    ASSERT_GE(more.size(), 4U);
     const auto again = read_message(std::span(more).subspan(4), version());
     ASSERT_TRUE(again.has_value());
     EXPECT_EQ(again->encoding, "x");
@@ -172,6 +178,7 @@ TEST_P(WireTest, RefusesWhatIsNotAMessage) {
     zeroflow_bridge_Message m{};
     m.encoding = const_cast<char*>("abc");
     auto bytes = round_trip(m);
+    ASSERT_GT(bytes.size(), 4U);
     auto body = std::span(bytes).subspan(4);
     ASSERT_TRUE(read_message(body, version()).has_value());
     bytes[4] = std::byte{2}; // `closed` is a boolean: 0 or 1

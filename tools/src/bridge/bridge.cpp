@@ -425,8 +425,8 @@ int publish_pump(dds_entity_t participant, const std::string& flow,
 /// A subscribe pump: stands in for a remote node, from DDS into this machine's segment. Ends
 /// when every topic closed (its node ended, or its machine's pump is gone: Cyclone's lease),
 /// which closes its outputs (InputClosed for the local receivers), or at Stop.
-/// Messages up to this size (serialized: a 64 KiB payload and its metadata) go into the segment on
-/// Cyclone's delivering thread (the listener);
+/// Messages up to this size (serialized: a 64 KiB payload with up to about 1 KiB of metadata)
+/// go into the segment on Cyclone's delivering thread (the listener);
 /// larger ones on the pump's own thread, woken by the listener. With every message delivered
 /// in the listener, 8 B one-way p50 fell by about a fifth but 1 MiB rose by about a tenth (its
 /// copy held up Cyclone's thread); split at 64 KiB, every size measured faster than with a
@@ -456,6 +456,9 @@ struct SubscribeState {
     std::deque<Pending> pending;              ///< taken, in order, for the pump's thread
     std::uint64_t failures = 0;
     std::string failure;
+    /// Messages in plain CDR that read_message refused (Cyclone had accepted them: a decoder
+    /// out of step with the IDL), delivered through Cyclone's deserializer instead; logged.
+    std::uint64_t unread = 0;
 
     /// One taken message into the local segment, and its reference dropped.
     void deliver(const Pending& p) {
@@ -464,13 +467,22 @@ struct SubscribeState {
             ddsrt_iovec_t ref{};
             ddsi_serdata* held = ddsi_serdata_to_ser_ref(p.data, 0, size, &ref);
             const std::span bytes(static_cast<const std::byte*>(ref.iov_base), ref.iov_len);
-            const auto version = xcdr_version(bytes.first(std::min<std::size_t>(4, bytes.size())));
-            const auto m = version ? read_message(bytes.subspan(4), *version) : std::nullopt;
-            if (m) {
-                deliver(p.reader, *m);
+            // Cyclone checked a received message against the type and put it in this machine's
+            // byte order, so it is plain CDR here; with Cyclone's shared memory (off by default)
+            // its bytes are not in the serdata (size 4: the header only) and its deserializer
+            // reads them.
+            const auto maybe_version =
+                xcdr_version(bytes.first(std::min<std::size_t>(4, bytes.size())));
+            const auto maybe_message = maybe_version && bytes.size() > 4
+                                           ? read_message(bytes.subspan(4), *maybe_version)
+                                           : std::nullopt;
+            if (maybe_message) {
+                deliver(p.reader, *maybe_message);
+            } else if (maybe_version && bytes.size() > 4) {
+                ++unread;
             }
             ddsi_serdata_to_ser_unref(held, &ref);
-            if (!m) { // another byte order or encapsulation: Cyclone's deserializer reads it
+            if (!maybe_message) {
                 deliver_deserialized(p);
             }
         }
@@ -645,6 +657,11 @@ int subscribe_pump(dds_entity_t participant, const std::string& flow,
                 << " never arrived (gaps in its sequence: dropped by the sending machine's queue "
                    "before DDS, or lost between the machines)\n";
         }
+    }
+    if (state.unread > 0) {
+        err << "zeroflow-bridge: " << state.unread
+            << " messages from other machines were not read in place (tools/src/bridge/wire.cpp "
+               "does not match zeroflow_bridge.idl) and took Cyclone's slower deserializer\n";
     }
     if (state.failures > 0) {
         err << "zeroflow-bridge: error: " << state.failures

@@ -7,7 +7,14 @@
 #include <bit>
 #include <cstring>
 
+#include "zeroflow_bridge.h"
+
 namespace zeroflow::bridge {
+
+// read_message follows zeroflow_bridge.idl field by field: a field added there must be read here
+// (and the size below updated); tools/test/bridge_wire_test.cpp checks both against Cyclone.
+static_assert(sizeof(void*) != 8 || sizeof(zeroflow_bridge_Message) == 120,
+              "zeroflow_bridge::Message changed: update read_message");
 
 namespace {
 
@@ -118,8 +125,9 @@ std::optional<WireMessage> read_message(std::span<const std::byte> body, std::ui
     if (!r.ok() || closed > 1 || encoding.empty() || encoding.back() != std::byte{0}) {
         return std::nullopt;
     }
-    m.encoding =
-        std::string_view(reinterpret_cast<const char*>(encoding.data()), encoding.size() - 1);
+    // Up to its first zero, as Cyclone's deserializer would hand it over (a C string).
+    const auto* text = reinterpret_cast<const char*>(encoding.data());
+    m.encoding = std::string_view(text, ::strnlen(text, encoding.size() - 1));
     return m;
 }
 

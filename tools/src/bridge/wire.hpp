@@ -27,7 +27,8 @@ struct WireMessage {
 
 /// The XCDR version (1 or 2) of a plain CDR encapsulation in this machine's byte order (the
 /// 4-byte header in front of the serialized data); nullopt for any other (the other byte order,
-/// parameter lists, delimited types), which the caller leaves to Cyclone's own deserializer.
+/// parameter lists, delimited types). Cyclone turns what it receives for this final type into
+/// plain CDR of this machine's byte order, so a nullopt there is not expected.
 [[nodiscard]] std::optional<std::uint32_t> xcdr_version(std::span<const std::byte> header) noexcept;
 
 /// Reads a Message from `body`, the bytes after the header, in XCDR `version` and this machine's
