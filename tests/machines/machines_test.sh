@@ -5,7 +5,7 @@
 # zeroflow-bridge each (run by hand, or by the daemons' machine agents for `zeroflow start`);
 # Cyclone DDS restricted to the veth interface, peers listed.
 # Usage: machines_test.sh ZEROFLOW ZEROFLOW_BRIDGE TEST_NODE TEST
-#   TEST: transfer | fan_out | missing_machine | stop_from_other_machine | stop_with_cli |
+#   TEST: transfer | typed | fan_out | missing_machine | stop_from_other_machine | stop_with_cli |
 #         machine_lost | stamps | remote_parts | start_on_daemon | start_missing_machine |
 #         duplicate_machine_id | destroy_stops_all | spin | gaps | slow_start | forwarded_stop |
 #         start_on_empty_machine | pinned_pumps | working_dir
@@ -520,6 +520,34 @@ YAML
   ' >"$work/stamps.diff" || fail "stamps differ: $(cat "$work/stamps.diff")"
   assert_nothing_left
   echo "stamps: machine b sees a's sequence 1..300 and wall-clock send times, its own monotonic time"
+  ;;
+typed)
+  # Self-describing messages across machines: dtype, shape, encoding, every kind of parameter
+  # (and a 200-byte string one) arrive on b exactly as a sent them, as they do on one machine
+  # (tests/daemon/messages_test.cpp); b's subscribe pump read each one in place.
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: typed_source --count 300 --period-us 500 --blob 200 --report $work/source.txt
+    outputs: [out]
+    deploy: {machine: a}
+  - id: sink
+    path: $node
+    args: typed_sink --blob 200 --report $work/sink.txt
+    inputs: {in: {source: source/out, queue_size: 1024}}
+    deploy: {machine: b}
+YAML
+  start_bridge a
+  start_bridge b
+  bridges_end
+  [[ $(value "$work/source.txt" sent) == 300 ]] || fail "source sent $(value "$work/source.txt" sent)"
+  [[ $(value "$work/sink.txt" count) == 300 && $(value "$work/sink.txt" verified) == 300 ]] ||
+    fail "sink verified $(value "$work/sink.txt" verified) of $(value "$work/sink.txt" count): $(value "$work/sink.txt" first_mismatch)"
+  [[ $(value "$work/sink.txt" wall_ok) == 300 ]] || fail "wall times differ: $(value "$work/sink.txt" wall_ok) of 300"
+  ! grep -h "not read in place" "$work"/out/*/log_*.txt || fail "b's subscribe pump did not read messages in place"
+  assert_nothing_left
+  echo "typed: 300 typed messages (dtype, shape, encoding, parameters) arrive on b as sent"
   ;;
 machine_lost)
   # Machine a dies whole (every process in it SIGKILLed: daemon, nodes, bridge): machine b's

@@ -134,6 +134,11 @@ struct Participant {
 std::expected<void, Error> send_remote(Node& node, const Output& output, const WireMessage& m) {
     const auto dtype = static_cast<DataType>(m.dtype);
     const std::size_t size = m.payload.size();
+    if (m.dims() > kMaxDims) { // the sender's runtime never makes one: refused, counted
+        return std::unexpected(Error{ErrorKind::invalid_argument,
+                                     "a shape of " + std::to_string(m.dims()) +
+                                         " dimensions (at most " + std::to_string(kMaxDims) + ")"});
+    }
     std::expected<Sample, Error> sample =
         std::unexpected(Error{ErrorKind::pool_exhausted, "no chunk free"});
     for (int attempt = 0; attempt < 1000; ++attempt) {
@@ -151,8 +156,12 @@ std::expected<void, Error> send_remote(Node& node, const Output& output, const W
     if (size > 0) {
         std::memcpy(sample->data().data(), m.payload.data(), size);
     }
-    if (!m.shape.empty()) {
-        sample->set_shape(std::span<const std::uint64_t>(m.shape));
+    if (m.dims() > 0) {
+        std::array<std::uint64_t, kMaxDims> shape{};
+        for (std::size_t i = 0; i < m.dims(); ++i) {
+            shape[i] = m.dim(i);
+        }
+        sample->set_shape(std::span<const std::uint64_t>(shape.data(), m.dims()));
     }
     if (!m.encoding.empty()) {
         sample->set_encoding(m.encoding);
@@ -472,13 +481,12 @@ struct SubscribeState {
             // its bytes are not in the serdata (size 4: the header only) and its deserializer
             // reads them.
             const auto maybe_version =
-                xcdr_version(bytes.first(std::min<std::size_t>(4, bytes.size())));
-            const auto maybe_message = maybe_version && bytes.size() > 4
-                                           ? read_message(bytes.subspan(4), *maybe_version)
-                                           : std::nullopt;
+                bytes.size() > 4 ? xcdr_version(bytes.first(4)) : std::nullopt;
+            const auto maybe_message =
+                maybe_version ? read_message(bytes.subspan(4), *maybe_version) : std::nullopt;
             if (maybe_message) {
                 deliver(p.reader, *maybe_message);
-            } else if (maybe_version && bytes.size() > 4) {
+            } else if (maybe_version) {
                 ++unread;
             }
             ddsi_serdata_to_ser_unref(held, &ref);
@@ -510,7 +518,7 @@ struct SubscribeState {
             m.timestamp_ns = sample.timestamp_ns;
             m.wall_time_ns = sample.wall_time_ns;
             m.dtype = sample.dtype;
-            m.shape.assign(sample.shape._buffer, sample.shape._buffer + sample.shape._length);
+            m.shape = std::as_bytes(std::span(sample.shape._buffer, sample.shape._length));
             m.encoding = sample.encoding != nullptr ? sample.encoding : "";
             m.parameters = std::span(reinterpret_cast<const std::byte*>(sample.parameters._buffer),
                                      sample.parameters._length);

@@ -81,6 +81,12 @@ private:
 
 } // namespace
 
+std::uint64_t WireMessage::dim(std::size_t i) const noexcept {
+    std::uint64_t v = 0;
+    std::memcpy(&v, shape.data() + i * 8, 8);
+    return v;
+}
+
 std::optional<std::uint32_t> xcdr_version(std::span<const std::byte> header) noexcept {
     if (header.size() < 4 || header[0] != std::byte{0}) {
         return std::nullopt;
@@ -114,11 +120,7 @@ std::optional<WireMessage> read_message(std::span<const std::byte> body, std::ui
     m.wall_time_ns = r.u64();
     m.dtype = r.u8();
     const auto dims = r.u32();
-    const auto shape = r.bytes(dims, 8, r.align8());
-    m.shape.resize(shape.size() / 8);
-    if (!shape.empty()) {
-        std::memcpy(m.shape.data(), shape.data(), shape.size());
-    }
+    m.shape = r.bytes(dims, 8, r.align8());
     const auto encoding = r.bytes(r.u32(), 1, 1);
     m.parameters = r.bytes(r.u32(), 1, 1);
     m.payload = r.bytes(r.u32(), 1, 1);

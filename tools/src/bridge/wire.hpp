@@ -7,7 +7,6 @@
 #include <optional>
 #include <span>
 #include <string_view>
-#include <vector>
 
 namespace zeroflow::bridge {
 
@@ -19,7 +18,12 @@ struct WireMessage {
     std::uint64_t timestamp_ns = 0;
     std::uint64_t wall_time_ns = 0;
     std::uint8_t dtype = 0;
-    std::vector<std::uint64_t> shape; ///< copied: XCDR2 aligns its elements to 4 bytes only
+    /// The shape's dimensions, 8 bytes each in this machine's byte order, where they lie: XCDR2
+    /// aligns them to 4 bytes only, so they are copied out (dims), not read through a pointer.
+    std::span<const std::byte> shape;
+    [[nodiscard]] std::size_t dims() const noexcept { return shape.size() / 8; }
+    /// Dimension `i` (< dims()).
+    [[nodiscard]] std::uint64_t dim(std::size_t i) const noexcept;
     std::string_view encoding;
     std::span<const std::byte> parameters;
     std::span<const std::byte> payload;
