@@ -446,23 +446,32 @@ std::string Topology::describe() const {
     return text;
 }
 
-std::string read_idle_state(const std::filesystem::path& cpu_root,
-                            const std::filesystem::path& haltpoll) {
-    const auto driver = slurp(cpu_root / "cpuidle" / "current_driver");
-    if (driver.empty() || driver == "none") {
+IdleState IdleState::read(const std::filesystem::path& cpu_root,
+                          const std::filesystem::path& haltpoll) {
+    IdleState state;
+    state.driver = slurp(cpu_root / "cpuidle" / "current_driver");
+    if (state.driver == "none") {
+        state.driver.clear();
+    }
+    if (state.driver == "haltpoll") {
+        const auto text = slurp(haltpoll);
+        std::uint64_t ns = 0;
+        if (std::from_chars(text.data(), text.data() + text.size(), ns).ec == std::errc{}) {
+            state.guest_halt_poll_ns = ns;
+        }
+    }
+    return state;
+}
+
+std::string IdleState::describe() const {
+    if (driver.empty()) {
         return "no cpuidle driver";
     }
     std::string text = "cpuidle " + driver;
-    if (driver == "haltpoll") {
-        if (const auto ns = slurp(haltpoll); !ns.empty()) {
-            text += ", guest_halt_poll_ns " + ns;
-        }
+    if (guest_halt_poll_ns) {
+        text += ", guest_halt_poll_ns " + std::to_string(*guest_halt_poll_ns);
     }
     return text;
-}
-
-bool idle_halts_at_once(std::string_view idle) noexcept {
-    return idle == "cpuidle haltpoll, guest_halt_poll_ns 0";
 }
 
 } // namespace zeroflow::bench

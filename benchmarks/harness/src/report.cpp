@@ -48,7 +48,7 @@ HostInfo read_host_info() {
     char buffer[32];
     std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
     host.time = buffer;
-    host.idle = read_idle_state();
+    host.idle = IdleState::read().describe();
     return host;
 }
 

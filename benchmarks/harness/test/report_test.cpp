@@ -40,17 +40,18 @@ TEST(Report, IdleStateNamesTheDriverAndGuestHaltPolling) {
     };
     const auto cpu = root / "cpu";
     const auto poll = root / "haltpoll" / "guest_halt_poll_ns";
-    EXPECT_EQ(read_idle_state(cpu, poll), "no cpuidle driver"); // nothing there
+    const auto read = [&] { return IdleState::read(cpu, poll); };
+    EXPECT_EQ(read().describe(), "no cpuidle driver"); // nothing there
     write(cpu / "cpuidle" / "current_driver", "intel_idle");
     write(poll, "0"); // a parameter of another driver: not named
-    EXPECT_EQ(read_idle_state(cpu, poll), "cpuidle intel_idle");
-    EXPECT_FALSE(idle_halts_at_once(read_idle_state(cpu, poll)));
+    EXPECT_EQ(read().describe(), "cpuidle intel_idle");
+    EXPECT_FALSE(read().halts_at_once());
     write(cpu / "cpuidle" / "current_driver", "haltpoll");
-    EXPECT_EQ(read_idle_state(cpu, poll), "cpuidle haltpoll, guest_halt_poll_ns 0");
-    EXPECT_TRUE(idle_halts_at_once(read_idle_state(cpu, poll)));
+    EXPECT_EQ(read().describe(), "cpuidle haltpoll, guest_halt_poll_ns 0");
+    EXPECT_TRUE(read().halts_at_once());
     write(poll, "200000");
-    EXPECT_EQ(read_idle_state(cpu, poll), "cpuidle haltpoll, guest_halt_poll_ns 200000");
-    EXPECT_FALSE(idle_halts_at_once(read_idle_state(cpu, poll)));
+    EXPECT_EQ(read().describe(), "cpuidle haltpoll, guest_halt_poll_ns 200000");
+    EXPECT_FALSE(read().halts_at_once());
     fs::remove_all(root);
 }
 

@@ -492,7 +492,7 @@ int run_bench(const BenchOptions& o, std::ostream& out, std::ostream& err) {
         const auto kind = topology.classify(cpus[0], cpus[1]);
         placement = kind ? std::string(zb::to_string(*kind)) : std::string("unknown");
     }
-    const std::string idle = zb::read_idle_state();
+    const auto idle = zb::IdleState::read();
     std::string where = cpus.empty() ? "unpinned (one CPU)" : "CPUs";
     for (std::size_t i = 0; i < cpus.size(); ++i) {
         where += (i == 0 ? " " : ",") + std::to_string(cpus[i]);
@@ -569,7 +569,8 @@ int run_bench(const BenchOptions& o, std::ostream& out, std::ostream& err) {
         Json j;
         j["pattern"] = pattern->name();
         j["lang"] = o.lang;
-        j["machine"] = {{"topology", topology.describe()}, {"idle", idle}, {"cpus", cpus}};
+        j["machine"] = {
+            {"topology", topology.describe()}, {"idle", idle.describe()}, {"cpus", cpus}};
         j["machine"]["placement"] = placement;
         j["floor"] = {{"system", "raw shared-memory ring (bench_raw)"}, {"pattern", floor_pattern}};
         j["points"] = Json::array();
@@ -602,8 +603,8 @@ int run_bench(const BenchOptions& o, std::ostream& out, std::ostream& err) {
     } else {
         out << "zeroflow bench: " << pattern->name() << " (" << o.lang
             << " nodes), one-way latency in µs;\n"
-            << "machine: " << topology.describe() << "; idle CPUs: " << idle << "; nodes on "
-            << where << "\n"
+            << "machine: " << topology.describe() << "; idle CPUs: " << idle.describe()
+            << "; nodes on " << where << "\n"
             << "floor: a bare shared-memory ring (" << floor_pattern
             << ") measured in the rounds between zeroflow's\n\n";
         char line[256];
@@ -632,7 +633,7 @@ int run_bench(const BenchOptions& o, std::ostream& out, std::ostream& err) {
         out << "\nmedians across rounds of " << kRoundSamples
             << " samples; msgs/s = 1 / p50 (one message in flight); ×floor = p50 / the floor's "
                "p50 in the adjacent rounds\n";
-        if (zb::idle_halts_at_once(idle)) {
+        if (idle.halts_at_once()) {
             out << "idle virtual CPUs halt at once here (guest_halt_poll_ns 0): waking a process "
                    "asleep on another CPU exits to the hypervisor, in every blocking figure "
                    "(docs/benchmarks.md#idle-cpus)\n";

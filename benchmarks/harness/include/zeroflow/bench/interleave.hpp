@@ -134,16 +134,25 @@ private:
 };
 
 /// How this machine's idle CPUs wait, which decides what waking a process asleep on another CPU
-/// costs (every blocking hand-over): "cpuidle haltpoll, guest_halt_poll_ns 200000", "cpuidle
-/// intel_idle", "no cpuidle driver". In a KVM guest with the haltpoll driver an idle virtual
-/// CPU polls up to guest_halt_poll_ns before it halts; once halted, a wake-up exits to the
-/// hypervisor. `cpu_root` and `haltpoll` are the sysfs paths (other ones for tests).
-[[nodiscard]] std::string read_idle_state(
-    const std::filesystem::path& cpu_root = "/sys/devices/system/cpu",
-    const std::filesystem::path& haltpoll = "/sys/module/haltpoll/parameters/guest_halt_poll_ns");
+/// costs (every blocking hand-over). In a KVM guest with the haltpoll cpuidle driver an idle
+/// virtual CPU polls up to guest_halt_poll_ns before it halts; once halted, a wake-up exits to
+/// the hypervisor.
+struct IdleState {
+    std::string driver;                              ///< cpuidle's current_driver; empty: none
+    std::optional<std::uint64_t> guest_halt_poll_ns; ///< with the haltpoll driver
 
-/// True when `idle` (read_idle_state) says idle virtual CPUs halt at once (guest halt polling
-/// off): blocking latencies then carry a hypervisor exit per hand-over.
-[[nodiscard]] bool idle_halts_at_once(std::string_view idle) noexcept;
+    /// Reads `cpu_root`/cpuidle/current_driver and, for haltpoll, `haltpoll` (other paths for
+    /// tests).
+    static IdleState read(const std::filesystem::path& cpu_root = "/sys/devices/system/cpu",
+                          const std::filesystem::path& haltpoll =
+                              "/sys/module/haltpoll/parameters/guest_halt_poll_ns");
+    /// "cpuidle haltpoll, guest_halt_poll_ns 200000", "cpuidle intel_idle", "no cpuidle driver".
+    [[nodiscard]] std::string describe() const;
+    /// Idle virtual CPUs halt at once (guest halt polling off): blocking latencies carry a
+    /// hypervisor exit per hand-over.
+    [[nodiscard]] bool halts_at_once() const noexcept {
+        return driver == "haltpoll" && guest_halt_poll_ns == 0U;
+    }
+};
 
 } // namespace zeroflow::bench

@@ -16,7 +16,7 @@ struct HostInfo {
     unsigned cores{0};  ///< online CPUs (sysconf(_SC_NPROCESSORS_ONLN))
     std::string kernel; ///< uname -r
     std::string time;   ///< ISO-8601 UTC, e.g. 2024-05-01T12:00:00Z
-    std::string idle;   ///< how idle CPUs wait (read_idle_state, interleave.hpp); empty: not read
+    std::string idle;   ///< how idle CPUs wait (IdleState, interleave.hpp); empty: not read
 };
 
 /// Reads the current host's description.
