@@ -456,6 +456,8 @@ Result<void> OutputSender::publish(const Loan& loan, std::uint64_t size, std::ui
     header.timestamp_ns = now;
     header.wall_time_ns =
         stamp != nullptr && stamp->wall_time_ns != 0 ? stamp->wall_time_ns : wall_time(now);
+    last_timestamp_ = now;
+    last_wall_ = header.wall_time_ns;
     header.output = index_;
     std::memcpy(&header.metadata_size, &info, sizeof(MessageInfo)); // ... through flags
 

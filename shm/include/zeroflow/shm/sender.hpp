@@ -74,6 +74,9 @@ public:
     std::uint32_t total_chunks() const noexcept;
     std::uint64_t max_message_size() const noexcept;
     std::uint64_t messages_sent() const noexcept { return sequence_; }
+    /// What the header of the last message sent carries: its sequence number and clocks (all 0
+    /// before the first). The node library passes them on with a copy sent over DDS.
+    SenderStamp last_stamp() const noexcept { return {sequence_, last_timestamp_, last_wall_}; }
     std::uint64_t errors() const noexcept { return errors_; }
     const std::string& name() const noexcept;
 
@@ -121,7 +124,9 @@ private:
     std::vector<std::uint32_t> reserved_;          ///< per class: chunks whose pages we reserved
     std::uint32_t free_count_ = 0;
     std::uint64_t sequence_ = 0;
-    std::uint64_t bytes_ = 0; ///< payload bytes sent by this process (OutputBlock::bytes)
+    std::uint64_t last_timestamp_ = 0; ///< the last message's header: CLOCK_MONOTONIC
+    std::uint64_t last_wall_ = 0;      ///< and CLOCK_REALTIME
+    std::uint64_t bytes_ = 0;          ///< payload bytes sent by this process (OutputBlock::bytes)
     std::uint64_t errors_ = 0;
     bool closed_ = false;
     /// A timer (daemon-owned output): receivers asleep with kSleepingOnAll share one wake-up
