@@ -186,6 +186,17 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
     }
     request["protocol_version"] = protocol::kProtocolVersion;
     request["pid"] = ::getpid();
+    // A spawned node whose outputs are read on other machines writes them on DDS itself
+    // (direct publishing): its writers find their readers before it registers, so the start
+    // barrier also waits for them and nothing it sends before the other machines listen is lost.
+    std::unique_ptr<RemoteWriter> remote;
+    if (request.value("op", std::string()) == "register") {
+        auto opened = RemoteWriter::from_env(request.value("node_id", std::string()));
+        if (!opened) {
+            return std::unexpected(opened.error());
+        }
+        remote = std::move(*opened);
+    }
     // The reply waits for the start barrier (every spawned node registered): be patient.
     const auto wait = std::chrono::seconds(env_uint(protocol::kRegisterTimeoutEnv).value_or(3600));
     std::expected<Json, protocol::RemoteError> body;
@@ -261,7 +272,9 @@ std::expected<std::unique_ptr<NodeImpl>, Error> NodeImpl::connect(Json request) 
             }
             impl->senders_.push_back(std::move(*sender));
             impl->output_names.push_back(out.id);
+            impl->remote_index_.push_back(remote ? remote->find(out.id) : -1);
         }
+        impl->remote_ = std::move(remote);
         const auto busy = env_uint(protocol::kBusyPollEnv).value_or(setup->busy_poll_us);
         impl->busy_poll_ = std::chrono::microseconds(busy);
         impl->closes_outputs = setup->closes_outputs;
@@ -287,6 +300,10 @@ NodeImpl::~NodeImpl() {
         for (auto& sender : senders_) {
             sender.close(); // downstream gets InputClosed after what is queued
         }
+    }
+    if (remote_) { // as the senders: closed here, or the daemon closes them (the publish pump
+                   // then writes the closed on DDS)
+        remote_->close(!dynamic && closes_outputs && !stop_seen_);
     }
     if (wake_fd_ >= 0) {
         const std::uint64_t one = 1;
@@ -653,7 +670,32 @@ std::expected<void, Error> NodeImpl::send(Sample&& sample, const SenderStamp* st
     if (!sent) {
         return std::unexpected(from_shm(sent.error()));
     }
+    if (!remote_index_.empty() && remote_index_[sample.output_] >= 0) {
+        publish_remote(sample.output_, sample, loan, size);
+    }
     return {};
+}
+
+void NodeImpl::publish_remote(std::uint32_t output, const Sample& sample, const shm::Loan& loan,
+                              std::uint64_t size) noexcept {
+    // After the local send, so local receivers never wait for the network. The chunk is not
+    // lent again before this returns (an output is used by one thread at a time), and
+    // receivers only read it.
+    const auto stamp = senders_[output].last_stamp();
+    zf_remote_message m{};
+    m.sequence = stamp.sequence;
+    m.timestamp_ns = stamp.timestamp_ns;
+    m.wall_time_ns = stamp.wall_time_ns;
+    m.dtype = static_cast<std::uint8_t>(sample.dtype_);
+    m.ndim = sample.ndim_;
+    m.shape = sample.shape_.data();
+    m.encoding = reinterpret_cast<const char*>(loan.metadata() + shm::kEncodingOffset);
+    m.encoding_size = sample.encoding_size_;
+    m.parameters = loan.metadata() + shm::kParametersOffset;
+    m.parameters_size = sample.metadata_.size();
+    m.payload = loan.data;
+    m.payload_size = size;
+    remote_->write(remote_index_[output], m);
 }
 
 void NodeImpl::release(std::uint32_t input, std::uint32_t chunk) noexcept {

@@ -12,6 +12,8 @@
 #include <zeroflow/shm/receiver.hpp>
 #include <zeroflow/shm/sender.hpp>
 
+#include "remote_writer.hpp"
+
 namespace zeroflow::detail {
 
 class NodeImpl {
@@ -56,12 +58,19 @@ private:
     void describe(Event& e, const shm::Delivery& d) const noexcept;
     Event make_event(EventKind kind) const;
     void watch_daemon();
+    /// The message just sent on `output` (its chunk is still ours: nothing was lent since),
+    /// written on that output's DDS topic.
+    void publish_remote(std::uint32_t output, const Sample& sample, const shm::Loan& loan,
+                        std::uint64_t size) noexcept;
     static void redirect_output_to_log() noexcept;
 
     std::optional<protocol::Client> client_;
     std::unique_ptr<shm::Segment> segment_;
     std::optional<shm::NodeReceiver> receiver_;
     std::vector<shm::OutputSender> senders_;
+    /// Outputs read on other machines, written on DDS by this node (direct publishing).
+    std::unique_ptr<RemoteWriter> remote_;
+    std::vector<int> remote_index_; ///< by sender index: remote_'s writer, or -1
     std::chrono::nanoseconds busy_poll_{0};
     std::uint32_t open_inputs_ = 0;
     Stream stream_ = Stream::open;

@@ -8,7 +8,7 @@
 #   TEST: transfer | typed | fan_out | missing_machine | stop_from_other_machine | stop_with_cli |
 #         machine_lost | stamps | remote_parts | start_on_daemon | start_missing_machine |
 #         duplicate_machine_id | destroy_stops_all | spin | gaps | slow_start | forwarded_stop |
-#         start_on_empty_machine | pinned_pumps | working_dir
+#         start_on_empty_machine | pinned_pumps | working_dir | direct
 # Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
 set -euo pipefail
 zeroflow=$1 bridge=$2 node=$3 test=$4
@@ -146,6 +146,34 @@ transfer_2000() {
   assert_nothing_left
 }
 
+# 300 typed messages from a to b, each checked on b against what its sequence says it must be.
+typed_300() {
+  rm -f "$work/sink.txt" "$work/source.txt"
+  rm -rf "$work/out"
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $node
+    args: typed_source --count 300 --period-us 500 --blob 200 --report $work/source.txt
+    outputs: [out]
+    deploy: {machine: a}
+  - id: sink
+    path: $node
+    args: typed_sink --blob 200 --report $work/sink.txt
+    inputs: {in: {source: source/out, queue_size: 1024}}
+    deploy: {machine: b}
+YAML
+  start_bridge a
+  start_bridge b
+  bridges_end
+  [[ $(value "$work/source.txt" sent) == 300 ]] || fail "source sent $(value "$work/source.txt" sent)"
+  [[ $(value "$work/sink.txt" count) == 300 && $(value "$work/sink.txt" verified) == 300 ]] ||
+    fail "sink verified $(value "$work/sink.txt" verified) of $(value "$work/sink.txt" count): $(value "$work/sink.txt" first_mismatch)"
+  [[ $(value "$work/sink.txt" wall_ok) == 300 ]] || fail "wall times differ: $(value "$work/sink.txt" wall_ok) of 300"
+  ! grep -h "not read in place" "$work"/out/*/log_*.txt || fail "b's subscribe pump did not read messages in place"
+  assert_nothing_left
+}
+
 case $test in
 transfer)
   # While it runs: a's publish pump has the bridge's Cyclone watermarks first and the user's
@@ -162,6 +190,7 @@ transfer)
 spin)
   # ZEROFLOW_BRIDGE_SPIN_US: the publish pump busy-polls that long after each message. A value
   # that is not a number of microseconds is refused before anything starts, saying what to fix.
+  export ZEROFLOW_BRIDGE_PUBLISH=pump # only a pump that writes messages polls for them
   write_endless_pair
   export ZEROFLOW_BRIDGE_SPIN_US=fast
   start_bridge a
@@ -180,6 +209,73 @@ spin)
   transfer_2000 pump_spins
   unset ZEROFLOW_BRIDGE_SPIN_US
   echo "spin: a bad window refused; with 500 us, 2000 x 64 KiB from a to b, byte-exact, in order"
+  ;;
+direct)
+  # Direct publishing (the default; ZEROFLOW_BRIDGE_PUBLISH=pump does without): the sending
+  # node writes on DDS itself, through the bridge's plugin, and a's publish pump only watches
+  # for closes. A bad mode is refused before anything starts, saying what to fix.
+  write_endless_pair
+  unset ZEROFLOW_BRIDGE_PUBLISH
+  export ZEROFLOW_BRIDGE_PUBLISH=fast
+  start_bridge a
+  unset ZEROFLOW_BRIDGE_PUBLISH
+  if wait "${bridge_pid[a]}"; then fail "bridge a started with ZEROFLOW_BRIDGE_PUBLISH=fast"; fi
+  bridge_pid[a]=
+  grep -q "ZEROFLOW_BRIDGE_PUBLISH='fast': use 'direct'" "$work/a/bridge.err" ||
+    fail "no clear error: $(cat "$work/a/bridge.err")"
+  [[ $(on a "$zeroflow" list) == "no dataflows" ]] || fail "machine a ran something: $(on a "$zeroflow" list)"
+  # While it runs, the source on a has the plugin (and so Cyclone) loaded and is told its
+  # output's topic; the publish pump watches it one message deep.
+  source_writes() {
+    local pid found=
+    wait_for "[[ \$(value $work/sink.txt count) -gt 0 ]]" 20 || fail "nothing reached b"
+    local pid found= cmd outputs
+    for pid in $(ip netns pids "$tag-a"); do
+      cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+      if [[ $cmd == *"source --count 2000"* ]]; then
+        grep -c 'libzeroflow-dds-writer.so' "/proc/$pid/maps" >/dev/null || fail "a's source has no DDS writer loaded"
+        outputs=$(tr '\0' '\n' <"/proc/$pid/environ" | sed -n 's/^ZEROFLOW_DDS_OUTPUTS=//p')
+        [[ $outputs =~ ^[0-9]+\;flow\;out@1000\*1$ ]] || fail "a's source runs with ZEROFLOW_DDS_OUTPUTS='$outputs'"
+        found=1
+      fi
+    done
+    [[ -n $found ]] || fail "no source node runs on a"
+    for pid in $(pump_pids a publish); do
+      cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+      [[ $cmd == *"--watch o0"* ]] || fail "a's publish pump does not only watch: $cmd"
+    done
+  }
+  transfer_2000 source_writes
+  # Typed messages written by their sender arrive as they do through the pump.
+  typed_300
+  # A sender that crashes writes no close of its own: the watching pump writes it, so b's
+  # sink sees InputClosed at once, not after Cyclone's lease (2 s here).
+  rm -f "$work/sink.txt" "$work/source.txt"
+  write_endless_pair
+  start_bridge a
+  start_bridge b
+  wait_for "[[ \$(value $work/sink.txt count) -gt 100 ]]" 20 || fail "sink got $(value "$work/sink.txt" count) messages"
+  source_pid=
+  for pid in $(ip netns pids "$tag-a"); do
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+    [[ $cmd != *"source --count 0"* ]] || source_pid=$pid
+  done
+  [[ -n $source_pid ]] || fail "no source node runs on a"
+  killed_at=$(date +%s%N)
+  kill -KILL "$source_pid"
+  wait_for "grep -q 'events=.*closed:in' $work/sink.txt" 8 || fail "sink on b never saw InputClosed: $(value "$work/sink.txt" events)"
+  closed_ms=$(( ($(date +%s%N) - killed_at) / 1000000 ))
+  (( closed_ms < 1500 )) || fail "InputClosed came $closed_ms ms after a's source was killed (the lease's 2 s, not the pump's close)"
+  wait_for "! kill -0 ${bridge_pid[b]}" 10 || fail "bridge b still runs after its part ended"
+  wait "${bridge_pid[b]}" || fail "bridge b failed"
+  bridge_pid[b]=
+  # a's part ends too (its pump's inputs all closed), its bridge with it: failed, as its
+  # source did.
+  wait_for "! kill -0 ${bridge_pid[a]}" 10 || fail "bridge a still runs after its source died"
+  wait "${bridge_pid[a]}" 2>/dev/null || true
+  bridge_pid[a]=
+  assert_nothing_left
+  echo "direct: a bad mode refused; 2000 x 64 KiB and 300 typed messages written by the source itself arrive as sent; a killed source closes b's input in $closed_ms ms"
   ;;
 working_dir)
   # Different paths on each machine: b's sink runs from a folder that exists on b only (a tmpfs
@@ -363,6 +459,7 @@ gaps)
   # on a, and machine b's subscribe pump counts what never arrived from the gaps in the
   # sender's sequence numbers: no more than a dropped (veth loses nothing Cyclone does not
   # resend), and more than none. The newest message always survives a drop-oldest queue.
+  export ZEROFLOW_BRIDGE_PUBLISH=pump # the publish pump's own queue is what this floods
   write_source_sink 20000 8 0 4 deploy
   start_bridge b
   start_bridge a
@@ -524,29 +621,10 @@ YAML
 typed)
   # Self-describing messages across machines: dtype, shape, encoding, every kind of parameter
   # (and a 200-byte string one) arrive on b exactly as a sent them, as they do on one machine
-  # (tests/daemon/messages_test.cpp); b's subscribe pump read each one in place.
-  cat >"$work/flow.yml" <<YAML
-nodes:
-  - id: source
-    path: $node
-    args: typed_source --count 300 --period-us 500 --blob 200 --report $work/source.txt
-    outputs: [out]
-    deploy: {machine: a}
-  - id: sink
-    path: $node
-    args: typed_sink --blob 200 --report $work/sink.txt
-    inputs: {in: {source: source/out, queue_size: 1024}}
-    deploy: {machine: b}
-YAML
-  start_bridge a
-  start_bridge b
-  bridges_end
-  [[ $(value "$work/source.txt" sent) == 300 ]] || fail "source sent $(value "$work/source.txt" sent)"
-  [[ $(value "$work/sink.txt" count) == 300 && $(value "$work/sink.txt" verified) == 300 ]] ||
-    fail "sink verified $(value "$work/sink.txt" verified) of $(value "$work/sink.txt" count): $(value "$work/sink.txt" first_mismatch)"
-  [[ $(value "$work/sink.txt" wall_ok) == 300 ]] || fail "wall times differ: $(value "$work/sink.txt" wall_ok) of 300"
-  ! grep -h "not read in place" "$work"/out/*/log_*.txt || fail "b's subscribe pump did not read messages in place"
-  assert_nothing_left
+  # (tests/daemon/messages_test.cpp); b's subscribe pump read each one in place. Through a's
+  # publish pump here (machines.direct sends them from the node itself).
+  export ZEROFLOW_BRIDGE_PUBLISH=pump
+  typed_300
   echo "typed: 300 typed messages (dtype, shape, encoding, parameters) arrive on b as sent"
   ;;
 machine_lost)

@@ -39,6 +39,7 @@
 #include "commands/parameters.hpp"
 #include "part.hpp"
 #include "pump.hpp"
+#include "topics.hpp"
 #include "wire.hpp"
 #include "zeroflow_bridge.h"
 
@@ -50,35 +51,13 @@ using namespace std::chrono_literals;
 using protocol::Json;
 using Clock = std::chrono::steady_clock;
 
-/// Messages held per topic at least (else the largest queue_size of its inputs).
-constexpr std::uint32_t kMinHistory = 16;
 /// How long a publish pump waits for the other machines' readers before it fails the start.
-constexpr std::chrono::seconds kReadersTimeout{20};
+constexpr std::chrono::seconds kReadersTimeout{kReadersTimeoutSeconds};
+/// How often a watching publish pump (direct publishing) looks for closed outputs.
+constexpr std::chrono::milliseconds kWatchPeriod{10};
 
-/// Dataflow names become DDS topic names: ids' characters only.
 std::string topic_name(const std::string& flow, const dataflow::OutputRef& output) {
-    return "zeroflow/" + flow + "/" + output.node + "/" + output.output;
-}
-
-/// Data topics: reliable, keep-all. The writer holds at most `depth` samples (the largest
-/// queue_size of the output's inputs): a slow machine makes it wait (at most a second per
-/// message), so the overflow lands in the publish pump's own input queue, which drops its
-/// oldest and counts it, as any full zeroflow queue does, instead of vanishing inside DDS.
-/// The reader is not bounded: Cyclone drops (and never resends) what a full reader history
-/// rejects; the subscribe pump drains it at once into the local queues, which drop their
-/// oldest as always. Transient-local, so that a reader that matches a moment after the writer
-/// (discovery completes on each side on its own) still gets the first messages.
-dds_qos_t* data_qos(std::uint32_t depth, bool writer) {
-    const auto n = static_cast<int32_t>(std::max(depth, kMinHistory));
-    dds_qos_t* qos = dds_create_qos();
-    dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE, DDS_SECS(1));
-    dds_qset_history(qos, DDS_HISTORY_KEEP_ALL, 0);
-    if (writer) {
-        dds_qset_resource_limits(qos, n, DDS_LENGTH_UNLIMITED, n);
-    }
-    dds_qset_durability(qos, DDS_DURABILITY_TRANSIENT_LOCAL);
-    dds_qset_durability_service(qos, 0, DDS_HISTORY_KEEP_LAST, n, n, DDS_LENGTH_UNLIMITED, n);
-    return qos;
+    return data_topic_name(flow, output.node, output.output);
 }
 
 /// What the pumps' Cyclone configuration starts with; CYCLONEDDS_URI's sources follow it, so a
@@ -243,7 +222,7 @@ std::expected<dds_entity_t, std::string> data_endpoint(dds_entity_t participant,
     const dds_entity_t topic =
         dds_create_topic(participant, &zeroflow_bridge_Message_desc,
                          topic_name(flow, t.output).c_str(), nullptr, nullptr);
-    dds_qos_t* qos = data_qos(t.depth, is_writer);
+    dds_qos_t* qos = data_qos(t.depth, is_writer, DDS_SECS(1));
     const dds_entity_t entity = topic < 0   ? topic
                                 : is_writer ? dds_create_writer(participant, topic, qos, nullptr)
                                             : dds_create_reader(participant, topic, qos, nullptr);
@@ -319,8 +298,15 @@ struct ControlTopic {
 };
 
 /// The publish pump: this machine's outputs read elsewhere, from its inputs onto DDS.
+/// The inputs in `watched` (direct publishing) have senders that write their messages on DDS
+/// themselves: the pump takes them only for their end, and writes the "closed" of a sender that
+/// did not (it crashed, or was stopped). When every input is watched the pump polls every
+/// kWatchPeriod, so that no sender ever has to wake it.
 int publish_pump(dds_entity_t participant, const std::string& flow,
-                 const std::vector<TopicArg>& topics, std::ostream& err) {
+                 const std::vector<TopicArg>& topics,
+                 const std::set<std::string, std::less<>>& watched, std::ostream& err) {
+    const bool watch = std::all_of(topics.begin(), topics.end(),
+                                   [&](const TopicArg& t) { return watched.contains(t.key); });
     std::map<std::string, std::size_t, std::less<>> by_input;
     std::vector<dds_entity_t> writers;
     dds_write_set_batch(true); // this process's writers: flushed below when no message waits
@@ -376,6 +362,13 @@ int publish_pump(dds_entity_t participant, const std::string& flow,
         if (auto ready = node->next(0ns)) {
             return std::move(*ready);
         }
+        if (watch) {
+            for (;; std::this_thread::sleep_for(kWatchPeriod)) {
+                if (auto ready = node->next(0ns)) {
+                    return std::move(*ready);
+                }
+            }
+        }
         flush();
         if (spin.count() > 0) {
             const auto until = Clock::now() + spin;
@@ -396,6 +389,9 @@ int publish_pump(dds_entity_t participant, const std::string& flow,
         }
         if (it == by_input.end()) {
             continue;
+        }
+        if (event.kind == EventKind::Input && watched.contains(event.id)) {
+            continue; // written by its sender
         }
         if (event.kind == EventKind::Input) {
             if (!publish(writers[it->second], event)) {
@@ -419,7 +415,9 @@ int publish_pump(dds_entity_t participant, const std::string& flow,
     }
     std::uint64_t dropped = 0;
     for (const auto& input : node->inputs()) {
-        dropped += node->dropped(input);
+        if (!watched.contains(input)) { // those are one message deep and never read, by design
+            dropped += node->dropped(input);
+        }
     }
     if (dropped > 0) { // a slow machine: the bridge's queues dropped their oldest, as any would
         err << "zeroflow-bridge: " << dropped << " messages dropped by full queues before DDS\n";
@@ -745,14 +743,18 @@ private:
 } // namespace
 
 int run_pump(int argc, char** argv, std::ostream& err) {
-    // argv: --pump publish|subscribe --dds-domain N --name FLOW (--topic K=N/O@D)...
+    // argv: --pump publish|subscribe --dds-domain N --name FLOW (--topic K=N/O@D)... (--watch K)...
     std::string mode, flow;
     std::uint32_t domain = 0;
     std::vector<TopicArg> topics;
+    std::set<std::string, std::less<>>
+        watched; // publish: inputs whose senders write on DDS themselves
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string key = argv[i];
         const std::string value = argv[i + 1];
-        if (key == "--pump") {
+        if (key == "--watch") {
+            watched.insert(value);
+        } else if (key == "--pump") {
             mode = value;
         } else if (key == "--dds-domain") {
             domain = static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
@@ -791,7 +793,7 @@ int run_pump(int argc, char** argv, std::ostream& err) {
             << dds_strretcode(participant.id) << " (check CYCLONEDDS_URI)\n";
         return cli::kExitFailure;
     }
-    return mode == "publish" ? publish_pump(participant.id, flow, topics, err)
+    return mode == "publish" ? publish_pump(participant.id, flow, topics, watched, err)
                              : subscribe_pump(participant.id, flow, topics, err);
 }
 
@@ -847,6 +849,32 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
     }
     if (spin->count() > 0) {
         pump.env.emplace_back(kSpinEnv, std::to_string(spin->count()));
+    }
+    // Nodes write their outputs read elsewhere on DDS themselves unless ZEROFLOW_BRIDGE_PUBLISH
+    // says pump (docs/design/machines.md#direct-publishing).
+    const char* publish = std::getenv(kPublishEnv);
+    const std::string publish_mode = publish != nullptr && *publish != '\0' ? publish : "direct";
+    if (publish_mode == "direct") {
+        const auto here = pump.executable.parent_path();
+        for (const auto& candidate : {here / kRemoteWriterFile,
+                                      here / ZEROFLOW_PLUGIN_RELDIR / kRemoteWriterFile}) {
+            if (std::filesystem::exists(candidate, ec)) {
+                pump.direct_writer = candidate.lexically_normal();
+                break;
+            }
+        }
+        if (pump.direct_writer.empty()) {
+            return fail(std::string("cannot find ") + kRemoteWriterFile + " beside " +
+                        pump.executable.string() + " or in " +
+                        (here / ZEROFLOW_PLUGIN_RELDIR).lexically_normal().string() +
+                        " (it is built and installed with zeroflow-bridge; " + kPublishEnv +
+                        "=pump does without it)");
+        }
+        pump.domain_and_flow = std::to_string(o.dds_domain) + ";" + flow;
+    } else if (publish_mode != "pump") {
+        return fail(std::string(kPublishEnv) + "='" + publish_mode +
+                    "': use 'direct' (each sending node writes its messages on DDS: the "
+                    "default) or 'pump' (the machine's publish pump writes them all)");
     }
     // Where the dataflow was started, a machine may host none of its nodes: it watches.
     auto part_result = machine_part(descriptor, file, o.machine, pump,

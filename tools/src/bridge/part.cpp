@@ -201,17 +201,48 @@ std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor&
     if (!part.outbound.empty()) {
         part.bridge_node = bridge_node_id(descriptor);
         YAML::Node bridge = pump_node(part.bridge_node, "publish");
+        const bool direct = !pump.direct_writer.empty();
         std::set<std::string> senders;
+        std::map<std::string, std::string> direct_outputs; // node: ZEROFLOW_DDS_OUTPUTS
         for (const auto& out : part.outbound) {
             senders.insert(out.output.node);
             YAML::Node input;
             input["source"] = out.output.to_string();
-            input["queue_size"] = out.depth;
+            // Publishing directly, the sender writes every message on DDS itself; the pump only
+            // watches the output for its close (a sender that crashed), one message deep. A
+            // dynamic node is not spawned here, so it is not told: its outputs go through the
+            // pump.
+            const bool sender_writes = direct && !descriptor.find_node(out.output.node)->dynamic;
+            input["queue_size"] = sender_writes ? 1U : out.depth;
             bridge["inputs"][out.input_id] = input;
+            if (sender_writes) {
+                bridge["args"].push_back("--watch");
+                bridge["args"].push_back(out.input_id);
+                auto& spec = direct_outputs[out.output.node];
+                spec += (spec.empty() ? pump.domain_and_flow : std::string()) + ";" +
+                        out.output.output + "@" + std::to_string(out.depth) + "*" +
+                        std::to_string(out.machines.size());
+            }
             bridge["args"].push_back("--topic");
             bridge["args"].push_back(out.input_id + "=" + out.output.to_string() + "@" +
                                      std::to_string(out.depth) + "*" +
                                      std::to_string(out.machines.size()));
+        }
+        if (!direct_outputs.empty()) {
+            for (auto node : nodes) {
+                const auto it = direct_outputs.find(node["id"].as<std::string>());
+                if (it == direct_outputs.end()) {
+                    continue;
+                }
+                node["env"][kRemoteWriterEnv] = pump.direct_writer.string();
+                node["env"][kRemoteOutputsEnv] = it->second;
+                for (const auto& [key, value] : pump.env) {
+                    const YAML::Node& written = node; // a const look adds no key
+                    if (key == "CYCLONEDDS_URI" && !(written["env"] && written["env"][key])) {
+                        node["env"][key] = value; // the pumps' configuration, unless its own
+                    }
+                }
+            }
         }
         // A publish pump that busy-polls (ZEROFLOW_BRIDGE_SPIN_US) would poll on its senders'
         // cores, against them: it stays unpinned.

@@ -37,6 +37,11 @@ struct PumpCommand {
     std::filesystem::path executable;
     std::vector<std::string> args;
     std::vector<std::pair<std::string, std::string>> env;
+    /// Direct publishing (the default): the DDS writer plugin that sending nodes load, and
+    /// "DOMAIN;FLOW" for their ZEROFLOW_DDS_OUTPUTS. Empty (ZEROFLOW_BRIDGE_PUBLISH=pump): the
+    /// publish pump writes every message.
+    std::filesystem::path direct_writer;
+    std::string domain_and_flow;
 };
 
 struct MachinePart {

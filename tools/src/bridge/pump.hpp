@@ -10,6 +10,16 @@ namespace zeroflow::bridge {
 /// on to its pumps; docs/design/machines.md#busy-polling-publish-pumps-opt-in).
 inline constexpr const char* kSpinEnv = "ZEROFLOW_BRIDGE_SPIN_US";
 
+/// How the machine's outputs read elsewhere reach DDS: "direct" (the default: each sending
+/// node writes them itself, through libzeroflow-dds-writer.so) or "pump" (the publish pump
+/// receives them and writes each message; docs/design/machines.md#direct-publishing).
+inline constexpr const char* kPublishEnv = "ZEROFLOW_BRIDGE_PUBLISH";
+/// What a directly publishing node is given (runtime/src/remote_writer_abi.h).
+inline constexpr const char* kRemoteWriterEnv = "ZEROFLOW_DDS_WRITER";
+inline constexpr const char* kRemoteOutputsEnv = "ZEROFLOW_DDS_OUTPUTS";
+/// The plugin's file: beside zeroflow-bridge in the build tree, in <libdir>/zeroflow installed.
+inline constexpr const char* kRemoteWriterFile = "libzeroflow-dds-writer.so";
+
 /// `zeroflow-bridge --pump publish|subscribe ...`, as the part's YAML runs it. Exit status.
 int run_pump(int argc, char** argv, std::ostream& err);
 
