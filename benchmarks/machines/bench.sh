@@ -5,15 +5,19 @@
 # over the same link (the engine's floor), interleaved per size. One-way = round trip / 2: zf_ping
 # halves its round trips; ddsperf ping prints halved ones already (it records (now - the ping's
 # source timestamp) / 2, process_pong in its ddsperf.c), so its figures are taken as printed.
-# Both block (zeroflow nodes without busy-polling; ddsperf in waitset mode); a third column
-# runs zeroflow again with busy-polling publish pumps (ZF_BENCH_SPIN_US, default 1000), a fourth
-# the same ping-pong with both nodes on machine a (one local hand-over). ddsperf's smallest
-# message is 16 B: its figure stands beside zeroflow's 8 B.
+# Both block (zeroflow nodes without busy-polling; ddsperf in waitset mode). zeroflow runs with
+# the nodes writing on DDS themselves (direct, the default), then with the machines' publish
+# pumps writing (ZEROFLOW_BRIDGE_PUBLISH=pump), then with pumps that busy-poll
+# (ZF_BENCH_SPIN_US, default 1000; 0 leaves it out); a last column is the same ping-pong with
+# both nodes on machine a (one local hand-over).
+# ddsperf's smallest message is 16 B: its figure stands beside zeroflow's 8 B. ZF_BENCH_SIZES
+# (default "8 65536 1048576") chooses the sizes.
 # Then throughput at 8 B, ROUNDS times (ZF_BENCH_ONLY=latency or =throughput: one part only): zf_source on a floods
-# for 5 s (it never waits: a full queue drops its oldest), zf_sink on b counts (received/s),
+# for 5 s (it never waits: a full queue drops its oldest; writing directly, a full DDS history
+# drops the newest), zf_sink on b counts (received/s), once per mode,
 # beside what the source sent (sent/s), the drops on each machine, and `ddsperf pub` (as fast
 # as it can; reliable keep-all, so its writer waits for acknowledgements) / `ddsperf sub` at 16 B.
-# Usage (root): [ZF_BENCH_PIN=1] [ZF_BENCH_HALT_POLL_NS=N] benchmarks/machines/bench.sh BUILD_DIR [SAMPLES] [ROUNDS]
+# Usage (root): [ZF_BENCH_PIN=1] [ZF_BENCH_HALT_POLL_NS=N] [ZF_BENCH_SIZES=...] benchmarks/machines/bench.sh BUILD_DIR [SAMPLES] [ROUNDS]
 set -euo pipefail
 build=$(realpath "$1") samples=${2:-1000} rounds=${3:-2}
 zeroflow=$build/tools/zeroflow bridge=$build/tools/zeroflow-bridge
@@ -131,7 +135,9 @@ YAML
   bridge_pid[a]= bridge_pid[b]=
   local sent dropped_a missing_b
   sent=$(cat "$work"/out/*/log_source.txt 2>/dev/null | sed -n 's/^sent \([0-9]*\) messages.*/\1/p' | tail -n 1)
-  dropped_a=$(cat "$work"/out/*/log_*.txt 2>/dev/null | sed -n 's/^zeroflow-bridge: \([0-9]*\) messages dropped.*/\1/p' | tail -n 1)
+  # (publishing directly, the source's own DDS writer drops what its full history cannot take)
+  dropped_a=$(cat "$work"/out/*/log_*.txt 2>/dev/null | sed -n -e 's/^zeroflow-bridge: \([0-9]*\) messages dropped.*/\1/p' \
+    -e 's/^zeroflow: \([0-9]*\) messages not sent to other machines.*/\1/p' | tail -n 1)
   missing_b=$(cat "$work"/out/*/log_*.txt 2>/dev/null | sed -n 's/^zeroflow-bridge: \([0-9]*\) messages of .* never arrived.*/\1/p' | tail -n 1)
   "$py" - "$work/zft.jsonl" "${sent:-0}" "${dropped_a:-0}" "${missing_b:-0}" <<'PY'
 import json, re, sys
@@ -166,29 +172,44 @@ spin_us=${ZF_BENCH_SPIN_US:-1000}
 zeroflow_spin_point() { # size -> "p50 p99" with spinning publish pumps
   ZEROFLOW_BRIDGE_SPIN_US=$spin_us
   export ZEROFLOW_BRIDGE_SPIN_US
-  zeroflow_point "$1"
+  zeroflow_mode_point pump "$1"
   unset ZEROFLOW_BRIDGE_SPIN_US
 }
+# The first two latency columns: each node writes its messages on DDS itself (the default,
+# ZEROFLOW_BRIDGE_PUBLISH=direct), and each machine's publish pump writes them (=pump: one
+# hand-over more per one-way, from the sending node to its pump).
+zeroflow_mode_point() { # mode size -> "p50 p99"
+  ZEROFLOW_BRIDGE_PUBLISH=$1
+  export ZEROFLOW_BRIDGE_PUBLISH
+  zeroflow_point "$2"
+  unset ZEROFLOW_BRIDGE_PUBLISH
+}
 # The last latency column: the same ping-pong with both nodes on machine a (no DDS, no pump),
-# the cost of one hand-over between two blocked processes on this machine: each remote
-# direction has one more than ddsperf's (the sender waking its publish pump).
-[[ $only == throughput ]] || printf '%-8s %-6s %18s %18s %16s %18s\n' size round "zeroflow p50/p99" \
-  "spin ${spin_us}us p50/p99" "ddsperf p50/p99" "local p50/p99"
-[[ $only == throughput ]] || for size in 8 65536 1048576; do
+# the cost of one hand-over between two blocked processes on this machine: with pumps, each
+# remote direction has one more than ddsperf's (the sender waking its publish pump).
+[[ $only == throughput ]] || printf '%-8s %-6s %18s %18s %18s %16s %18s\n' size round "direct p50/p99" \
+  "pump p50/p99" "spin ${spin_us}us p50/p99" "ddsperf p50/p99" "local p50/p99"
+[[ $only == throughput ]] || for size in ${ZF_BENCH_SIZES:-8 65536 1048576}; do
   for ((r = 1; r <= rounds; r++)); do
-    z=$(zeroflow_point "$size")
+    z=$(zeroflow_mode_point direct "$size")
+    x=$(zeroflow_mode_point pump "$size")
     s=-
     if ((spin_us > 0)); then s=$(zeroflow_spin_point "$size"); fi
     d=$(ddsperf_point "$size")
     l=$(zeroflow_point "$size" a)
-    printf '%-8s %-6s %18s %18s %16s %18s\n' "$size" "$r" "${z// //}" "${s// //}" "${d// //}" "${l// //}"
+    printf '%-8s %-6s %18s %18s %18s %16s %18s\n' "$size" "$r" "${z// //}" "${x// //}" "${s// //}" "${d// //}" "${l// //}"
   done
 done
 if [[ $only != latency ]]; then
-  printf '\n%-8s %-6s %24s %32s %16s\n' size round "zeroflow received/sent/s" "dropped a/b, never reached b" "ddsperf msg/s"
+  printf '\n%-8s %-12s %24s %32s %16s\n' size round "zeroflow received/sent/s" "dropped a/b, never reached b" "ddsperf msg/s"
   for ((r = 1; r <= rounds; r++)); do
-    read -r received sent dropped_a dropped_b missing_b <<<"$(zeroflow_throughput 8)"
+    for mode in direct pump; do
+      export ZEROFLOW_BRIDGE_PUBLISH=$mode
+      read -r received sent dropped_a dropped_b missing_b <<<"$(zeroflow_throughput 8)"
+      unset ZEROFLOW_BRIDGE_PUBLISH
+      printf '%-8s %-12s %24s %32s %16s\n' 8 "$r $mode" "$received/$sent" "$dropped_a/$dropped_b, $missing_b" ""
+    done
     d=$(ddsperf_throughput 8)
-    printf '%-8s %-6s %24s %32s %16s\n' 8 "$r" "$received/$sent" "$dropped_a/$dropped_b, $missing_b" "$d"
+    printf '%-8s %-12s %24s %32s %16s\n' 8 "$r ddsperf" "" "" "$d"
   done
 fi
