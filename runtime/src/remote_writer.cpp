@@ -47,7 +47,9 @@ RemoteWriter::from_env(const std::string& node_id) {
     return w;
 }
 
-RemoteWriter::~RemoteWriter() { close(false); }
+RemoteWriter::~RemoteWriter() {
+    close(false);
+}
 
 int RemoteWriter::find(const std::string& output) const noexcept {
     return writer_ != nullptr ? find_(writer_, output.c_str()) : -1;
@@ -71,8 +73,8 @@ void RemoteWriter::close(bool write_closed) noexcept {
     const auto failed = failed_.load();
     if (dropped > 0) {
         std::fprintf(stderr,
-                     "zeroflow: %llu messages not sent to other machines: their DDS history of "
-                     "unacknowledged messages was full (a slow machine or link)\n",
+                     "zeroflow: %llu messages not sent to other machines: more bytes than "
+                     "Cyclone's WhcHigh were unacknowledged (a slow machine or link)\n",
                      static_cast<unsigned long long>(dropped));
     }
     if (failed > 0) {

@@ -30,7 +30,8 @@ public:
 
     /// The writer of `output`, or -1 when it is not read elsewhere.
     int find(const std::string& output) const noexcept;
-    /// Writes one message on writer `index`; never waits (a full history drops it, counted).
+    /// Writes one message on writer `index`; never waits (a full history drops its oldest; a
+    /// write refused by Cyclone's watermark is counted).
     void write(int index, const zf_remote_message& message) noexcept;
     /// With `write_closed`, every output's "closed" goes after its last message; then the
     /// writers go. What was dropped or failed is said on standard error.

@@ -47,8 +47,8 @@ typedef zf_remote_writer* (*zf_remote_writer_open_fn)(unsigned abi, const char* 
                                                       size_t error_size);
 /** The index of `output` among the writers, or -1 if it is not published. */
 typedef int (*zf_remote_writer_find_fn)(zf_remote_writer* writer, const char* output);
-/** Writes one message, never waiting: 0 written, 1 dropped (the writer's history of
- * unacknowledged messages is full: a slow machine), -1 failed. */
+/** Writes one message, never waiting: 0 written (a full history drops its oldest), 1 refused
+ * (Cyclone's watermark of unacknowledged bytes is reached: a slow machine or link), -1 failed. */
 typedef int (*zf_remote_writer_write_fn)(zf_remote_writer* writer, int index,
                                          const zf_remote_message* message);
 /** With `write_closed`, writes each output's "closed" after its messages and waits (up to 2 s)

@@ -113,7 +113,7 @@ zf_remote_writer* zf_remote_writer_open(unsigned abi, const char* node_id, const
         const auto name = zeroflow::bridge::data_topic_name(parts[1], node_id, e.output);
         const dds_entity_t topic = dds_create_topic(w->participant, &zeroflow_bridge_Message_desc,
                                                     name.c_str(), nullptr, nullptr);
-        dds_qos_t* qos = zeroflow::bridge::data_qos(e.depth, true, 0);
+        dds_qos_t* qos = zeroflow::bridge::direct_writer_qos(e.depth);
         const dds_entity_t writer =
             topic < 0 ? topic : dds_create_writer(w->participant, topic, qos, nullptr);
         dds_delete_qos(qos);
@@ -195,7 +195,8 @@ void zf_remote_writer_destroy(zf_remote_writer* w, int write_closed) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
             }
         }
-        const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now());
         dds_wait_for_acks(writer, std::max<dds_duration_t>(0, left.count()));
     }
     dds_delete(w->participant);

@@ -22,11 +22,11 @@ inline std::string data_topic_name(const std::string& flow, const std::string& n
 }
 
 /// Data topics: reliable, keep-all. The writer holds at most `depth` samples (the largest
-/// queue_size of the output's inputs) and waits at most `max_blocking` for room. The publish
-/// pump waits (a second): a slow machine makes the overflow land in the pump's own input queue,
+/// queue_size of the output's inputs) and waits at most `max_blocking` for room (the publish
+/// pump: a second): a slow machine makes the overflow land in the pump's own input queue,
 /// which drops its oldest and counts it, as any full zeroflow queue does, instead of vanishing
-/// inside DDS. A node that publishes directly waits not at all: the message is dropped and
-/// counted (its sending thread never waits for the network).
+/// inside DDS. (A node that publishes directly keeps the last `depth` instead:
+/// direct_writer_qos.)
 /// The reader is not bounded: Cyclone drops (and never resends) what a full reader history
 /// rejects; the subscribe pump drains it at once into the local queues, which drop their
 /// oldest as always. Transient-local, so that a reader that matches a moment after the writer
@@ -41,6 +41,18 @@ inline dds_qos_t* data_qos(std::uint32_t depth, bool writer, dds_duration_t max_
     }
     dds_qset_durability(qos, DDS_DURABILITY_TRANSIENT_LOCAL);
     dds_qset_durability_service(qos, 0, DDS_HISTORY_KEEP_LAST, n, n, DDS_LENGTH_UNLIMITED, n);
+    return qos;
+}
+
+/// The writer of a node that publishes directly: data_qos's, but keep-last `depth`, and never
+/// waiting. A slow machine makes the history drop its oldest unacknowledged message, as a full
+/// zeroflow queue would (the receiving machine counts the gap in the sequence), and the sending
+/// thread never waits for the network; only Cyclone's watermark of unacknowledged bytes
+/// (WhcHigh) refuses a write, which the node counts.
+inline dds_qos_t* direct_writer_qos(std::uint32_t depth) {
+    dds_qos_t* qos = data_qos(depth, true, 0);
+    dds_qset_history(qos, DDS_HISTORY_KEEP_LAST,
+                     static_cast<int32_t>(std::max(depth, kMinHistory)));
     return qos;
 }
 
