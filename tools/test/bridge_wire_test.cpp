@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "loopback.hpp"
 #include "wire.hpp"
 #include "zeroflow_bridge.h"
 
@@ -21,15 +22,8 @@ namespace {
 class WireTest : public ::testing::TestWithParam<dds_data_representation_id_t> {
 protected:
     void SetUp() override {
-        // Loopback only, no multicast. Each test case runs as its own process (ctest -j may run
-        // them at once): a domain and a topic per process keep them from meeting.
-        ::setenv("CYCLONEDDS_URI",
-                 "<CycloneDDS><Domain id=\"any\"><General><Interfaces><NetworkInterface "
-                 "name=\"lo\"/></Interfaces><AllowMulticast>false</AllowMulticast></General>"
-                 "</Domain></CycloneDDS>",
-                 1);
-        participant_ = dds_create_participant(static_cast<dds_domainid_t>(100 + ::getpid() % 100),
-                                              nullptr, nullptr);
+        test::use_loopback_only();
+        participant_ = dds_create_participant(test::own_domain(), nullptr, nullptr);
         ASSERT_GT(participant_, 0) << dds_strretcode(participant_);
         const std::string name = "zeroflow/wire_test_" + std::to_string(::getpid()) + "/src/out";
         topic_ = dds_create_topic(participant_, &zeroflow_bridge_Message_desc, name.c_str(),

@@ -10,22 +10,19 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "loopback.hpp"
 #include "remote_writer.hpp"
 #include "zeroflow_bridge.h"
 
 namespace zeroflow::detail {
 namespace {
 
-const dds_domainid_t kDomain = static_cast<dds_domainid_t>(100 + ::getpid() % 100);
+const dds_domainid_t kDomain = bridge::test::own_domain();
 
 class RemoteWriterTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        ::setenv("CYCLONEDDS_URI",
-                 "<CycloneDDS><Domain id=\"any\"><General><Interfaces><NetworkInterface "
-                 "name=\"lo\"/></Interfaces><AllowMulticast>false</AllowMulticast></General>"
-                 "</Domain></CycloneDDS>",
-                 1);
+        bridge::test::use_loopback_only();
         ::setenv(ZF_REMOTE_WRITER_PATH_ENV, ZEROFLOW_TEST_PLUGIN, 1);
         flow_ = "remote_writer_test_" + std::to_string(::getpid());
     }
