@@ -8,7 +8,7 @@
 #   TEST: transfer | typed | fan_out | missing_machine | stop_from_other_machine | stop_with_cli |
 #         machine_lost | stamps | remote_parts | start_on_daemon | start_missing_machine |
 #         duplicate_machine_id | destroy_stops_all | spin | gaps | slow_start | forwarded_stop |
-#         start_on_empty_machine | pinned_pumps | working_dir | direct
+#         start_on_empty_machine | pinned_pumps | working_dir | direct | python
 # Root is needed (ip netns, mount); where namespaces cannot be made the test FAILS, saying why.
 set -euo pipefail
 zeroflow=$1 bridge=$2 node=$3 test=$4
@@ -276,6 +276,40 @@ direct)
   bridge_pid[a]=
   assert_nothing_left
   echo "direct: a bad mode refused; 2000 x 64 KiB and 300 typed messages written by the source itself arrive as sent; a killed source closes b's input in $closed_ms ms"
+  ;;
+python)
+  # A Python node on a sends every kind of message (numpy arrays of several dtypes and shapes,
+  # bytes, lists, loans, metadata: tests/python/nodes/py_source.py) to a Python node on b,
+  # writing them on DDS itself (the plugin loaded into python3); b's py_sink.py checks each one,
+  # and its sequence number, against what it must be.
+  nodes_dir=$(cd "$(dirname "$0")/../python/nodes" && pwd)
+  mkdir -p "$work/reports"
+  cat >"$work/flow.yml" <<YAML
+nodes:
+  - id: source
+    path: $nodes_dir/py_source.py
+    args: "70"
+    outputs: [out]
+    env: {ZF_TEST_REPORTS: $work/reports}
+    deploy: {machine: a}
+  - id: sink
+    path: $nodes_dir/py_sink.py
+    inputs: {in: {source: source/out, queue_size: 1024}}
+    env: {ZF_TEST_REPORTS: $work/reports}
+    deploy: {machine: b}
+YAML
+  unset ZEROFLOW_BRIDGE_PUBLISH
+  start_bridge a
+  start_bridge b
+  bridges_end
+  [[ -f $work/reports/sink.json ]] || fail "b's Python sink wrote no report: $(cat "$work"/out/*/log_sink.txt 2>/dev/null)"
+  python3 - "$work/reports/sink.json" <<'PY' || fail "b's Python sink: $(cat "$work/reports/sink.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+sys.exit(0 if r["count"] == 70 and r["verified"] == 70 else 1)
+PY
+  assert_nothing_left
+  echo "python: 70 messages of every kind from a Python node on a, written by it on DDS, arrive on b as sent"
   ;;
 working_dir)
   # Different paths on each machine: b's sink runs from a folder that exists on b only (a tmpfs
