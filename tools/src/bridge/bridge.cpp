@@ -856,8 +856,8 @@ int run_bridge(const Options& o, std::ostream& out, std::ostream& err) {
     const std::string publish_mode = publish != nullptr && *publish != '\0' ? publish : "direct";
     if (publish_mode == "direct") {
         const auto here = pump.executable.parent_path();
-        for (const auto& candidate : {here / kRemoteWriterFile,
-                                      here / ZEROFLOW_PLUGIN_RELDIR / kRemoteWriterFile}) {
+        for (const auto& candidate :
+             {here / kRemoteWriterFile, here / ZEROFLOW_PLUGIN_RELDIR / kRemoteWriterFile}) {
             if (std::filesystem::exists(candidate, ec)) {
                 pump.direct_writer = candidate.lexically_normal();
                 break;
