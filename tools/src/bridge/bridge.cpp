@@ -155,33 +155,23 @@ std::expected<void, Error> send_remote(Node& node, const Output& output, const W
 /// Writes one received message on its topic. The payload is not copied here: DDS serializes
 /// it straight from shared memory.
 bool publish(dds_entity_t writer, const Event& event) {
-    zeroflow_bridge_Message m{};
-    m.closed = false;
-    m.sequence_number = event.sequence;
+    const auto shape = event.shape();
+    const auto encoding = event.encoding();
+    const auto raw = event.metadata().raw();
+    zf_remote_message m{};
+    m.sequence = event.sequence;
     m.timestamp_ns = event.timestamp_ns;
     m.wall_time_ns = event.wall_time_ns();
     m.dtype = static_cast<std::uint8_t>(event.dtype());
-    const auto shape = event.shape();
-    m.shape._buffer = const_cast<std::uint64_t*>(shape.data());
-    m.shape._length = static_cast<std::uint32_t>(shape.size());
-    m.shape._maximum = m.shape._length;
-    const std::string encoding(event.encoding());
-    m.encoding = const_cast<char*>(encoding.c_str());
-    const auto raw = event.metadata().raw();
-    m.parameters._buffer = reinterpret_cast<std::uint8_t*>(const_cast<std::byte*>(raw.data()));
-    m.parameters._length = static_cast<std::uint32_t>(raw.size());
-    m.parameters._maximum = m.parameters._length;
-    m.payload._buffer = reinterpret_cast<std::uint8_t*>(const_cast<std::byte*>(event.data.data()));
-    m.payload._length = static_cast<std::uint32_t>(event.data.size());
-    m.payload._maximum = m.payload._length;
-    return dds_write(writer, &m) == DDS_RETCODE_OK;
-}
-
-bool publish_closed(dds_entity_t writer) {
-    zeroflow_bridge_Message m{};
-    m.closed = true;
-    m.encoding = const_cast<char*>("");
-    return dds_write(writer, &m) == DDS_RETCODE_OK;
+    m.ndim = static_cast<std::uint8_t>(shape.size());
+    m.shape = shape.data();
+    m.encoding = encoding.data();
+    m.encoding_size = encoding.size();
+    m.parameters = raw.data();
+    m.parameters_size = raw.size();
+    m.payload = event.data.data();
+    m.payload_size = event.data.size();
+    return write_message(writer, m) == DDS_RETCODE_OK;
 }
 
 /// One `--topic KEY=NODE/OUTPUT@DEPTH[*READERS]` of a pump.
@@ -200,18 +190,15 @@ std::optional<TopicArg> parse_topic(const std::string& text) {
         at < slash) {
         return std::nullopt;
     }
+    const auto depth = parse_topic_depth(std::string_view(text).substr(at + 1));
+    if (!depth) {
+        return std::nullopt;
+    }
     TopicArg t;
     t.key = text.substr(0, eq);
     t.output = {text.substr(eq + 1, slash - eq - 1), text.substr(slash + 1, at - slash - 1)};
-    try {
-        const auto star = text.find('*', at);
-        t.depth = static_cast<std::uint32_t>(std::stoul(text.substr(at + 1, star - at - 1)));
-        if (star != std::string::npos) {
-            t.readers = static_cast<std::uint32_t>(std::stoul(text.substr(star + 1)));
-        }
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
+    t.depth = depth->depth;
+    t.readers = depth->readers;
     return t;
 }
 
@@ -400,7 +387,7 @@ int publish_pump(dds_entity_t participant, const std::string& flow,
             unflushed[it->second] = true;
         } else if (event.kind == EventKind::InputClosed && !closed[it->second]) {
             closed[it->second] = true;
-            publish_closed(writers[it->second]);
+            write_closed(writers[it->second]);
             dds_write_flush(writers[it->second]);
             unflushed[it->second] = false;
         }
@@ -408,7 +395,7 @@ int publish_pump(dds_entity_t participant, const std::string& flow,
     flush();
     for (std::size_t i = 0; i < writers.size(); ++i) {
         if (!closed[i]) {
-            publish_closed(writers[i]);
+            write_closed(writers[i]);
             dds_write_flush(writers[i]);
         }
         dds_wait_for_acks(writers[i], DDS_SECS(2)); // the last messages reach every machine

@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "pump.hpp"
+#include "remote_writer_abi.h" // what a directly publishing node is told
 
 namespace zeroflow::bridge {
 
@@ -234,8 +235,8 @@ std::expected<MachinePart, std::string> machine_part(const dataflow::Descriptor&
                 if (it == direct_outputs.end()) {
                     continue;
                 }
-                node["env"][kRemoteWriterEnv] = pump.direct_writer.string();
-                node["env"][kRemoteOutputsEnv] = it->second;
+                node["env"][ZF_REMOTE_WRITER_PATH_ENV] = pump.direct_writer.string();
+                node["env"][ZF_REMOTE_OUTPUTS_ENV] = it->second;
                 for (const auto& [key, value] : pump.env) {
                     const YAML::Node& written = node; // a const look adds no key
                     if (key == "CYCLONEDDS_URI" && !(written["env"] && written["env"][key])) {

@@ -14,9 +14,6 @@ inline constexpr const char* kSpinEnv = "ZEROFLOW_BRIDGE_SPIN_US";
 /// node writes them itself, through libzeroflow-dds-writer.so) or "pump" (the publish pump
 /// receives them and writes each message; docs/design/machines.md#direct-publishing).
 inline constexpr const char* kPublishEnv = "ZEROFLOW_BRIDGE_PUBLISH";
-/// What a directly publishing node is given (runtime/src/remote_writer_abi.h).
-inline constexpr const char* kRemoteWriterEnv = "ZEROFLOW_DDS_WRITER";
-inline constexpr const char* kRemoteOutputsEnv = "ZEROFLOW_DDS_OUTPUTS";
 /// The plugin's file: beside zeroflow-bridge in the build tree, in <libdir>/zeroflow installed.
 inline constexpr const char* kRemoteWriterFile = "libzeroflow-dds-writer.so";
 

@@ -4,7 +4,7 @@
 // on other machines, on the sending thread: the message goes on the output's topic exactly as
 // the publish pump would write it, without a hand-over to the pump.
 #include <algorithm>
-#include <array>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -13,9 +13,7 @@
 
 #include <dds/dds.h>
 
-#include "remote_writer_abi.h"
 #include "topics.hpp"
-#include "zeroflow_bridge.h"
 
 struct zf_remote_writer {
     dds_entity_t participant = 0;
@@ -54,15 +52,6 @@ std::vector<std::string> split(const std::string& text, char by) {
     }
 }
 
-bool parse_uint(const std::string& text, std::uint32_t& value) {
-    if (text.empty() || text.size() > 9 ||
-        text.find_first_not_of("0123456789") != std::string::npos) {
-        return false;
-    }
-    value = static_cast<std::uint32_t>(std::stoul(text));
-    return true;
-}
-
 } // namespace
 
 extern "C" {
@@ -77,16 +66,19 @@ zf_remote_writer* zf_remote_writer_open(unsigned abi, const char* node_id, const
     const auto parts = split(spec, ';');
     std::uint32_t domain = 0;
     std::vector<Entry> entries;
-    bool ok = parts.size() >= 3 && parse_uint(parts[0], domain) && !parts[1].empty();
+    const auto* domain_end = parts.empty() ? nullptr : parts[0].data() + parts[0].size();
+    bool ok = parts.size() >= 3 && !parts[0].empty() && !parts[1].empty() &&
+              std::from_chars(parts[0].data(), domain_end, domain).ptr == domain_end;
     for (std::size_t i = 2; ok && i < parts.size(); ++i) {
         const auto at = parts[i].rfind('@');
-        const auto star = parts[i].rfind('*');
-        Entry e;
-        ok = at != std::string::npos && star != std::string::npos && at > 0 && star > at &&
-             parse_uint(parts[i].substr(at + 1, star - at - 1), e.depth) &&
-             parse_uint(parts[i].substr(star + 1), e.readers);
-        e.output = parts[i].substr(0, at);
-        entries.push_back(e);
+        const auto depth =
+            at == std::string::npos || at == 0
+                ? std::nullopt
+                : zeroflow::bridge::parse_topic_depth(std::string_view(parts[i]).substr(at + 1));
+        ok = depth && depth->has_readers;
+        if (ok) {
+            entries.push_back({parts[i].substr(0, at), depth->depth, depth->readers});
+        }
     }
     if (!ok) {
         say(error, error_size,
@@ -158,26 +150,8 @@ int zf_remote_writer_write(zf_remote_writer* w, int index, const zf_remote_messa
     if (index < 0 || static_cast<std::size_t>(index) >= w->writers.size()) {
         return -1;
     }
-    std::array<char, 256> encoding{}; // NUL-terminated for the IDL string (at most 63 bytes)
-    std::memcpy(encoding.data(), message->encoding,
-                std::min(message->encoding_size, encoding.size() - 1));
-    zeroflow_bridge_Message m{};
-    m.closed = false;
-    m.sequence_number = message->sequence;
-    m.timestamp_ns = message->timestamp_ns;
-    m.wall_time_ns = message->wall_time_ns;
-    m.dtype = message->dtype;
-    m.shape._buffer = const_cast<std::uint64_t*>(message->shape);
-    m.shape._length = message->ndim;
-    m.shape._maximum = message->ndim;
-    m.encoding = encoding.data();
-    m.parameters._buffer = static_cast<std::uint8_t*>(const_cast<void*>(message->parameters));
-    m.parameters._length = static_cast<std::uint32_t>(message->parameters_size);
-    m.parameters._maximum = m.parameters._length;
-    m.payload._buffer = static_cast<std::uint8_t*>(const_cast<void*>(message->payload));
-    m.payload._length = static_cast<std::uint32_t>(message->payload_size);
-    m.payload._maximum = m.payload._length;
-    const dds_return_t r = dds_write(w->writers[static_cast<std::size_t>(index)], &m);
+    const dds_return_t r =
+        zeroflow::bridge::write_message(w->writers[static_cast<std::size_t>(index)], *message);
     return r == DDS_RETCODE_OK ? 0 : r == DDS_RETCODE_TIMEOUT ? 1 : -1;
 }
 
@@ -187,11 +161,9 @@ void zf_remote_writer_destroy(zf_remote_writer* w, int write_closed) {
     const auto deadline = Clock::now() + std::chrono::seconds(2);
     for (const auto writer : w->writers) {
         if (write_closed != 0) {
-            zeroflow_bridge_Message m{};
-            m.closed = true;
-            m.encoding = const_cast<char*>("");
             // The history may be full of unacknowledged messages: wait for room this once.
-            while (dds_write(writer, &m) == DDS_RETCODE_TIMEOUT && Clock::now() < deadline) {
+            while (zeroflow::bridge::write_closed(writer) == DDS_RETCODE_TIMEOUT &&
+                   Clock::now() < deadline) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
             }
         }

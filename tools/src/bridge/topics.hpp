@@ -3,10 +3,18 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cstdint>
+#include <cstring>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <dds/dds.h>
+
+#include "remote_writer_abi.h"
+#include "zeroflow_bridge.h"
 
 namespace zeroflow::bridge {
 
@@ -54,6 +62,64 @@ inline dds_qos_t* direct_writer_qos(std::uint32_t depth) {
     dds_qset_history(qos, DDS_HISTORY_KEEP_LAST,
                      static_cast<int32_t>(std::max(depth, kMinHistory)));
     return qos;
+}
+
+/// Writes one message on a data topic, its payload, shape and parameters serialized by Cyclone
+/// from where they lie (for the pump, the chunk in shared memory). The publish pump and a
+/// directly publishing node write through this, so both put the same Message on the wire.
+inline dds_return_t write_message(dds_entity_t writer, const zf_remote_message& message) {
+    std::array<char, 256> encoding{}; // NUL-terminated for the IDL string (at most 63 bytes)
+    std::memcpy(encoding.data(), message.encoding,
+                std::min(message.encoding_size, encoding.size() - 1));
+    zeroflow_bridge_Message m{};
+    m.closed = false;
+    m.sequence_number = message.sequence;
+    m.timestamp_ns = message.timestamp_ns;
+    m.wall_time_ns = message.wall_time_ns;
+    m.dtype = message.dtype;
+    m.shape._buffer = const_cast<std::uint64_t*>(message.shape);
+    m.shape._length = message.ndim;
+    m.shape._maximum = message.ndim;
+    m.encoding = encoding.data();
+    m.parameters._buffer = static_cast<std::uint8_t*>(const_cast<void*>(message.parameters));
+    m.parameters._length = static_cast<std::uint32_t>(message.parameters_size);
+    m.parameters._maximum = m.parameters._length;
+    m.payload._buffer = static_cast<std::uint8_t*>(const_cast<void*>(message.payload));
+    m.payload._length = static_cast<std::uint32_t>(message.payload_size);
+    m.payload._maximum = m.payload._length;
+    return dds_write(writer, &m);
+}
+
+/// Writes an output's "closed": its node ended, nothing follows.
+inline dds_return_t write_closed(dds_entity_t writer) {
+    zeroflow_bridge_Message m{};
+    m.closed = true;
+    m.encoding = const_cast<char*>("");
+    return dds_write(writer, &m);
+}
+
+/// A topic's "DEPTH[*MACHINES]", as the bridge writes it after the '@' of a pump's --topic and of
+/// a node's ZEROFLOW_DDS_OUTPUTS: the history to keep, and how many machines read it (absent: 0).
+struct TopicDepth {
+    std::uint32_t depth = 1;
+    std::uint32_t readers = 0;
+    bool has_readers = false;
+};
+
+inline std::optional<TopicDepth> parse_topic_depth(std::string_view text) {
+    const auto number = [](std::string_view digits, std::uint32_t& value) {
+        const auto* end = digits.data() + digits.size();
+        const auto [at, ec] = std::from_chars(digits.data(), end, value);
+        return !digits.empty() && ec == std::errc() && at == end;
+    };
+    TopicDepth t;
+    const auto star = text.find('*');
+    t.has_readers = star != std::string_view::npos;
+    if (!number(text.substr(0, star), t.depth) ||
+        (t.has_readers && !number(text.substr(star + 1), t.readers))) {
+        return std::nullopt;
+    }
+    return t;
 }
 
 } // namespace zeroflow::bridge
