@@ -13,8 +13,8 @@
 # ddsperf's smallest message is 16 B: its figure stands beside zeroflow's 8 B. ZF_BENCH_SIZES
 # (default "8 65536 1048576") chooses the sizes.
 # Then throughput at 8 B, ROUNDS times (ZF_BENCH_ONLY=latency or =throughput: one part only): zf_source on a floods
-# for 5 s (it never waits: a full queue drops its oldest; writing directly, a full DDS history
-# drops the newest), zf_sink on b counts (received/s), once per mode,
+# for 5 s (it never waits: a full queue drops its oldest, and so does the full DDS history of a
+# node that writes directly), zf_sink on b counts (received/s), once per mode,
 # beside what the source sent (sent/s), the drops on each machine, and `ddsperf pub` (as fast
 # as it can; reliable keep-all, so its writer waits for acknowledgements) / `ddsperf sub` at 16 B.
 # Usage (root): [ZF_BENCH_PIN=1] [ZF_BENCH_HALT_POLL_NS=N] [ZF_BENCH_SIZES=...] benchmarks/machines/bench.sh BUILD_DIR [SAMPLES] [ROUNDS]
@@ -135,7 +135,8 @@ YAML
   bridge_pid[a]= bridge_pid[b]=
   local sent dropped_a missing_b
   sent=$(cat "$work"/out/*/log_source.txt 2>/dev/null | sed -n 's/^sent \([0-9]*\) messages.*/\1/p' | tail -n 1)
-  # (publishing directly, the source's own DDS writer drops what its full history cannot take)
+  # (publishing directly: the writes Cyclone refused beyond its WhcHigh, counted by the source;
+  # what its full history dropped shows only as never reached b)
   dropped_a=$(cat "$work"/out/*/log_*.txt 2>/dev/null | sed -n -e 's/^zeroflow-bridge: \([0-9]*\) messages dropped.*/\1/p' \
     -e 's/^zeroflow: \([0-9]*\) messages not sent to other machines.*/\1/p' | tail -n 1)
   missing_b=$(cat "$work"/out/*/log_*.txt 2>/dev/null | sed -n 's/^zeroflow-bridge: \([0-9]*\) messages of .* never arrived.*/\1/p' | tail -n 1)
