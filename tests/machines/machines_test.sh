@@ -215,7 +215,6 @@ direct)
   # node writes on DDS itself, through the bridge's plugin, and a's publish pump only watches
   # for closes. A bad mode is refused before anything starts, saying what to fix.
   write_endless_pair
-  unset ZEROFLOW_BRIDGE_PUBLISH
   export ZEROFLOW_BRIDGE_PUBLISH=fast
   start_bridge a
   unset ZEROFLOW_BRIDGE_PUBLISH
@@ -227,13 +226,12 @@ direct)
   # While it runs, the source on a has the plugin (and so Cyclone) loaded and is told its
   # output's topic; the publish pump watches it one message deep.
   source_writes() {
-    local pid found=
+    local pid found= watching= cmd outputs
     wait_for "[[ \$(value $work/sink.txt count) -gt 0 ]]" 20 || fail "nothing reached b"
-    local pid found= cmd outputs
     for pid in $(ip netns pids "$tag-a"); do
       cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
       if [[ $cmd == *"source --count 2000"* ]]; then
-        grep -c 'libzeroflow-dds-writer.so' "/proc/$pid/maps" >/dev/null || fail "a's source has no DDS writer loaded"
+        grep -q 'libzeroflow-dds-writer.so' "/proc/$pid/maps" || fail "a's source has no DDS writer loaded"
         outputs=$(tr '\0' '\n' <"/proc/$pid/environ" | sed -n 's/^ZEROFLOW_DDS_OUTPUTS=//p')
         [[ $outputs =~ ^[0-9]+\;flow\;out@1000\*1$ ]] || fail "a's source runs with ZEROFLOW_DDS_OUTPUTS='$outputs'"
         found=1
@@ -243,7 +241,9 @@ direct)
     for pid in $(pump_pids a publish); do
       cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline")
       [[ $cmd == *"--watch o0"* ]] || fail "a's publish pump does not only watch: $cmd"
+      watching=1
     done
+    [[ -n $watching ]] || fail "no publish pump runs on a"
   }
   transfer_2000 source_writes
   # Typed messages written by their sender arrive as they do through the pump.
