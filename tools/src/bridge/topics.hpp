@@ -69,8 +69,10 @@ inline dds_qos_t* direct_writer_qos(std::uint32_t depth) {
 /// directly publishing node write through this, so both put the same Message on the wire.
 inline dds_return_t write_message(dds_entity_t writer, const zf_remote_message& message) {
     std::array<char, 256> encoding{}; // NUL-terminated for the IDL string (at most 63 bytes)
-    std::memcpy(encoding.data(), message.encoding,
-                std::min(message.encoding_size, encoding.size() - 1));
+    if (message.encoding_size > 0) {  // an empty one may come as a null pointer
+        std::memcpy(encoding.data(), message.encoding,
+                    std::min(message.encoding_size, encoding.size() - 1));
+    }
     zeroflow_bridge_Message m{};
     m.closed = false;
     m.sequence_number = message.sequence;
